@@ -1,0 +1,89 @@
+"""`tidepool` command line: serve, and offline journal tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from tidepool import __version__
+from tidepool.config import Config, load_markets
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tidepool", description=__doc__)
+    p.add_argument("--version", action="version", version=f"tidepool {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the exchange server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=7700, help="0 picks a free port and prints it")
+    s.add_argument("--state-dir", type=Path, default=Path("tidepool-data"))
+    s.add_argument(
+        "--durability",
+        choices=["process", "fsync", "none"],
+        default="process",
+        help="process: journaled to the OS before the answer (survives kill -9); "
+        "fsync: fsynced with group commit (survives power loss); none: in memory only",
+    )
+    s.add_argument("--snapshot-every", type=int, default=100_000, help="commands between snapshots")
+    s.add_argument("--markets", type=Path, help="JSON file with the market list")
+    s.add_argument("--strict-auth", action="store_true", help="reject replays and future timestamps")
+    s.add_argument("--max-open-orders", type=int, default=1000)
+    s.add_argument("--maker-fee", type=Decimal, default=Decimal("0.00015"))
+    s.add_argument("--taker-fee", type=Decimal, default=Decimal("0.0004"))
+    s.add_argument("--log-level", default="info")
+
+    j = sub.add_parser("journal", help="offline state-dir tools")
+    jsub = j.add_subparsers(dest="journal_command", required=True)
+    v = jsub.add_parser("verify", help="check a state dir without starting a server")
+    v.add_argument("state_dir", type=Path)
+    r = jsub.add_parser("replay", help="rebuild the state and print its hash")
+    r.add_argument("state_dir", type=Path)
+    r.add_argument("--markets", type=Path)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return _journal(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tidepool.journal.errors import StateDirError
+    from tidepool.runtime.server import serve
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    kwargs = {}
+    if args.markets is not None:
+        kwargs["markets"] = load_markets(args.markets)
+    cfg = Config(
+        host=args.host,
+        port=args.port,
+        state_dir=args.state_dir,
+        durability=args.durability,
+        snapshot_every=args.snapshot_every,
+        strict_auth=args.strict_auth,
+        max_open_orders=args.max_open_orders,
+        maker_fee=args.maker_fee,
+        taker_fee=args.taker_fee,
+        log_level=args.log_level,
+        **kwargs,
+    )
+    try:
+        serve(cfg)
+    except StateDirError as exc:
+        sys.stderr.write(f"tidepool: cannot start: {exc}\n")
+        return 2
+    return 0
+
+
+def _journal(args: argparse.Namespace) -> int:
+    raise NotImplementedError

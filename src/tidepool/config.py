@@ -1,0 +1,43 @@
+"""Server configuration: one frozen value built from the command line (see `tidepool serve -h`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
+
+Durability = Literal["none", "process", "fsync"]
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 7700
+    state_dir: Path = Path("tidepool-data")
+    durability: Durability = "process"
+    snapshot_every: int = 100_000
+    strict_auth: bool = False
+    markets: tuple[MarketSpec, ...] = field(default=DEFAULT_MARKETS)
+    maker_fee: Decimal = Decimal("0.00015")
+    taker_fee: Decimal = Decimal("0.0004")
+    max_open_orders: int = 1000
+    log_level: str = "info"
+
+
+def load_markets(path: Path) -> tuple[MarketSpec, ...]:
+    """A JSON list of market objects with the fields of MarketSpec (decimals as strings)."""
+    markets = msgspec.json.decode(path.read_bytes(), type=list[MarketSpec])
+    if not markets:
+        raise ValueError(f"{path}: no markets defined")
+    symbols = [m.symbol for m in markets]
+    if len(set(symbols)) != len(symbols):
+        raise ValueError(f"{path}: duplicate symbols in {symbols}")
+    for m in markets:
+        if m.tick_size <= 0 or m.lot_size <= 0 or m.max_leverage < 1:
+            raise ValueError(f"{path}: {m.symbol}: tick_size, lot_size and max_leverage must be positive")
+    return tuple(markets)

@@ -1,0 +1,90 @@
+"""Commands: the only inputs of the engine, and the records of the journal.
+
+Every command carries the sequence number and timestamp the sequencer gave it, so applying a
+journal replays the exact same state: the engine reads no clock and draws no random numbers.
+Prices and sizes are integers (ticks and lots of the command's market); collateral amounts are
+exact Decimals. Commands are frozen: handlers build new ones, nobody edits what they received.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+Side = Literal["bid", "ask"]
+Tif = Literal["GTC", "IOC", "ALO", "TOB"]
+
+
+class _Command(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    seq: int
+    ts_ms: int
+
+
+class Faucet(_Command, frozen=True, tag="faucet"):
+    """Sandbox: credit `amount` USDC of collateral to `account`."""
+
+    account: str
+    amount: Decimal
+
+
+class SetMarkPrice(_Command, frozen=True, tag="mark"):
+    """Sandbox: set the mark (and oracle) price of `symbol`."""
+
+    symbol: str
+    price: Decimal
+
+
+class CreateOrder(_Command, frozen=True, tag="create"):
+    account: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    size_lots: int
+    tif: Tif
+    reduce_only: bool
+    client_order_id: str | None = None
+
+
+class CancelOrder(_Command, frozen=True, tag="cancel"):
+    """Exactly one of `order_id` / `client_order_id` is set (the gateway guarantees it)."""
+
+    account: str
+    symbol: str
+    order_id: int | None = None
+    client_order_id: str | None = None
+
+
+class CancelAllOrders(_Command, frozen=True, tag="cancel_all"):
+    """`symbol` is None when all symbols are meant."""
+
+    account: str
+    symbol: str | None
+    exclude_reduce_only: bool
+
+
+class BindAgent(_Command, frozen=True, tag="bind_agent"):
+    account: str
+    agent: str
+
+
+class RevokeAgent(_Command, frozen=True, tag="revoke_agent"):
+    account: str
+    agent: str
+
+
+class RevokeAllAgents(_Command, frozen=True, tag="revoke_all_agents"):
+    account: str
+
+
+Command = (
+    Faucet
+    | SetMarkPrice
+    | CreateOrder
+    | CancelOrder
+    | CancelAllOrders
+    | BindAgent
+    | RevokeAgent
+    | RevokeAllAgents
+)

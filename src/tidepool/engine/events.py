@@ -1,0 +1,115 @@
+"""Events: what the engine says happened, in past tense, and the Outcome of one command.
+
+Events are the engine's only output besides its queryable state. They are deterministic (the
+same command stream gives byte-identical encoded events) and frozen. `li` is the exchange-wide
+`last_order_id` value after the event, the sequence clients order streams by.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from tidepool.domain.errors import Reject
+from tidepool.engine.commands import Side
+
+
+class _Event(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    seq: int  # the command that caused it
+    ts_ms: int
+
+
+class OrderAccepted(_Event, frozen=True, tag="order_accepted"):
+    """An order entered the engine (event_type `make` if it rests)."""
+
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    size_lots: int
+    tif: str
+    reduce_only: bool
+    client_order_id: str | None
+
+
+class OrderFilled(_Event, frozen=True, tag="order_filled"):
+    """One fill between a resting maker and an incoming taker, at the maker's price."""
+
+    history_id: int
+    symbol: str
+    price_ticks: int
+    size_lots: int
+    maker_order_id: int
+    maker_account: str
+    taker_order_id: int
+    taker_account: str
+    taker_side: Side
+    maker_fee: Decimal
+    taker_fee: Decimal
+
+
+class OrderCancelled(_Event, frozen=True, tag="order_cancelled"):
+    """`reason`: cancel | self_trade_prevented | post_only_rejected | ioc_remainder."""
+
+    order_id: int
+    account: str
+    symbol: str
+    cancelled_lots: int
+    reason: str
+
+
+class PositionChanged(_Event, frozen=True, tag="position_changed"):
+    """`size_lots` is signed: > 0 long, < 0 short, 0 closed."""
+
+    account: str
+    symbol: str
+    size_lots: int
+    entry_price: Decimal
+    realized_pnl: Decimal
+
+
+class BalanceChanged(_Event, frozen=True, tag="balance_changed"):
+    """`reason`: faucet | trade (fees and realised PnL of one fill)."""
+
+    account: str
+    delta: Decimal
+    balance: Decimal
+    reason: str
+
+
+class MarkPriceSet(_Event, frozen=True, tag="mark_price_set"):
+    symbol: str
+    price: Decimal
+
+
+class AgentBound(_Event, frozen=True, tag="agent_bound"):
+    account: str
+    agent: str
+
+
+class AgentRevoked(_Event, frozen=True, tag="agent_revoked"):
+    account: str
+    agent: str
+
+
+Event = (
+    OrderAccepted
+    | OrderFilled
+    | OrderCancelled
+    | PositionChanged
+    | BalanceChanged
+    | MarkPriceSet
+    | AgentBound
+    | AgentRevoked
+)
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to one command: a rejection, or what it produced, plus its events."""
+
+    events: list[Event]
+    reject: Reject | None = None
+    order_id: int | None = None
+    cancelled_count: int | None = None

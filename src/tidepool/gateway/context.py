@@ -1,0 +1,59 @@
+"""What every route handler needs: the sequencer (and through it the engine), markets, clock,
+the signature policy. One instance per server; handlers never hold engine references because
+the sequencer may replace its engine after an unexpected failure (rebuild from the journal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from tidepool.domain.markets import MarketSpec
+from tidepool.engine.engine import Engine
+from tidepool.runtime.clock import Clock
+from tidepool.runtime.sequencer import Sequencer
+from tidepool.signing import ReplayGuard, VerifyPolicy
+from tidepool.wire.envelope import Response, bad_request
+
+
+class WireError(Exception):
+    """A request the gateway refuses before it reaches the engine; carries its error envelope."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.body.decode())
+        self.response = response
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Exchange:
+    sequencer: Sequencer
+    clock: Clock
+    markets: dict[str, MarketSpec]
+    policy: VerifyPolicy = field(default_factory=VerifyPolicy)
+    replay_guard: ReplayGuard | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def engine(self) -> Engine:
+        return self.sequencer.engine
+
+
+def decode_json_object(body: bytes) -> dict[str, Any]:
+    """Parse a request body that must be one JSON object."""
+    try:
+        value = msgspec.json.decode(body) if body else None
+    except msgspec.DecodeError as exc:
+        raise WireError(bad_request(f"Invalid JSON body: {exc}")) from None
+    if not isinstance(value, dict):
+        raise WireError(bad_request("Invalid JSON body: expected a JSON object"))
+    return value

@@ -1,0 +1,68 @@
+"""Boot: recover state, build the gateway, serve HTTP until SIGINT/SIGTERM, snapshot on the way out."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from tidepool.config import Config
+from tidepool.engine.engine import EngineConfig
+from tidepool.gateway.app import GatewayApp
+from tidepool.gateway.context import Exchange
+from tidepool.runtime.clock import SystemClock
+from tidepool.runtime.sequencer import Sequencer
+from tidepool.signing import ReplayGuard, VerifyPolicy
+
+log = logging.getLogger("tidepool")
+
+
+def engine_config(cfg: Config) -> EngineConfig:
+    return EngineConfig(
+        maker_fee=cfg.maker_fee, taker_fee=cfg.taker_fee, max_open_orders=cfg.max_open_orders
+    )
+
+
+def build_exchange(cfg: Config) -> Exchange:
+    clock = SystemClock()
+    sequencer = Sequencer.open(
+        cfg.state_dir,
+        cfg.markets,
+        engine_config(cfg),
+        clock,
+        cfg.durability,
+        cfg.snapshot_every,
+    )
+    return Exchange(
+        sequencer=sequencer,
+        clock=clock,
+        markets={m.symbol: m for m in cfg.markets},
+        policy=VerifyPolicy(strict=cfg.strict_auth),
+        replay_guard=ReplayGuard() if cfg.strict_auth else None,
+    )
+
+
+def serve(cfg: Config) -> None:
+    exchange = build_exchange(cfg)
+    app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((cfg.host, cfg.port))
+    host, port = sock.getsockname()[:2]
+    # Tests and scripts read this line to learn the port chosen by --port 0.
+    sys.stdout.write(f"Tidepool listening on http://{host}:{port} (REST under /api/v1)\n")
+    sys.stdout.flush()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+    )
+    server.run(sockets=[sock])

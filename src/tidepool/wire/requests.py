@@ -1,0 +1,83 @@
+"""Typed request bodies, field for field as Pacifica's pages and clients send them (spec §1.2, §2).
+
+Each signed body is flat: the auth header fields next to the operation's payload fields. The
+structs decode the whole flat body; `payload_fields(T)` names the payload part, which is what the
+signature covers. Unknown keys are ignored (clients such as ccxt send extra unsigned keys).
+Amounts and prices stay strings here; the market codec turns them into ticks and lots.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+import msgspec
+
+from tidepool.signing import HEADER_KEYS
+
+
+class Signed(msgspec.Struct, kw_only=True, frozen=True):
+    account: str
+    signature: str | dict[str, Any]
+    timestamp: int
+    expiry_window: int | None = None
+    agent_wallet: str | None = None
+
+
+class CreateOrderRequest(Signed, frozen=True):
+    symbol: str
+    price: str
+    amount: str
+    side: Literal["bid", "ask"]
+    tif: Literal["GTC", "IOC", "ALO", "TOB"]
+    reduce_only: bool
+    client_order_id: str | None = None
+    take_profit: dict[str, Any] | None = None
+    stop_loss: dict[str, Any] | None = None
+    builder_code: str | None = None
+
+
+class CancelOrderRequest(Signed, frozen=True):
+    symbol: str
+    order_id: int | None = None
+    client_order_id: str | None = None
+
+
+class CancelAllOrdersRequest(Signed, frozen=True):
+    all_symbols: bool
+    exclude_reduce_only: bool
+    symbol: str | None = None
+
+
+class AgentWalletRequest(Signed, frozen=True):
+    """bind/revoke: here `agent_wallet` is a signed payload field, not the signer."""
+
+
+class EmptyPayloadRequest(Signed, frozen=True):
+    """list_agent_wallets, revoke_all_agent_wallets: payload `{}`."""
+
+
+class FaucetRequest(msgspec.Struct, frozen=True):
+    account: str
+    amount: str
+
+
+class MarkPriceRequest(msgspec.Struct, frozen=True):
+    symbol: str
+    price: str
+
+
+def payload_fields(struct_type: type[msgspec.Struct]) -> frozenset[str]:
+    """The fields of a signed body that the signature covers."""
+    return frozenset(struct_type.__struct_fields__) - HEADER_KEYS
+
+
+def is_uuid(text: str) -> bool:
+    """Pacifica's client order ids are hyphenated UUID strings."""
+    if len(text) != 36:
+        return False
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,92 @@
+"""Bad input gets a clear error and changes nothing; nothing crashes the server."""
+
+from __future__ import annotations
+
+import pytest
+from harness import Harness
+from solders.keypair import Keypair
+
+from tidepool.engine.engine import Engine
+
+CREATE = "/api/v1/orders/create"
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b"[]", b"null", b"\xff\xfe", b'{"a":1}garbage', b'"str"', b"1e999"]
+)
+def test_malformed_json_is_400(hx: Harness, raw: bytes) -> None:
+    status, body = hx.request("POST", CREATE, body=raw)
+    assert status == 400
+    assert body["success"] is False and body["code"] == 400 and body["data"] is None
+
+
+def test_unknown_path_is_404_and_wrong_method_405(hx: Harness) -> None:
+    assert hx.get("/api/v1/nope")[0] == 404
+    assert hx.get(CREATE)[0] == 405
+
+
+def test_health(hx: Harness) -> None:
+    assert hx.get("/health") == (200, {"success": True, "data": {"status": "ok"}, "error": None, "code": None})
+
+
+def test_expired_request_is_invalid_message(hx: Harness, alice: Keypair) -> None:
+    hx.faucet(alice)
+    ts = hx.clock.now_ms() - 5001
+    body = hx.signed(CREATE, alice, _order(), timestamp=ts, expiry_window=5000)
+    status, resp = hx.post(CREATE, body)
+    assert (status, resp["code"]) == (400, 400)
+    assert resp["error"].startswith("Invalid message")
+    # exactly at the boundary is still valid
+    body = hx.signed(CREATE, alice, _order(), timestamp=ts + 1, expiry_window=5000)
+    assert hx.post(CREATE, body)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: b.update(price="100001"), "Verification failed"),
+        (lambda b: b.update(signature="not-base58-0OIl"), "Invalid signature"),
+        (lambda b: b.update(signature="3" * 20), "Invalid signature"),
+        (lambda b: b.update(account="abc"), "Invalid public key"),
+    ],
+)
+def test_signature_problems(hx: Harness, alice: Keypair, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    hx.faucet(alice)
+    body = hx.signed(CREATE, alice, _order())
+    mutate(body)
+    status, resp = hx.post(CREATE, body)
+    assert status == 400
+    assert resp["error"].startswith(message)
+    assert hx.open_orders(alice) == []
+
+
+def test_unexpected_exception_is_500_and_state_is_unchanged(
+    hx: Harness, alice: Keypair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hx.faucet(alice)
+    hx.create(alice, price="90000")
+    before = hx.engine.state_hash()
+
+    def boom(self: Engine, cmd: object) -> None:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(Engine, "apply", boom)
+    status, body = hx.create(alice, price="91000")
+    monkeypatch.undo()
+    assert (status, body) == (
+        500,
+        {"success": False, "data": None, "error": "Internal server error", "code": 500},
+    )
+    assert hx.engine.state_hash() == before
+    assert hx.create(alice, price="92000")[0] == 200
+
+
+def _order() -> dict[str, object]:
+    return {
+        "symbol": "BTC",
+        "price": "100000",
+        "amount": "0.001",
+        "side": "bid",
+        "tif": "GTC",
+        "reduce_only": False,
+    }

@@ -1,0 +1,142 @@
+"""An in-process Tidepool: the real ASGI app, sequencer and engine, driven through ASGI messages
+on one event loop, with a manual clock so signatures and timestamps are deterministic."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from pacifica_recipe import signed_body
+from solders.keypair import Keypair
+
+from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
+from tidepool.engine.engine import Engine
+from tidepool.gateway.app import GatewayApp
+from tidepool.gateway.context import Exchange
+from tidepool.runtime.clock import ManualClock
+from tidepool.runtime.sequencer import Sequencer
+from tidepool.signing import ReplayGuard, VerifyPolicy
+
+OP_TYPES = {
+    "/api/v1/orders/create": "create_order",
+    "/api/v1/orders/cancel": "cancel_order",
+    "/api/v1/orders/cancel_all": "cancel_all_orders",
+    "/api/v1/agent/bind": "bind_agent_wallet",
+    "/api/v1/agent/revoke": "revoke_agent_wallet",
+    "/api/v1/agent/revoke_all": "revoke_all_agent_wallets",
+    "/api/v1/agent/list": "list_agent_wallets",
+}
+
+
+class Harness:
+    def __init__(
+        self, markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS, *, strict: bool = False
+    ) -> None:
+        self.clock = ManualClock()
+        self.sequencer = Sequencer(Engine(markets), None, self.clock, durability="none")
+        self.exchange = Exchange(
+            sequencer=self.sequencer,
+            clock=self.clock,
+            markets={m.symbol: m for m in markets},
+            policy=VerifyPolicy(strict=strict),
+            replay_guard=ReplayGuard() if strict else None,
+        )
+        self.app = GatewayApp(self.exchange)
+        self.loop = asyncio.new_event_loop()
+
+    def close(self) -> None:
+        self.loop.close()
+
+    @property
+    def engine(self) -> Engine:
+        return self.exchange.engine
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        params: dict[str, Any] | None = None,
+    ) -> tuple[int, Any]:
+        return self.loop.run_until_complete(self._asgi(method, path, body, params or {}))
+
+    async def _asgi(
+        self, method: str, path: str, body: bytes, params: dict[str, Any]
+    ) -> tuple[int, Any]:
+        scope = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "query_string": urlencode(params).encode(),
+            "headers": [(b"content-type", b"application/json")],
+        }
+        sent: list[dict[str, Any]] = []
+        chunks = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return chunks.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await self.app(scope, receive, send)
+        status = sent[0]["status"]
+        raw = sent[1]["body"]
+        return status, json.loads(raw)
+
+    def get(self, path: str, **params: Any) -> tuple[int, Any]:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, payload: Any) -> tuple[int, Any]:
+        return self.request("POST", path, body=json.dumps(payload).encode())
+
+    def signed(
+        self,
+        path: str,
+        kp: Keypair,
+        payload: dict[str, Any],
+        *,
+        account: str | None = None,
+        agent_wallet: str | None = None,
+        timestamp: int | None = None,
+        expiry_window: int | None = 5000,
+    ) -> dict[str, Any]:
+        return signed_body(
+            kp,
+            OP_TYPES[path],
+            payload,
+            self.clock.now_ms() if timestamp is None else timestamp,
+            account=account,
+            agent_wallet=agent_wallet,
+            expiry_window=expiry_window,
+        )
+
+    def post_signed(
+        self, path: str, kp: Keypair, payload: dict[str, Any], **kw: Any
+    ) -> tuple[int, Any]:
+        return self.post(path, self.signed(path, kp, payload, **kw))
+
+    # conveniences
+    def faucet(self, kp: Keypair, amount: str = "100000") -> None:
+        status, body = self.post("/sandbox/faucet", {"account": str(kp.pubkey()), "amount": amount})
+        assert status == 200, body
+
+    def create(self, kp: Keypair, **fields: Any) -> tuple[int, Any]:
+        payload: dict[str, Any] = {
+            "symbol": "BTC",
+            "price": "100000",
+            "amount": "0.001",
+            "side": "bid",
+            "tif": "GTC",
+            "reduce_only": False,
+        }
+        payload.update(fields)
+        return self.post_signed("/api/v1/orders/create", kp, payload)
+
+    def open_orders(self, kp: Keypair) -> list[dict[str, Any]]:
+        status, body = self.get("/api/v1/orders", account=str(kp.pubkey()))
+        assert status == 200, body
+        return list(body["data"])
