@@ -1,0 +1,72 @@
+"""A real `tidepool serve` process on a free port, for end-to-end and crash tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+_LISTENING = re.compile(r"Tidepool listening on (http://\S+)")
+
+
+class ServerProcess:
+    def __init__(self, state_dir: Path, *extra_args: str, env: dict[str, str] | None = None) -> None:
+        self.state_dir = state_dir
+        self.extra_args = extra_args
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        cmd = [
+            sys.executable, "-m", "tidepool", "serve",
+            "--port", "0", "--state-dir", str(self.state_dir), "--log-level", "warning",
+            *self.extra_args,
+        ]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        line = self.proc.stdout.readline()
+        match = _LISTENING.search(line)
+        if match is None:
+            self.proc.wait(timeout=10)
+            raise RuntimeError(f"server did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}")
+        self.url = match.group(1)
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.02)
+        raise RuntimeError("server never became healthy")
+
+    @property
+    def api(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM and wait: a clean shutdown (final snapshot)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop()
