@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--maker-fee", type=Decimal, default=Decimal("0.00015"))
     s.add_argument("--taker-fee", type=Decimal, default=Decimal("0.0004"))
     s.add_argument("--log-level", default="info")
+    s.add_argument(
+        "--speedbump-ms",
+        type=int,
+        default=100,
+        help="GTC/IOC creates wait a random delay in [N/2, N] ms before matching; 0 turns it off",
+    )
+    s.add_argument("--seed", type=int, help="seed of the server's random source (speedbump draws)")
 
     j = sub.add_parser("journal", help="offline state-dir tools")
     jsub = j.add_subparsers(dest="journal_command", required=True)
@@ -75,6 +82,8 @@ def _serve(args: argparse.Namespace) -> int:
         maker_fee=args.maker_fee,
         taker_fee=args.taker_fee,
         log_level=args.log_level,
+        speedbump_ms=args.speedbump_ms,
+        seed=args.seed,
         **kwargs,
     )
     try:

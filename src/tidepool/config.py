@@ -27,6 +27,8 @@ class Config:
     taker_fee: Decimal = Decimal("0.0004")
     max_open_orders: int = 1000
     log_level: str = "info"
+    speedbump_ms: int = 100  # delays are drawn from [speedbump_ms / 2, speedbump_ms]; 0 = off
+    seed: int | None = None
 
 
 def load_markets(path: Path) -> tuple[MarketSpec, ...]:

@@ -14,6 +14,7 @@ from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
 from tidepool.runtime.clock import Clock
 from tidepool.runtime.sequencer import Sequencer
+from tidepool.runtime.speedbump import OFF, Speedbump
 from tidepool.signing import ReplayGuard, VerifyPolicy
 from tidepool.wire.envelope import Response, bad_request
 
@@ -41,6 +42,7 @@ class Exchange:
     markets: dict[str, MarketSpec]
     policy: VerifyPolicy = field(default_factory=VerifyPolicy)
     replay_guard: ReplayGuard | None = None
+    speedbump: Speedbump = OFF
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -15,6 +15,7 @@ from tidepool.gateway import views
 from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.gateway.query import query_int, query_str
 from tidepool.gateway.signed import signed_request
+from tidepool.runtime.speedbump import DELAYED_TIFS
 from tidepool.wire.envelope import (
     Response,
     bad_request,
@@ -75,6 +76,8 @@ async def create_order(ex: Exchange, req: Request) -> Response:
     spec = market(ex, body.symbol)
     ticks = price_ticks(spec, body.price)
     lots = amount_lots(spec, body.amount)
+    if body.tif in DELAYED_TIFS:
+        await ex.speedbump.wait()
     outcome = await ex.sequencer.submit(
         lambda seq, ts: CreateOrder(
             seq=seq,

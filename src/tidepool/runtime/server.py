@@ -14,6 +14,7 @@ from tidepool.gateway.app import GatewayApp
 from tidepool.gateway.context import Exchange
 from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.sequencer import Sequencer
+from tidepool.runtime.speedbump import Speedbump
 from tidepool.signing import ReplayGuard, VerifyPolicy
 
 log = logging.getLogger("tidepool")
@@ -41,6 +42,7 @@ def build_exchange(cfg: Config) -> Exchange:
         markets={m.symbol: m for m in cfg.markets},
         policy=VerifyPolicy(strict=cfg.strict_auth),
         replay_guard=ReplayGuard() if cfg.strict_auth else None,
+        speedbump=Speedbump(cfg.speedbump_ms // 2, cfg.speedbump_ms, cfg.seed),
     )
 
 
