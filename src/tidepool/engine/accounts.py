@@ -1,0 +1,121 @@
+"""Accounts: collateral balance, perp positions, agent wallets and open-order indexes.
+
+Invariants:
+- `balance` is exact Decimal; it changes only by faucet credits, fees and realised PnL.
+- A position is kept iff `size_lots != 0` (signed: > 0 long, < 0 short). `cost_units` is its
+  signed cost basis in units (ticks x lots): long > 0, short < 0, same sign as size. Entry price
+  is `cost_units / size_lots` ticks (volume-weighted).
+- Reducing q of |s| lots removes `round_half_even(cost_units * q / |s|)` units of cost (exactly
+  `cost_units` when closing), so `cash_flows == realised - cost` holds exactly for every account;
+  summed over accounts, realised PnL + unrealised PnL at any common mark is exactly 0 (I9).
+- `open_ids` holds the account's resting order ids in ascending order (ids are assigned in
+  arrival order and an order rests only during its own create); `open_by_symbol` is the same
+  per market. `order_units[symbol]` is the remaining notional in units of its open
+  non-reduce-only orders (the margin they hold). These indexes make cancel_all O(orders
+  cancelled) and margin checks O(markets).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+from tidepool.engine.orders import Order
+
+
+class Position:
+    __slots__ = ("cost_units", "created_at", "realized_pnl", "size_lots", "updated_at")
+
+    def __init__(
+        self,
+        size_lots: int = 0,
+        cost_units: int = 0,
+        realized_pnl: Decimal = Decimal(0),
+        created_at: int = 0,
+        updated_at: int = 0,
+    ) -> None:
+        self.size_lots = size_lots
+        self.cost_units = cost_units
+        self.realized_pnl = realized_pnl
+        self.created_at = created_at
+        self.updated_at = updated_at
+
+
+def apply_fill(position: Position, signed_lots: int, price_ticks: int) -> int:
+    """Trade `signed_lots` (> 0 buy) at `price_ticks` into `position`; returns realised units.
+
+    Covers open, increase, reduce, close and flip. Timestamps are the caller's business.
+    """
+    size = position.size_lots
+    realised = 0
+    if size != 0 and (size > 0) != (signed_lots > 0):
+        closing = min(abs(signed_lots), abs(size))
+        if closing == abs(size):
+            removed = position.cost_units
+        else:
+            removed = round(Fraction(position.cost_units * closing, abs(size)))
+        signed_close = closing if signed_lots > 0 else -closing
+        realised = -signed_close * price_ticks - removed
+        position.size_lots += signed_close
+        position.cost_units -= removed
+        signed_lots -= signed_close
+    if signed_lots != 0:
+        position.size_lots += signed_lots
+        position.cost_units += signed_lots * price_ticks
+    return realised
+
+
+class Account:
+    __slots__ = (
+        "address",
+        "agents",
+        "balance",
+        "open_by_symbol",
+        "open_ids",
+        "order_units",
+        "positions",
+    )
+
+    def __init__(self, address: str, balance: Decimal = Decimal(0)) -> None:
+        self.address = address
+        self.balance = balance
+        self.agents: set[str] = set()
+        self.positions: dict[str, Position] = {}
+        self.open_ids: dict[int, None] = {}
+        self.open_by_symbol: dict[str, dict[int, None]] = {}
+        self.order_units: dict[str, int] = {}
+
+    def position_size(self, symbol: str) -> int:
+        position = self.positions.get(symbol)
+        return 0 if position is None else position.size_lots
+
+    def reducible_lots(self, symbol: str, is_bid: bool) -> int:
+        """How many lots an order on this side can trade without increasing |position|."""
+        size = self.position_size(symbol)
+        if is_bid:
+            return -size if size < 0 else 0
+        return size if size > 0 else 0
+
+    def index_open(self, order: Order) -> None:
+        self.open_ids[order.order_id] = None
+        self.open_by_symbol.setdefault(order.symbol, {})[order.order_id] = None
+        if not order.reduce_only:
+            units = order.remaining_lots * order.price_ticks
+            self.order_units[order.symbol] = self.order_units.get(order.symbol, 0) + units
+
+    def release_units(self, order: Order, lots: int) -> None:
+        """`lots` of a resting order stopped holding margin (filled or cancelled)."""
+        if order.reduce_only or lots == 0:
+            return
+        left = self.order_units[order.symbol] - lots * order.price_ticks
+        if left:
+            self.order_units[order.symbol] = left
+        else:
+            del self.order_units[order.symbol]
+
+    def unindex(self, order: Order) -> None:
+        del self.open_ids[order.order_id]
+        by_symbol = self.open_by_symbol[order.symbol]
+        del by_symbol[order.order_id]
+        if not by_symbol:
+            del self.open_by_symbol[order.symbol]

@@ -1,0 +1,81 @@
+"""Collateral, mark price and agent-wallet commands: Faucet, SetMarkPrice, BindAgent,
+RevokeAgent, RevokeAllAgents.
+
+Invariants:
+- Faucet credits a positive amount and adds it to `faucet_total` (I9's deposit side).
+- The mark of a known market is always > 0 after SetMarkPrice; it only moves by this command.
+- An account's agents are a set; binding a bound agent is a no-op success (event re-emitted);
+  revoking an agent that is not bound is a 400 rejection with state unchanged; revoke-all
+  emits one AgentRevoked per agent, sorted, and succeeds with none.
+"""
+
+from __future__ import annotations
+
+from tidepool.domain.errors import Reject, book_not_found
+from tidepool.engine.commands import BindAgent, Faucet, RevokeAgent, RevokeAllAgents, SetMarkPrice
+from tidepool.engine.events import AgentBound, AgentRevoked, BalanceChanged, MarkPriceSet, Outcome
+from tidepool.engine.state import EngineState
+
+
+def _invalid(what: str) -> Outcome:
+    return Outcome(events=[], reject=Reject(400, f"Invalid parameters: {what}", 400))
+
+
+def faucet(state: EngineState, cmd: Faucet) -> Outcome:
+    if not cmd.amount.is_finite() or cmd.amount <= 0:
+        return _invalid("faucet amount must be positive")
+    account = state.account(cmd.account)
+    account.balance += cmd.amount
+    state.faucet_total += cmd.amount
+    event = BalanceChanged(
+        seq=cmd.seq,
+        ts_ms=cmd.ts_ms,
+        account=cmd.account,
+        delta=cmd.amount,
+        balance=account.balance,
+        reason="faucet",
+    )
+    return Outcome(events=[event])
+
+
+def set_mark_price(state: EngineState, cmd: SetMarkPrice) -> Outcome:
+    if cmd.symbol not in state.markets:
+        return Outcome(events=[], reject=book_not_found(cmd.symbol))
+    if not cmd.price.is_finite() or cmd.price <= 0:
+        return _invalid("mark price must be positive")
+    state.marks[cmd.symbol] = cmd.price
+    return Outcome(
+        events=[MarkPriceSet(seq=cmd.seq, ts_ms=cmd.ts_ms, symbol=cmd.symbol, price=cmd.price)]
+    )
+
+
+def bind_agent(state: EngineState, cmd: BindAgent) -> Outcome:
+    state.account(cmd.account).agents.add(cmd.agent)
+    return Outcome(
+        events=[AgentBound(seq=cmd.seq, ts_ms=cmd.ts_ms, account=cmd.account, agent=cmd.agent)]
+    )
+
+
+def revoke_agent(state: EngineState, cmd: RevokeAgent) -> Outcome:
+    account = state.accounts.get(cmd.account)
+    if account is None or cmd.agent not in account.agents:
+        message = f"Agent {cmd.agent} is not bound to account {cmd.account}"
+        return Outcome(events=[], reject=Reject(400, message, 400, "agent_not_found"))
+    account.agents.discard(cmd.agent)
+    return Outcome(
+        events=[AgentRevoked(seq=cmd.seq, ts_ms=cmd.ts_ms, account=cmd.account, agent=cmd.agent)]
+    )
+
+
+def revoke_all_agents(state: EngineState, cmd: RevokeAllAgents) -> Outcome:
+    account = state.accounts.get(cmd.account)
+    if account is None:
+        return Outcome(events=[])
+    agents = sorted(account.agents)
+    account.agents.clear()
+    return Outcome(
+        events=[
+            AgentRevoked(seq=cmd.seq, ts_ms=cmd.ts_ms, account=cmd.account, agent=agent)
+            for agent in agents
+        ]
+    )

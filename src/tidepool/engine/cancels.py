@@ -1,0 +1,63 @@
+"""CancelOrder and CancelAllOrders.
+
+Semantics (spec §2.5, §2.6, A1, A6):
+- CancelOrder finds the OPEN order by `order_id`, or by `client_order_id` of this account,
+  that belongs to this account AND this symbol. Anything else (unknown, another account's,
+  other symbol, filled, cancelled, rejected) is ORDER_NOT_FOUND_ON_CANCEL with state unchanged
+  (I7). Success: `Outcome(order_id=..., events=[OrderCancelled(reason="cancel")])`.
+- CancelAllOrders cancels the account's open orders in one symbol (or all when `symbol` is
+  None), ascending order id; `exclude_reduce_only` keeps reduce-only orders. Cost is
+  O(orders of the account in scope) through the per-account indexes, never O(book).
+  `cancelled_count` is the number removed; 0 is a success.
+"""
+
+from __future__ import annotations
+
+from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, book_not_found
+from tidepool.engine.commands import CancelAllOrders, CancelOrder
+from tidepool.engine.events import Outcome
+from tidepool.engine.lifecycle import Step, cancel_resting
+from tidepool.engine.orders import Order
+from tidepool.engine.state import EngineState
+
+
+def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
+    order = _find_open(state, cmd)
+    if order is None:
+        return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
+    step = Step(cmd.seq, cmd.ts_ms)
+    cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
+    return Outcome(events=step.events, order_id=order.order_id)
+
+
+def _find_open(state: EngineState, cmd: CancelOrder) -> Order | None:
+    order_id = cmd.order_id
+    if cmd.client_order_id is not None:
+        by_cloid = state.cloids.get((cmd.account, cmd.client_order_id))
+        if by_cloid is None or (order_id is not None and order_id != by_cloid):
+            return None
+        order_id = by_cloid
+    if order_id is None:
+        return None
+    order = state.orders.get(order_id)
+    if order is None or not order.is_open:
+        return None
+    if order.account != cmd.account or order.symbol != cmd.symbol:
+        return None
+    return order
+
+
+def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
+    if cmd.symbol is not None and cmd.symbol not in state.markets:
+        return Outcome(events=[], reject=book_not_found(cmd.symbol))
+    account = state.accounts.get(cmd.account)
+    if account is None:
+        return Outcome(events=[], cancelled_count=0)
+    scope = account.open_ids if cmd.symbol is None else account.open_by_symbol.get(cmd.symbol, {})
+    targets = [state.orders[order_id] for order_id in scope]
+    if cmd.exclude_reduce_only:
+        targets = [order for order in targets if not order.reduce_only]
+    step = Step(cmd.seq, cmd.ts_ms)
+    for order in targets:
+        cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
+    return Outcome(events=step.events, cancelled_count=len(targets))

@@ -1,0 +1,206 @@
+"""The engine: a pure, deterministic state machine over Commands.
+
+`Engine.apply(command) -> Outcome` is the ONLY mutating entry point. Every other public
+method is a read that never mutates (unknown accounts read as empty). What `apply` returns:
+
+| command          | success                                     | rejections (state unchanged)   |
+|------------------|---------------------------------------------|--------------------------------|
+| CreateOrder      | order_id; OrderAccepted, fills, cancels     | 3,400,36,7,8,10,23,21,22,5     |
+| CancelOrder      | order_id; OrderCancelled(reason="cancel")   | ORDER_NOT_FOUND_ON_CANCEL      |
+| CancelAllOrders  | cancelled_count (0 is a success)            | 3 unknown symbol               |
+| Faucet           | BalanceChanged(reason="faucet")             | 400 non-positive amount        |
+| SetMarkPrice     | MarkPriceSet                                | 3, 400 non-positive price      |
+| BindAgent        | AgentBound                                  | -                              |
+| RevokeAgent      | AgentRevoked                                | 400 agent not bound            |
+| RevokeAllAgents  | one AgentRevoked per agent                  | -                              |
+
+Invariants:
+- Purity: no clock, randomness, I/O or logging (a test scans this package's imports); time and
+  sequence come from the command's `ts_ms`/`seq`, which every event carries.
+- Determinism (I12): the same command stream gives byte-identical encoded events and the same
+  `state_hash`, also across `snapshot()`/`restore()` at any point.
+- A rejected command changes nothing (checks run before any mutation).
+- Decimal arithmetic runs in `money.DECIMAL_CONTEXT`, whatever the caller's context is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from decimal import Decimal
+
+from tidepool.domain.markets import MarketSpec
+from tidepool.engine import admin, invariants, risk, snapshot
+from tidepool.engine.cancels import cancel_all_orders, cancel_order
+from tidepool.engine.commands import (
+    BindAgent,
+    CancelAllOrders,
+    CancelOrder,
+    Command,
+    CreateOrder,
+    Faucet,
+    RevokeAgent,
+    RevokeAllAgents,
+    SetMarkPrice,
+)
+from tidepool.engine.config import EngineConfig
+from tidepool.engine.events import Outcome
+from tidepool.engine.invariants import InvariantBroken
+from tidepool.engine.matching import create_order
+from tidepool.engine.money import average_price, in_decimal_context, margin
+from tidepool.engine.state import EngineState
+from tidepool.engine.views import AccountSummary, HistoryEntry, OrderRecord, PositionRecord
+
+__all__ = ["Engine", "EngineConfig", "InvariantBroken"]
+
+
+DEFAULT_CONFIG = EngineConfig()
+
+
+class Engine:
+    def __init__(
+        self, markets: Sequence[MarketSpec], config: EngineConfig = DEFAULT_CONFIG
+    ) -> None:
+        self._state = EngineState(markets, config)
+
+    @classmethod
+    def _from_state(cls, state: EngineState) -> Engine:
+        engine = cls.__new__(cls)
+        engine._state = state
+        return engine
+
+    @property
+    def markets(self) -> dict[str, MarketSpec]:
+        return self._state.markets
+
+    @property
+    def config(self) -> EngineConfig:
+        return self._state.config
+
+    @property
+    def last_order_id(self) -> int:
+        return self._state.last_order_id
+
+    @in_decimal_context
+    def apply(self, cmd: Command) -> Outcome:
+        state = self._state
+        match cmd:
+            case CreateOrder():
+                return create_order(state, cmd)
+            case CancelOrder():
+                return cancel_order(state, cmd)
+            case CancelAllOrders():
+                return cancel_all_orders(state, cmd)
+            case Faucet():
+                return admin.faucet(state, cmd)
+            case SetMarkPrice():
+                return admin.set_mark_price(state, cmd)
+            case BindAgent():
+                return admin.bind_agent(state, cmd)
+            case RevokeAgent():
+                return admin.revoke_agent(state, cmd)
+            case RevokeAllAgents():
+                return admin.revoke_all_agents(state, cmd)
+        raise TypeError(f"not a command: {cmd!r}")
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    @in_decimal_context
+    def open_orders(self, account: str) -> list[OrderRecord]:
+        """The account's resting orders, ascending order id."""
+        state = self._state
+        acc = state.accounts.get(account)
+        if acc is None:
+            return []
+        orders = (state.orders[i] for i in acc.open_ids)
+        return [o.record(state.markets[o.symbol]) for o in orders]
+
+    @in_decimal_context
+    def order(self, order_id: int) -> OrderRecord | None:
+        """Any order ever accepted, open or terminal."""
+        order = self._state.orders.get(order_id)
+        return None if order is None else order.record(self._state.markets[order.symbol])
+
+    def order_history(self, order_id: int) -> list[HistoryEntry]:
+        """Every lifecycle event of the order, newest first; [] if unknown."""
+        return self._state.history.get(order_id, [])[::-1]
+
+    def depth(
+        self, symbol: str, levels: int = 10
+    ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+        """(price_ticks, size_lots, order_count) per level: bids descending, asks ascending."""
+        book = self._state.books.get(symbol)
+        if book is None:
+            return [], []
+        return book.depth(True, levels), book.depth(False, levels)
+
+    def mark_price(self, symbol: str) -> Decimal:
+        return self._state.marks[symbol]
+
+    @in_decimal_context
+    def open_interest(self, symbol: str) -> Decimal:
+        """Sum of long position sizes (== sum of short ones) in the market's base asset."""
+        return self._state.long_lots[symbol] * self._state.markets[symbol].lot_size
+
+    def balance(self, account: str) -> Decimal:
+        acc = self._state.accounts.get(account)
+        return Decimal(0) if acc is None else acc.balance
+
+    @in_decimal_context
+    def positions(self, account: str) -> list[PositionRecord]:
+        """Open positions, sorted by symbol."""
+        state = self._state
+        acc = state.accounts.get(account)
+        if acc is None:
+            return []
+        out: list[PositionRecord] = []
+        for symbol, p in sorted(acc.positions.items()):
+            spec = state.markets[symbol]
+            size = abs(p.size_lots)
+            notional = size * spec.lot_size * state.marks[symbol]
+            out.append(
+                PositionRecord(
+                    symbol=symbol,
+                    side="bid" if p.size_lots > 0 else "ask",
+                    size_lots=size,
+                    entry_price=average_price(spec, abs(p.cost_units), size),
+                    realized_pnl=p.realized_pnl,
+                    margin=margin(notional, spec.max_leverage),
+                    isolated=False,
+                    created_at=p.created_at,
+                    updated_at=p.updated_at,
+                )
+            )
+        return out
+
+    @in_decimal_context
+    def account_summary(self, account: str) -> AccountSummary:
+        return risk.summary(self._state, account)
+
+    def agents(self, account: str) -> list[str]:
+        acc = self._state.accounts.get(account)
+        return [] if acc is None else sorted(acc.agents)
+
+    def is_agent(self, account: str, agent: str) -> bool:
+        acc = self._state.accounts.get(account)
+        return acc is not None and agent in acc.agents
+
+    # ---- persistence and checks --------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """Deterministic msgpack bytes of the whole state: same state, same bytes."""
+        return snapshot.encode(self._state)
+
+    @classmethod
+    def restore(cls, data: bytes) -> Engine:
+        """An engine that behaves exactly like the one `data` was taken from."""
+        return cls._from_state(snapshot.decode(data))
+
+    def state_hash(self) -> str:
+        """Hex blake2b (64-byte digest) of `snapshot()`."""
+        return hashlib.blake2b(self.snapshot()).hexdigest()
+
+    @in_decimal_context
+    def check_invariants(self) -> None:
+        """Raise InvariantBroken naming the first broken invariant."""
+        invariants.check(self._state)

@@ -1,0 +1,215 @@
+"""Order lifecycle steps that keep every index in step: accept, rest, fill, cancel.
+
+Each function changes one order (two for a fill) and, with it, the book, the account indexes,
+the history log and the events of the command being applied. Handlers (`matching.py`,
+`cancels.py`) compose them after validation, so a rejected command never reaches this module.
+
+Invariants kept here:
+- An order is on its book iff it is indexed in its account's `open_ids`; its non-reduce-only
+  remainder is counted in the account's `order_units`.
+- Every state change of an order appends exactly one history entry and emits its event.
+- A fill pairs one maker and one taker of different accounts, same size, at the maker's price;
+  fees and realised PnL move balances, positions net to zero across accounts (I4).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tidepool.engine.accounts import Account, Position, apply_fill
+from tidepool.engine.commands import CreateOrder
+from tidepool.engine.events import (
+    BalanceChanged,
+    Event,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    PositionChanged,
+)
+from tidepool.engine.money import average_price, units_to_usd
+from tidepool.engine.orders import Order
+from tidepool.engine.state import EngineState
+from tidepool.engine.views import OrderStatus
+
+
+class Step:
+    """The command being applied: its seq/ts stamp every event it produces."""
+
+    __slots__ = ("events", "seq", "ts_ms")
+
+    def __init__(self, seq: int, ts_ms: int) -> None:
+        self.seq = seq
+        self.ts_ms = ts_ms
+        self.events: list[Event] = []
+
+
+def accept(state: EngineState, step: Step, cmd: CreateOrder, price_ticks: int) -> Order:
+    """Give the order the next id, register it (and its client id) and emit OrderAccepted."""
+    state.last_order_id += 1
+    order = Order(
+        order_id=state.last_order_id,
+        account=cmd.account,
+        symbol=cmd.symbol,
+        side=cmd.side,
+        price_ticks=price_ticks,
+        initial_lots=cmd.size_lots,
+        tif=cmd.tif,
+        reduce_only=cmd.reduce_only,
+        client_order_id=cmd.client_order_id,
+        created_at=step.ts_ms,
+    )
+    state.orders[order.order_id] = order
+    if cmd.client_order_id is not None:
+        state.cloids[(cmd.account, cmd.client_order_id)] = order.order_id
+    step.events.append(
+        OrderAccepted(
+            seq=step.seq,
+            ts_ms=step.ts_ms,
+            order_id=order.order_id,
+            account=order.account,
+            symbol=order.symbol,
+            side=order.side,
+            price_ticks=price_ticks,
+            size_lots=order.initial_lots,
+            tif=order.tif,
+            reduce_only=order.reduce_only,
+            client_order_id=order.client_order_id,
+        )
+    )
+    return order
+
+
+def rest(state: EngineState, step: Step, order: Order) -> None:
+    """Put the incoming order's remainder on the book (history event `make`)."""
+    state.books[order.symbol].add(order)
+    state.accounts[order.account].index_open(order)
+    order.updated_at = step.ts_ms
+    state.log(order, "make", step.ts_ms)
+
+
+def cancel_resting(
+    state: EngineState, step: Step, order: Order, status: OrderStatus, reason: str, event: str
+) -> None:
+    """Take a resting order off the book, moving its remainder to cancelled."""
+    lots = order.remaining_lots
+    state.books[order.symbol].remove(order, lots)
+    account = state.accounts[order.account]
+    account.release_units(order, lots)
+    account.unindex(order)
+    close_incoming(state, step, order, status, reason, event)
+
+
+def close_incoming(
+    state: EngineState, step: Step, order: Order, status: OrderStatus, reason: str, event: str
+) -> None:
+    """Make an order that is not on the book terminal (IOC remainder, post-only rejection)."""
+    lots = order.close(status, reason, step.ts_ms)
+    state.log(order, event, step.ts_ms)
+    step.events.append(
+        OrderCancelled(
+            seq=step.seq,
+            ts_ms=step.ts_ms,
+            order_id=order.order_id,
+            account=order.account,
+            symbol=order.symbol,
+            cancelled_lots=lots,
+            reason=reason,
+        )
+    )
+
+
+def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) -> None:
+    """Trade `lots` between a resting maker and the incoming taker at the maker's price."""
+    price = maker.price_ticks
+    spec = state.markets[maker.symbol]
+    notional = units_to_usd(spec, price * lots)
+    maker_fee = state.config.maker_fee * notional
+    taker_fee = state.config.taker_fee * notional
+    state.fees_collected += maker_fee + taker_fee
+
+    book = state.books[maker.symbol]
+    maker_account = state.accounts[maker.account]
+    book.reduce(maker, lots)
+    maker_account.release_units(maker, lots)
+    maker.add_fill(lots, price, step.ts_ms)
+    taker.add_fill(lots, price, step.ts_ms)
+    if maker.remaining_lots == 0:
+        book.remove(maker, 0)
+        maker_account.unindex(maker)
+    history_id = state.log(maker, "fulfill_limit", step.ts_ms)
+    state.log(taker, "fulfill_limit", step.ts_ms)
+    step.events.append(
+        OrderFilled(
+            seq=step.seq,
+            ts_ms=step.ts_ms,
+            history_id=history_id,
+            symbol=maker.symbol,
+            price_ticks=price,
+            size_lots=lots,
+            maker_order_id=maker.order_id,
+            maker_account=maker.account,
+            taker_order_id=taker.order_id,
+            taker_account=taker.account,
+            taker_side=taker.side,
+            maker_fee=maker_fee,
+            taker_fee=taker_fee,
+        )
+    )
+    _settle(state, step, maker_account, maker, price, lots, maker_fee)
+    _settle(state, step, state.accounts[taker.account], taker, price, lots, taker_fee)
+
+
+def _settle(
+    state: EngineState,
+    step: Step,
+    account: Account,
+    order: Order,
+    price_ticks: int,
+    lots: int,
+    fee: Decimal,
+) -> None:
+    """Move one side of a fill into the account's position and balance."""
+    symbol = order.symbol
+    spec = state.markets[symbol]
+    position = account.positions.get(symbol)
+    if position is None:
+        position = Position(created_at=step.ts_ms)
+        account.positions[symbol] = position
+    old_size = position.size_lots
+    signed = lots if order.is_bid else -lots
+    realised = units_to_usd(spec, apply_fill(position, signed, price_ticks))
+    new_size = position.size_lots
+    flipped = old_size != 0 and new_size != 0 and (old_size > 0) != (new_size > 0)
+    if flipped:
+        position.created_at = step.ts_ms
+        position.realized_pnl = Decimal(0)
+    else:
+        position.realized_pnl += realised
+    position.updated_at = step.ts_ms
+    state.long_lots[symbol] += max(new_size, 0) - max(old_size, 0)
+    entry = average_price(spec, abs(position.cost_units), abs(new_size))
+    if new_size == 0:
+        del account.positions[symbol]
+    delta = realised - fee
+    account.balance += delta
+    step.events.append(
+        PositionChanged(
+            seq=step.seq,
+            ts_ms=step.ts_ms,
+            account=account.address,
+            symbol=symbol,
+            size_lots=new_size,
+            entry_price=entry,
+            realized_pnl=realised,
+        )
+    )
+    step.events.append(
+        BalanceChanged(
+            seq=step.seq,
+            ts_ms=step.ts_ms,
+            account=account.address,
+            delta=delta,
+            balance=account.balance,
+            reason="trade",
+        )
+    )

@@ -1,0 +1,157 @@
+"""Orders: one mutable `Order` per accepted order, for its whole life (open or terminal).
+
+Invariants:
+- `initial_lots == filled_lots + cancelled_lots + remaining_lots`, all >= 0 (I3).
+- `filled_lots` never decreases; `remaining_lots` never increases; a cancel moves the whole
+  remainder to `cancelled_lots`.
+- Status is `open` (resting, nothing filled), `partially_filled` (resting, something filled) or
+  terminal: `filled` (remaining 0 by fills), `cancelled`, `rejected`. Terminal is absorbing.
+- An order is on a book iff it is not terminal; then `level` is its price level and
+  `prev`/`next` its neighbours in that level's FIFO (the intrusive list `book.py` maintains).
+- `filled_units` is the exact sum of price_ticks x lots over its fills (average fill price).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tidepool.domain.markets import MarketSpec
+from tidepool.engine.commands import Side
+from tidepool.engine.money import average_price
+from tidepool.engine.views import HistoryEntry, OrderRecord, OrderStatus
+
+if TYPE_CHECKING:
+    from tidepool.engine.book import PriceLevel
+
+TERMINAL: frozenset[str] = frozenset({"filled", "cancelled", "rejected"})
+ORDER_TYPE = "limit"
+
+
+class Order:
+    __slots__ = (
+        "account",
+        "cancelled_lots",
+        "client_order_id",
+        "created_at",
+        "filled_lots",
+        "filled_units",
+        "initial_lots",
+        "level",
+        "next",
+        "order_id",
+        "prev",
+        "price_ticks",
+        "reason",
+        "reduce_only",
+        "side",
+        "status",
+        "symbol",
+        "tif",
+        "updated_at",
+    )
+
+    def __init__(
+        self,
+        *,
+        order_id: int,
+        account: str,
+        symbol: str,
+        side: Side,
+        price_ticks: int,
+        initial_lots: int,
+        tif: str,
+        reduce_only: bool,
+        client_order_id: str | None,
+        created_at: int,
+        updated_at: int | None = None,
+        filled_lots: int = 0,
+        filled_units: int = 0,
+        cancelled_lots: int = 0,
+        status: OrderStatus = "open",
+        reason: str | None = None,
+    ) -> None:
+        self.order_id = order_id
+        self.account = account
+        self.symbol = symbol
+        self.side: Side = side
+        self.price_ticks = price_ticks
+        self.initial_lots = initial_lots
+        self.tif = tif
+        self.reduce_only = reduce_only
+        self.client_order_id = client_order_id
+        self.created_at = created_at
+        self.updated_at = created_at if updated_at is None else updated_at
+        self.filled_lots = filled_lots
+        self.filled_units = filled_units
+        self.cancelled_lots = cancelled_lots
+        self.status: OrderStatus = status
+        self.reason = reason
+        self.level: PriceLevel | None = None
+        self.prev: Order | None = None
+        self.next: Order | None = None
+
+    @property
+    def remaining_lots(self) -> int:
+        return self.initial_lots - self.filled_lots - self.cancelled_lots
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL
+
+    @property
+    def is_bid(self) -> bool:
+        return self.side == "bid"
+
+    def add_fill(self, lots: int, price_ticks: int, ts_ms: int) -> None:
+        self.filled_lots += lots
+        self.filled_units += lots * price_ticks
+        self.updated_at = ts_ms
+        self.status = "filled" if self.remaining_lots == 0 else "partially_filled"
+
+    def close(self, status: OrderStatus, reason: str, ts_ms: int) -> int:
+        """Move the remainder to cancelled and make the order terminal; returns the lots moved."""
+        lots = self.remaining_lots
+        self.cancelled_lots += lots
+        self.status = status
+        self.reason = reason
+        self.updated_at = ts_ms
+        return lots
+
+    def record(self, spec: MarketSpec) -> OrderRecord:
+        return OrderRecord(
+            order_id=self.order_id,
+            client_order_id=self.client_order_id,
+            account=self.account,
+            symbol=self.symbol,
+            side=self.side,
+            price_ticks=self.price_ticks,
+            initial_lots=self.initial_lots,
+            filled_lots=self.filled_lots,
+            cancelled_lots=self.cancelled_lots,
+            tif=self.tif,
+            reduce_only=self.reduce_only,
+            order_type=ORDER_TYPE,
+            status=self.status,
+            reason=self.reason,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            avg_fill_price=average_price(spec, self.filled_units, self.filled_lots),
+        )
+
+    def history_entry(self, history_id: int, event_type: str, ts_ms: int) -> HistoryEntry:
+        return HistoryEntry(
+            history_id=history_id,
+            order_id=self.order_id,
+            client_order_id=self.client_order_id,
+            symbol=self.symbol,
+            side=self.side,
+            price_ticks=self.price_ticks,
+            initial_lots=self.initial_lots,
+            filled_lots=self.filled_lots,
+            cancelled_lots=self.cancelled_lots,
+            event_type=event_type,
+            order_type=ORDER_TYPE,
+            order_status=self.status,
+            reduce_only=self.reduce_only,
+            created_at=ts_ms,
+        )

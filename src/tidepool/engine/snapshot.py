@@ -1,0 +1,216 @@
+"""Snapshot: the whole engine state as deterministic msgpack bytes, and back.
+
+Invariants:
+- Canonical: every collection is written in a defined order (accounts and agents sorted,
+  orders and history by id, levels best first, each level's orders in FIFO order), so the bytes
+  depend only on the state, never on dict insertion history; equal states give equal bytes.
+- Complete: markets, config, id counters, marks, balances, positions (exact cost bases),
+  every order ever (open and terminal), every history entry, the books' FIFO order, fee and
+  faucet totals. Derived indexes (client-id map, per-account open-order indexes, order
+  margin units, open interest) are rebuilt on restore, so they cannot disagree with the data.
+- `restore(snapshot(s))` behaves exactly like `s`, and `snapshot(restore(b)) == b`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+from tidepool.domain.markets import MarketSpec
+from tidepool.engine.accounts import Account, Position
+from tidepool.engine.book import BookSide
+from tidepool.engine.commands import Side
+from tidepool.engine.config import EngineConfig
+from tidepool.engine.orders import Order
+from tidepool.engine.state import EngineState
+from tidepool.engine.views import HistoryEntry, OrderStatus
+
+FORMAT_VERSION = 1
+
+
+class PositionState(msgspec.Struct, frozen=True, array_like=True):
+    symbol: str
+    size_lots: int
+    cost_units: int
+    realized_pnl: Decimal
+    created_at: int
+    updated_at: int
+
+
+class AccountState(msgspec.Struct, frozen=True, array_like=True):
+    address: str
+    balance: Decimal
+    agents: list[str]
+    positions: list[PositionState]
+
+
+class OrderState(msgspec.Struct, frozen=True, array_like=True):
+    order_id: int
+    account: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    initial_lots: int
+    filled_lots: int
+    filled_units: int
+    cancelled_lots: int
+    tif: str
+    reduce_only: bool
+    client_order_id: str | None
+    status: OrderStatus
+    reason: str | None
+    created_at: int
+    updated_at: int
+
+
+class BookState(msgspec.Struct, frozen=True, array_like=True):
+    symbol: str
+    mark: Decimal
+    bids: list[list[int]]  # per level, best first: its order ids in FIFO order
+    asks: list[list[int]]
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    markets: list[MarketSpec]
+    config: EngineConfig
+    last_order_id: int
+    last_history_id: int
+    fees_collected: Decimal
+    faucet_total: Decimal
+    books: list[BookState]
+    accounts: list[AccountState]
+    orders: list[OrderState]
+    history: list[HistoryEntry]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Snapshot)
+
+
+def encode(state: EngineState) -> bytes:
+    return _encoder.encode(_capture(state))
+
+
+def _fifo(side: BookSide) -> list[list[int]]:
+    return [[o.order_id for o in level.orders()] for level in side.levels_best_first()]
+
+
+def _capture(state: EngineState) -> Snapshot:
+    orders = sorted(state.orders.values(), key=lambda o: o.order_id)
+    history = [entry for o in orders for entry in state.history.get(o.order_id, ())]
+    history.sort(key=lambda h: h.history_id)
+    return Snapshot(
+        version=FORMAT_VERSION,
+        markets=list(state.markets.values()),
+        config=state.config,
+        last_order_id=state.last_order_id,
+        last_history_id=state.last_history_id,
+        fees_collected=state.fees_collected,
+        faucet_total=state.faucet_total,
+        books=[
+            BookState(symbol, state.marks[symbol], _fifo(book.bids), _fifo(book.asks))
+            for symbol, book in state.books.items()
+        ],
+        accounts=[_capture_account(state.accounts[a]) for a in sorted(state.accounts)],
+        orders=[_capture_order(o) for o in orders],
+        history=history,
+    )
+
+
+def _capture_account(account: Account) -> AccountState:
+    return AccountState(
+        account.address,
+        account.balance,
+        sorted(account.agents),
+        [
+            PositionState(s, p.size_lots, p.cost_units, p.realized_pnl, p.created_at, p.updated_at)
+            for s, p in sorted(account.positions.items())
+        ],
+    )
+
+
+def _capture_order(o: Order) -> OrderState:
+    return OrderState(
+        o.order_id,
+        o.account,
+        o.symbol,
+        o.side,
+        o.price_ticks,
+        o.initial_lots,
+        o.filled_lots,
+        o.filled_units,
+        o.cancelled_lots,
+        o.tif,
+        o.reduce_only,
+        o.client_order_id,
+        o.status,
+        o.reason,
+        o.created_at,
+        o.updated_at,
+    )
+
+
+def decode(data: bytes) -> EngineState:
+    snap = _decoder.decode(data)
+    if snap.version != FORMAT_VERSION:
+        raise ValueError(f"unsupported snapshot version {snap.version}")
+    state = EngineState(snap.markets, snap.config)
+    state.last_order_id = snap.last_order_id
+    state.last_history_id = snap.last_history_id
+    state.fees_collected = snap.fees_collected
+    state.faucet_total = snap.faucet_total
+    for a in snap.accounts:
+        _restore_account(state, a)
+    for o in snap.orders:
+        _restore_order(state, o)
+    for entry in snap.history:
+        state.history.setdefault(entry.order_id, []).append(entry)
+    for b in snap.books:
+        state.marks[b.symbol] = b.mark
+        book = state.books[b.symbol]
+        for level_ids in (*b.bids, *b.asks):
+            for order_id in level_ids:
+                book.add(state.orders[order_id])
+    # Per-account open-order indexes are in ascending id order, as when the orders arrived.
+    for order in state.orders.values():
+        if order.is_open:
+            state.accounts[order.account].index_open(order)
+    return state
+
+
+def _restore_account(state: EngineState, a: AccountState) -> None:
+    account = state.account(a.address)
+    account.balance = a.balance
+    account.agents = set(a.agents)
+    for p in a.positions:
+        account.positions[p.symbol] = Position(
+            p.size_lots, p.cost_units, p.realized_pnl, p.created_at, p.updated_at
+        )
+        if p.size_lots > 0:
+            state.long_lots[p.symbol] += p.size_lots
+
+
+def _restore_order(state: EngineState, o: OrderState) -> None:
+    order = Order(
+        order_id=o.order_id,
+        account=o.account,
+        symbol=o.symbol,
+        side=o.side,
+        price_ticks=o.price_ticks,
+        initial_lots=o.initial_lots,
+        tif=o.tif,
+        reduce_only=o.reduce_only,
+        client_order_id=o.client_order_id,
+        created_at=o.created_at,
+        updated_at=o.updated_at,
+        filled_lots=o.filled_lots,
+        filled_units=o.filled_units,
+        cancelled_lots=o.cancelled_lots,
+        status=o.status,
+        reason=o.reason,
+    )
+    state.orders[order.order_id] = order
+    if order.client_order_id is not None:
+        state.cloids[(order.account, order.client_order_id)] = order.order_id

@@ -1,0 +1,61 @@
+"""The engine's whole mutable state in one container, plus the order-history log.
+
+Invariants:
+- `orders` holds every accepted order ever (open and terminal), by id; `last_order_id` is the
+  largest id handed out (ids are 1, 2, 3... with no gaps; rejected commands consume none).
+- `cloids` maps (account, client_order_id) to the order that used it, for ever (spec A4).
+- `history[order_id]` lists that order's lifecycle entries oldest first, with strictly
+  increasing `history_id` drawn from `last_history_id` (exchange-wide).
+- `books`, `marks` and `long_lots` have exactly one entry per market; `long_lots[s]` is the sum
+  of the positive position sizes in `s` (open interest), equal to the sum of the negative ones.
+- `faucet_total` is every faucet credit; `fees_collected` every fee charged. Together with
+  balances and PnL they satisfy collateral conservation (I9, see `invariants.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from tidepool.domain.markets import MarketSpec
+from tidepool.engine.accounts import Account
+from tidepool.engine.book import OrderBook
+from tidepool.engine.config import EngineConfig
+from tidepool.engine.orders import Order
+from tidepool.engine.views import HistoryEntry
+
+
+class EngineState:
+    def __init__(self, markets: Sequence[MarketSpec], config: EngineConfig) -> None:
+        self.markets: dict[str, MarketSpec] = {}
+        for spec in markets:
+            if spec.symbol in self.markets:
+                raise ValueError(f"duplicate market {spec.symbol}")
+            self.markets[spec.symbol] = spec
+        self.config = config
+        self.books: dict[str, OrderBook] = {s: OrderBook(s) for s in self.markets}
+        self.marks: dict[str, Decimal] = {s: m.initial_mark_price for s, m in self.markets.items()}
+        self.long_lots: dict[str, int] = dict.fromkeys(self.markets, 0)
+        self.orders: dict[int, Order] = {}
+        self.history: dict[int, list[HistoryEntry]] = {}
+        self.accounts: dict[str, Account] = {}
+        self.cloids: dict[tuple[str, str], int] = {}
+        self.last_order_id = 0
+        self.last_history_id = 0
+        self.fees_collected = Decimal(0)
+        self.faucet_total = Decimal(0)
+
+    def account(self, address: str) -> Account:
+        """The account, created empty on first use (only mutating handlers call this)."""
+        account = self.accounts.get(address)
+        if account is None:
+            account = Account(address)
+            self.accounts[address] = account
+        return account
+
+    def log(self, order: Order, event_type: str, ts_ms: int) -> int:
+        """Append a history entry showing `order` as it is now; returns its history id."""
+        self.last_history_id += 1
+        entry = order.history_entry(self.last_history_id, event_type, ts_ms)
+        self.history.setdefault(order.order_id, []).append(entry)
+        return self.last_history_id

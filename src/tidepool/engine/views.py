@@ -1,0 +1,81 @@
+"""Read records: what the engine's queries return. The gateway formats them for the wire.
+
+Invariants:
+- Records are frozen snapshots built on demand; holding one never aliases engine state.
+- Prices and sizes are integer ticks and lots of the record's market; collateral is exact Decimal.
+- `HistoryEntry` is also the stored form of an order's lifecycle log (one per event, immutable).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+from tidepool.engine.commands import Side
+
+OrderStatus = Literal["open", "partially_filled", "filled", "cancelled", "rejected"]
+
+
+class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
+    order_id: int
+    client_order_id: str | None
+    account: str
+    symbol: str
+    side: Side
+    price_ticks: int
+    initial_lots: int
+    filled_lots: int
+    cancelled_lots: int
+    tif: str
+    reduce_only: bool
+    order_type: str
+    status: OrderStatus
+    reason: str | None  # None | cancel | self_trade_prevented | post_only_rejected | ...
+    created_at: int
+    updated_at: int
+    avg_fill_price: Decimal
+
+    @property
+    def remaining_lots(self) -> int:
+        return self.initial_lots - self.filled_lots - self.cancelled_lots
+
+
+class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    history_id: int
+    order_id: int
+    client_order_id: str | None
+    symbol: str
+    side: Side
+    price_ticks: int
+    initial_lots: int
+    filled_lots: int
+    cancelled_lots: int
+    event_type: str  # make | fulfill_limit | cancel | post_only_rejected | self_trade_prevented...
+    order_type: str
+    order_status: OrderStatus
+    reduce_only: bool
+    created_at: int
+
+
+class PositionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    symbol: str
+    side: Side  # bid = long, ask = short
+    size_lots: int  # unsigned
+    entry_price: Decimal  # volume-weighted, rounded to a millionth of a tick
+    realized_pnl: Decimal  # realised since the position was opened (fees excluded)
+    margin: Decimal  # notional at mark / leverage
+    isolated: bool = False
+    created_at: int = 0
+    updated_at: int = 0
+
+
+class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
+    balance: Decimal
+    equity: Decimal  # balance + unrealised PnL at mark
+    margin_used: Decimal  # positions' notional at mark / leverage
+    order_margin: Decimal  # open non-reduce-only orders' remaining notional / leverage
+    available_to_spend: Decimal  # equity - margin_used - order_margin
+    orders_count: int
+    positions_count: int
