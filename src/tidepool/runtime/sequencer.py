@@ -1,0 +1,192 @@
+"""The sequencer: the single writer between the gateway and the engine.
+
+One instance per server, used from the one event-loop thread. For each state change it assigns
+the next seq and a timestamp from the clock, builds the command, applies it to the engine,
+appends it to the store, waits for durability, and only then returns the Outcome.
+
+Invariants:
+- Seqs are contiguous: a seq is consumed only by a command that was applied and stored.
+- Apply first, then append: only commands the engine applied without an unexpected exception
+  reach the journal, so replay never meets a poison record. If apply (or the append) raises,
+  the engine may be half-mutated: it is replaced by a rebuild from the store (which does not
+  contain the failed command), the seq is not consumed, and the exception propagates so the
+  gateway answers 500 with the state unchanged.
+- Nothing is answered before its record is durable per the mode: `process` (written to the OS,
+  survives kill -9), `fsync` (fsynced with group commit, survives power loss), `none` (memory
+  only). A crash between apply and append loses only a command nobody was answered for.
+- If the store cannot be written or the engine cannot be rebuilt, the sequencer stops: every
+  later submit raises JournalWriteError. Restarting recovers from the state dir.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from tidepool.domain.markets import MarketSpec
+from tidepool.engine.commands import Command
+from tidepool.engine.events import Outcome
+from tidepool.journal.crashpoints import CrashPoints
+from tidepool.journal.errors import JournalWriteError
+from tidepool.journal.groupcommit import GroupCommitter
+from tidepool.journal.store import CommandStore, FileStore, MemoryStore
+from tidepool.runtime.clock import Clock
+
+if TYPE_CHECKING:
+    from tidepool.engine.engine import Engine, EngineConfig
+
+log = logging.getLogger("tidepool.sequencer")
+
+Durability = Literal["none", "process", "fsync"]
+
+
+class Sequencer:
+    def __init__(
+        self,
+        engine: Engine,
+        store: CommandStore[Engine] | None,
+        clock: Clock,
+        durability: Durability = "process",
+        snapshot_every: int = 100_000,
+    ) -> None:
+        """`store` None means durability `none` (an in-memory store is made for rollbacks)."""
+        if (store is None) != (durability == "none"):
+            raise ValueError(f"durability {durability!r} needs a state store, and only it does")
+        if snapshot_every < 1:
+            raise ValueError("snapshot_every must be at least 1")
+        self.engine = engine
+        self._store: CommandStore[Engine] = (
+            store if store is not None else MemoryStore(engine, type(engine).restore)
+        )
+        self._clock = clock
+        self.durability = durability
+        self._snapshot_every = snapshot_every
+        self._last_seq = self._store.last_seq
+        self._snapshot_seq = self._store.snapshot_seq
+        self._committer = (
+            GroupCommitter(self._store.sync, lambda: self._store.last_seq)
+            if durability == "fsync"
+            else None
+        )
+        self._stopped: str | None = None
+        self._closed = False
+        self._crash = CrashPoints.from_env()
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        markets: Sequence[MarketSpec],
+        engine_config: EngineConfig,
+        clock: Clock,
+        durability: Durability = "process",
+        snapshot_every: int = 100_000,
+        *,
+        engine_cls: type[Engine] | None = None,
+    ) -> Sequencer:
+        """Recover (or create) `state_dir` and return a sequencer positioned at its last seq.
+
+        With durability `none` the state dir is not touched and the engine starts empty.
+        """
+        cls_: type[Engine]
+        if engine_cls is None:
+            from tidepool.engine.engine import Engine
+
+            cls_ = Engine
+        else:
+            cls_ = engine_cls
+
+        def fresh() -> Engine:
+            return cls_(markets, engine_config)
+
+        if durability == "none":
+            return cls(fresh(), None, clock, durability, snapshot_every)
+        store, engine, _ = FileStore.open(
+            Path(state_dir), cls_.restore, fresh, crash=CrashPoints.from_env()
+        )
+        return cls(engine, store, clock, durability, snapshot_every)
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    @property
+    def fsync_count(self) -> int:
+        return self._committer.fsync_count if self._committer is not None else 0
+
+    async def submit(self, build: Callable[[int, int], Command]) -> Outcome:
+        """Sequence, apply, store and (per durability) persist one command; its Outcome."""
+        if self._stopped is not None:
+            raise JournalWriteError(f"sequencer stopped: {self._stopped}")
+        seq = self._last_seq + 1
+        cmd = build(seq, self._clock.now_ms())
+        if cmd.seq != seq:
+            raise ValueError(f"command built with seq {cmd.seq}, expected {seq}")
+        try:
+            outcome = self.engine.apply(cmd)
+        except Exception:
+            self._roll_back(seq)
+            raise
+        if self._crash is not None:
+            self._crash.reached("after_apply")
+        try:
+            self._store.append(cmd)
+        except Exception as exc:
+            self._roll_back(seq)
+            self._stop(f"journal append of seq {seq} failed: {exc}")
+            raise
+        self._last_seq = seq
+        if self._crash is not None:
+            self._crash.reached("after_journal_append")
+        if seq - self._snapshot_seq >= self._snapshot_every:
+            self._snapshot()
+        if self._committer is not None:
+            try:
+                await self._committer.wait_durable(seq)
+            except JournalWriteError as exc:
+                self._stop(str(exc))
+                raise
+        if self._crash is not None:
+            self._crash.reached("before_ack")
+        return outcome
+
+    def _roll_back(self, seq: int) -> None:
+        """Replace a possibly half-mutated engine by a rebuild that lacks command `seq`."""
+        log.error("command seq %d failed; rebuilding the engine from the store", seq)
+        try:
+            self.engine = self._store.rebuild()
+        except Exception as exc:
+            self._stop(f"engine rebuild after the failure of seq {seq} failed: {exc}")
+            return
+        log.info(
+            "engine rebuilt at seq %d, state hash %s", self._last_seq, self.engine.state_hash()
+        )
+
+    def _stop(self, reason: str) -> None:
+        if self._stopped is None:
+            self._stopped = reason
+            log.error("sequencer stopped, restart to recover from the state dir: %s", reason)
+
+    def _snapshot(self) -> None:
+        """Snapshot at the current seq. A failure is logged, not raised: the journal has it all."""
+        self._snapshot_seq = self._last_seq  # also on failure: retry after another period
+        try:
+            self._store.write_snapshot(self.engine, self._last_seq)
+        except Exception:
+            log.exception(
+                "snapshot at seq %d failed; the journal still has every command", self._last_seq
+            )
+
+    async def close(self) -> None:
+        """Final snapshot, flush and close. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        stopped, self._stopped = self._stopped, self._stopped or "closed"
+        if self._committer is not None:
+            await self._committer.drain()
+        if stopped is None and self._last_seq > self._store.snapshot_seq:
+            self._snapshot()
+        self._store.close()

@@ -1,0 +1,221 @@
+"""The sequencer: contiguous seqs, rollback after an engine bug, group-committed fsyncs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from journal_fixtures import TS, open_toy_store, replay_hash
+from toy_engine import ToyConfig, ToyEngine, toy_command
+
+from tidepool.engine.commands import Faucet
+from tidepool.journal.errors import JournalWriteError
+from tidepool.runtime.clock import ManualClock
+from tidepool.runtime.sequencer import Durability, Sequencer
+
+
+def _open(state_dir: Path, durability: Durability, snapshot_every: int = 100_000) -> Sequencer:
+    return Sequencer.open(
+        state_dir,
+        [],
+        ToyConfig(),
+        ManualClock(TS),
+        durability,
+        snapshot_every,
+        engine_cls=ToyEngine,
+    )
+
+
+def _boom(seq: int, ts: int) -> Faucet:
+    return Faucet(seq=seq, ts_ms=ts, account="boom", amount=Decimal(5))
+
+
+@pytest.mark.parametrize("durability", ["none", "process", "fsync"])
+def test_engine_bug_mid_command_leaves_state_and_seq_unchanged(
+    tmp_path: Path, durability: Durability
+) -> None:
+    seqr = _open(tmp_path, durability, snapshot_every=7)
+
+    async def go() -> None:
+        for i in range(1, 21):
+            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+        before = seqr.engine.state_hash()
+        with pytest.raises(RuntimeError, match="toy engine bug"):
+            await seqr.submit(_boom)
+        assert seqr.last_seq == 20
+        assert seqr.engine.state_hash() == before
+        outcome = await seqr.submit(lambda seq, ts: toy_command(seq, ts, 21))
+        assert outcome.order_id is not None
+        assert seqr.last_seq == 21
+        await seqr.close()
+
+    asyncio.run(go())
+    expected = replay_hash([toy_command(s, TS, s) for s in range(1, 22)])
+    assert seqr.engine.state_hash() == expected
+    if durability != "none":
+        store, engine = open_toy_store(tmp_path)
+        store.close()
+        assert store.last_seq == 21 and engine.state_hash() == expected
+
+
+def test_timestamps_come_from_the_clock_and_seqs_are_contiguous(tmp_path: Path) -> None:
+    clock = ManualClock(TS)
+    seqr = Sequencer(ToyEngine(), None, clock, "none")
+    seen: list[tuple[int, int]] = []
+
+    def build(seq: int, ts: int) -> Any:
+        seen.append((seq, ts))
+        clock.advance(5)
+        return toy_command(seq, ts)
+
+    async def go() -> None:
+        for _ in range(3):
+            await seqr.submit(build)
+
+    asyncio.run(go())
+    assert seen == [(1, TS), (2, TS + 5), (3, TS + 10)]
+
+
+def test_a_failing_builder_consumes_no_seq(tmp_path: Path) -> None:
+    seqr = Sequencer(ToyEngine(), None, ManualClock(TS), "none")
+
+    def bad(seq: int, ts: int) -> Any:
+        raise ValueError("gateway bug")
+
+    async def go() -> None:
+        with pytest.raises(ValueError):
+            await seqr.submit(bad)
+        await seqr.submit(toy_command)
+
+    asyncio.run(go())
+    assert seqr.last_seq == 1
+
+
+def test_concurrent_submits_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seqr = _open(tmp_path, "fsync")
+    real_fsync = os.fsync
+    calls = 0
+
+    def counting_fsync(fd: int) -> None:
+        nonlocal calls
+        calls += 1
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+
+    async def go() -> None:
+        for _ in range(4):  # bursts: each burst's commands are all written before its fsync
+            await asyncio.gather(*(seqr.submit(toy_command) for _ in range(50)))
+        await seqr.close()
+
+    asyncio.run(go())
+    assert seqr.last_seq == 200
+    assert 1 <= seqr.fsync_count <= 8, seqr.fsync_count
+    assert calls < 50  # committer fsyncs plus the handful of the final snapshot
+
+
+def test_no_answer_before_the_fsync_that_covers_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seqr = _open(tmp_path, "fsync")
+    synced_upto: list[int] = []
+    store = seqr._store
+    real_sync = store.sync
+
+    def sync() -> None:
+        last = store.last_seq  # written before this fsync starts, so covered by it
+        real_sync()
+        synced_upto.append(last)
+
+    monkeypatch.setattr(store, "sync", sync)
+    seqr._committer._sync = sync
+    answered: list[int] = []
+
+    async def one() -> None:
+        seqs: list[int] = []
+
+        def build(seq: int, ts: int) -> Any:
+            seqs.append(seq)
+            return toy_command(seq, ts)
+
+        await seqr.submit(build)
+        # Every record up to the value read before an fsync is covered by that fsync.
+        assert max(synced_upto) >= seqs[0]
+        answered.append(seqs[0])
+
+    async def go() -> None:
+        await asyncio.gather(*(one() for _ in range(30)))
+        await seqr.close()
+
+    asyncio.run(go())
+    assert sorted(answered) == list(range(1, 31))
+
+
+def test_fsync_failure_stops_the_sequencer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seqr = _open(tmp_path, "fsync")
+
+    def failing_sync() -> None:
+        raise OSError(5, "Input/output error")
+
+    seqr._committer._sync = failing_sync
+
+    async def go() -> None:
+        with pytest.raises(JournalWriteError, match="Input/output error"):
+            await seqr.submit(toy_command)
+        with pytest.raises(JournalWriteError, match="stopped"):
+            await seqr.submit(toy_command)
+
+    asyncio.run(go())
+    seqr._store.close()
+
+
+def test_append_failure_rolls_back_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seqr = _open(tmp_path, "process")
+    store = seqr._store
+
+    async def go() -> None:
+        await seqr.submit(toy_command)
+        before = seqr.engine.state_hash()
+
+        def failing_append(cmd: Any) -> None:
+            raise JournalWriteError("disk full")
+
+        monkeypatch.setattr(store, "append", failing_append)
+        with pytest.raises(JournalWriteError, match="disk full"):
+            await seqr.submit(toy_command)
+        assert seqr.engine.state_hash() == before and seqr.last_seq == 1
+        with pytest.raises(JournalWriteError, match="stopped"):
+            await seqr.submit(toy_command)
+        await seqr.close()
+
+    asyncio.run(go())
+
+
+def test_submit_after_close_is_refused(tmp_path: Path) -> None:
+    seqr = _open(tmp_path, "process")
+
+    async def go() -> None:
+        await seqr.close()
+        await seqr.close()
+        with pytest.raises(JournalWriteError, match="closed"):
+            await seqr.submit(toy_command)
+
+    asyncio.run(go())
+
+
+def test_none_durability_touches_no_files(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    seqr = _open(state, "none")
+
+    async def go() -> None:
+        await seqr.submit(toy_command)
+        await seqr.close()
+
+    asyncio.run(go())
+    assert not state.exists()
