@@ -6,7 +6,6 @@ import pytest
 from harness import Harness
 from solders.keypair import Keypair
 
-from tidepool.engine.engine import Engine
 
 CREATE = "/api/v1/orders/create"
 
@@ -67,10 +66,14 @@ def test_unexpected_exception_is_500_and_state_is_unchanged(
     hx.create(alice, price="90000")
     before = hx.engine.state_hash()
 
-    def boom(self: Engine, cmd: object) -> None:
+    engine = hx.engine
+    real_apply = engine.apply
+
+    def boom(cmd: object) -> None:
+        real_apply(cmd)  # type: ignore[arg-type]  # mutate first, then fail: a half-applied command
         raise RuntimeError("injected")
 
-    monkeypatch.setattr(Engine, "apply", boom)
+    monkeypatch.setattr(engine, "apply", boom)
     status, body = hx.create(alice, price="91000")
     monkeypatch.undo()
     assert (status, body) == (
