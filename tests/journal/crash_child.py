@@ -1,0 +1,34 @@
+"""Child process for the crash-point tests: submit a seeded real-engine stream through a
+Sequencer on a state dir, printing each acknowledged seq, until TIDEPOOL_CRASH_AT kills it.
+
+usage: python crash_child.py STATE_DIR N SEED DURABILITY SNAPSHOT_EVERY
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from real_stream import TS, real_stream
+
+from tidepool.domain.markets import DEFAULT_MARKETS
+from tidepool.engine.engine import EngineConfig
+from tidepool.runtime.clock import ManualClock
+from tidepool.runtime.sequencer import Sequencer
+
+
+async def main(state_dir: Path, n: int, seed: int, durability: str, every: int) -> None:
+    clock = ManualClock(TS)
+    seqr = Sequencer.open(state_dir, DEFAULT_MARKETS, EngineConfig(), clock, durability, every)
+    for cmd in real_stream(n, seed)[seqr.last_seq :]:
+        clock.set(cmd.ts_ms)
+        await seqr.submit(lambda seq, ts, cmd=cmd: cmd)
+        sys.stdout.write(f"{cmd.seq}\n")
+        sys.stdout.flush()
+    await seqr.close()
+
+
+if __name__ == "__main__":
+    d, n, seed, durability, every = sys.argv[1:]
+    asyncio.run(main(Path(d), int(n), int(seed), durability, int(every)))
