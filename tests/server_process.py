@@ -17,7 +17,9 @@ _LISTENING = re.compile(r"Tidepool listening on (http://\S+)")
 
 
 class ServerProcess:
-    def __init__(self, state_dir: Path, *extra_args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, *extra_args: str, env: dict[str, str] | None = None
+    ) -> None:
         self.state_dir = state_dir
         self.extra_args = extra_args
         self.env = {**os.environ, **(env or {})}
@@ -26,20 +28,33 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         cmd = [
-            sys.executable, "-m", "tidepool", "serve",
-            "--port", "0", "--state-dir", str(self.state_dir), "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "tidepool",
+            "serve",
+            "--port",
+            "0",
+            "--state-dir",
+            str(self.state_dir),
+            "--log-level",
+            "warning",
             *self.extra_args,
         ]
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env
-        )
+        self.state_dir.parent.mkdir(parents=True, exist_ok=True)
+        # stderr goes to a file so a chatty server can never block on a full pipe.
+        self.log_path = self.state_dir.parent / f"{self.state_dir.name}-server.log"
+        with open(self.log_path, "a") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=self.env
+            )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
         line = self.proc.stdout.readline()
         match = _LISTENING.search(line)
         if match is None:
             self.proc.wait(timeout=10)
-            raise RuntimeError(f"server did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}")
+            self._close_pipe()
+            raise RuntimeError(f"server did not start: {line!r}\n{self.log_path.read_text()}")
         self.url = match.group(1)
         while time.monotonic() < deadline:
             try:
@@ -47,22 +62,30 @@ class ServerProcess:
                     return self
             except httpx.TransportError:
                 time.sleep(0.02)
-        raise RuntimeError("server never became healthy")
+        raise RuntimeError(f"server never became healthy:\n{self.log_path.read_text()}")
 
     @property
     def api(self) -> str:
         return f"{self.url}/api/v1"
 
-    def stop(self, timeout: float = 15.0) -> int:
-        """SIGTERM and wait: a clean shutdown (final snapshot)."""
+    def stop(self, timeout: float = 15.0, sig: int = signal.SIGTERM) -> int:
+        """SIGTERM (or Ctrl-C's SIGINT) and wait: a clean shutdown (final snapshot)."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            self._close_pipe()
 
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait(timeout=10)
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
 
     def __enter__(self) -> ServerProcess:
         return self.start()

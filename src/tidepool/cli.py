@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -31,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--snapshot-every", type=int, default=100_000, help="commands between snapshots")
     s.add_argument("--markets", type=Path, help="JSON file with the market list")
-    s.add_argument("--strict-auth", action="store_true", help="reject replays and future timestamps")
+    s.add_argument(
+        "--strict-auth", action="store_true", help="reject replays and future timestamps"
+    )
     s.add_argument("--max-open-orders", type=int, default=1000)
     s.add_argument("--maker-fee", type=Decimal, default=Decimal("0.00015"))
     s.add_argument("--taker-fee", type=Decimal, default=Decimal("0.0004"))
@@ -68,9 +71,6 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    kwargs = {}
-    if args.markets is not None:
-        kwargs["markets"] = load_markets(args.markets)
     cfg = Config(
         host=args.host,
         port=args.port,
@@ -84,8 +84,9 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         speedbump_ms=args.speedbump_ms,
         seed=args.seed,
-        **kwargs,
     )
+    if args.markets is not None:
+        cfg = dataclasses.replace(cfg, markets=load_markets(args.markets))
     try:
         serve(cfg)
     except StateDirError as exc:
@@ -95,4 +96,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _journal(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    """Offline tools: they open the state dir read-only and never repair it."""
+    from tidepool.journal.errors import StateDirError
+    from tidepool.journal.tools import replay, verify
+
+    logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+    if args.journal_command == "verify":
+        report = verify(args.state_dir)
+        sys.stdout.write(f"{report}\n")
+        return 0 if report.ok else 1
+    markets = load_markets(args.markets) if args.markets is not None else None
+    try:
+        engine, recovery = replay(args.state_dir, markets)
+    except StateDirError as exc:
+        sys.stderr.write(f"tidepool: cannot replay: {exc}\n")
+        return 1
+    sys.stdout.write(f"{recovery}\nlast_order_id {engine.last_order_id}\n")
+    return 0

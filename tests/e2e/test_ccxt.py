@@ -14,15 +14,20 @@ pytestmark = pytest.mark.e2e
 BTC = "BTC/USDC:USDC"
 
 
-@pytest.fixture
-def exchange(server: ServerProcess) -> ccxt.pacifica:
+def make_exchange(server: ServerProcess, funds: str) -> ccxt.pacifica:
     kp = Keypair()
     account = str(kp.pubkey())
-    requests.post(f"{server.url}/sandbox/faucet", json={"account": account, "amount": "100000"}, timeout=5)
+    faucet = {"account": account, "amount": funds}
+    assert requests.post(f"{server.url}/sandbox/faucet", json=faucet, timeout=5).ok
     ex = ccxt.pacifica({"privateKey": str(kp), "walletAddress": account})
     ex.set_sandbox_mode(True)
     ex.urls["test"] = {"public": server.url, "private": server.url}
     return ex
+
+
+@pytest.fixture
+def exchange(server: ServerProcess) -> ccxt.pacifica:
+    return make_exchange(server, "100000")
 
 
 def test_load_markets(exchange: ccxt.pacifica) -> None:
@@ -68,9 +73,12 @@ def test_cancel_all_with_and_without_symbol(exchange: ccxt.pacifica) -> None:
     assert exchange.fetch_open_orders() == []
 
 
-def test_errors_map_to_ccxt_exceptions(exchange: ccxt.pacifica) -> None:
+def test_errors_map_to_ccxt_exceptions(server: ServerProcess) -> None:
+    exchange = make_exchange(server, "100")
     exchange.load_markets()
-    with pytest.raises(ccxt.InsufficientFunds):
-        exchange.create_order(BTC, "limit", "buy", 100, 90000)
-    with pytest.raises(ccxt.BaseError):
-        exchange.create_order(BTC, "limit", "buy", 0.00001, 90000)  # below 10 USDC
+    with pytest.raises(ccxt.InsufficientFunds):  # 9000 USDC at 50x needs 180 of margin
+        exchange.create_order(BTC, "limit", "buy", 0.1, 90000)
+    with pytest.raises(ccxt.InvalidOrder):  # 90 USDC of BTC is fine, 9 is below the minimum
+        exchange.create_order(BTC, "limit", "buy", 0.0001, 90000)
+    with pytest.raises(ccxt.InvalidOrder):
+        exchange.create_order(BTC, "limit", "buy", 100, 90000)  # over max_order_size

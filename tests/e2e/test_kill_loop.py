@@ -66,9 +66,7 @@ def _order_payload(rng: random.Random) -> dict[str, Any]:
     }
 
 
-async def _worker(
-    client: httpx.AsyncClient, api: str, rng: random.Random, log: ClientLog
-) -> None:
+async def _worker(client: httpx.AsyncClient, api: str, rng: random.Random, log: ClientLog) -> None:
     while True:
         kp = rng.choice(ACCOUNTS)
         account = str(kp.pubkey())
@@ -91,7 +89,9 @@ async def _worker(
                 oid = rng.choice(ids)
                 r = await client.post(
                     f"{api}/orders/cancel",
-                    json=signed_body(kp, "cancel_order", {"symbol": "BTC", "order_id": oid}, _now()),
+                    json=signed_body(
+                        kp, "cancel_order", {"symbol": "BTC", "order_id": oid}, _now()
+                    ),
                 )
                 if r.status_code == 200:
                     log.acked_cancels.append(oid)
@@ -174,9 +174,7 @@ def _offline_hash(state_dir: Path) -> str:
         text=True,
         check=True,
     ).stdout
-    return next(
-        line.split()[-1] for line in out.splitlines() if line.startswith("state_hash")
-    )
+    return next(line.split()[-1] for line in out.splitlines() if line.startswith("state_hash"))
 
 
 @pytest.mark.parametrize("seed", range(ITERATIONS))
