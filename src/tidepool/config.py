@@ -41,5 +41,7 @@ def load_markets(path: Path) -> tuple[MarketSpec, ...]:
         raise ValueError(f"{path}: duplicate symbols in {symbols}")
     for m in markets:
         if m.tick_size <= 0 or m.lot_size <= 0 or m.max_leverage < 1:
-            raise ValueError(f"{path}: {m.symbol}: tick_size, lot_size and max_leverage must be positive")
+            raise ValueError(
+                f"{path}: {m.symbol}: tick_size, lot_size and max_leverage must be positive"
+            )
     return tuple(markets)

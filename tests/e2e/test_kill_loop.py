@@ -148,7 +148,13 @@ def _verify(srv: ServerProcess, log: ClientLog) -> None:
             assert r.json()["code"] == 36
     # Ids continue above every acknowledged id.
     kp = ACCOUNTS[0]
-    probe = {**_order_payload(random.Random(0)), "tif": "ALO", "price": "1000", "side": "bid"}
+    probe = {
+        **_order_payload(random.Random(0)),
+        "tif": "ALO",
+        "price": "90000",
+        "side": "bid",
+        "amount": "0.001",
+    }
     probe["client_order_id"] = str(uuid.uuid4())
     r = httpx.post(f"{api}/orders/create", json=signed_body(kp, "create_order", probe, _now()))
     assert r.status_code == 200, r.text

@@ -70,7 +70,10 @@ def test_an_account_can_never_cancel_another_accounts_order(
     hx.faucet(alice)
     cloid = str(uuid.uuid4())
     oid = _rest(hx, alice, client_order_id=cloid)
-    for payload in ({"symbol": "BTC", "order_id": oid}, {"symbol": "BTC", "client_order_id": cloid}):
+    for payload in (
+        {"symbol": "BTC", "order_id": oid},
+        {"symbol": "BTC", "client_order_id": cloid},
+    ):
         status, body = hx.post_signed(CANCEL, bob, payload)
         assert (status, body["error"]) == (400, "Order not found")
     status, _ = hx.post_signed(CANCEL_ALL, bob, {"all_symbols": True, "exclude_reduce_only": False})
@@ -101,7 +104,9 @@ def test_cancel_all_counts_and_a_second_one_is_zero(hx: Harness, alice: Keypair)
     for price in ("90000", "91000", "92000"):
         _rest(hx, alice, price=price)
     _rest(hx, alice, symbol="ETH", price="3000", amount="0.01")
-    status, body = hx.post_signed(CANCEL_ALL, alice, {"all_symbols": True, "exclude_reduce_only": False})
+    status, body = hx.post_signed(
+        CANCEL_ALL, alice, {"all_symbols": True, "exclude_reduce_only": False}
+    )
     assert status == 200
     assert body == {
         "success": True,
@@ -111,7 +116,9 @@ def test_cancel_all_counts_and_a_second_one_is_zero(hx: Harness, alice: Keypair)
         "code": None,
     }
     assert list(body) == ["success", "data", "cancelled_count", "error", "code"]
-    status, body = hx.post_signed(CANCEL_ALL, alice, {"all_symbols": True, "exclude_reduce_only": False})
+    status, body = hx.post_signed(
+        CANCEL_ALL, alice, {"all_symbols": True, "exclude_reduce_only": False}
+    )
     assert (status, body["data"], body["cancelled_count"]) == (200, {"cancelled_count": 0}, 0)
 
 
@@ -147,7 +154,6 @@ def test_cancel_all_unknown_symbol_is_book_not_found(hx: Harness, alice: Keypair
 
 def test_bound_agent_can_cancel_and_cancel_all(hx: Harness, alice: Keypair, bob: Keypair) -> None:
 
-
     agent = keypair(9)
     hx.faucet(alice)
     status, body = hx.post_signed(
@@ -158,25 +164,33 @@ def test_bound_agent_can_cancel_and_cancel_all(hx: Harness, alice: Keypair, bob:
     _rest(hx, alice, price="95000")
     account = str(alice.pubkey())
     status, body = hx.post_signed(
-        CANCEL, agent, {"symbol": "BTC", "order_id": oid}, account=account,
+        CANCEL,
+        agent,
+        {"symbol": "BTC", "order_id": oid},
+        account=account,
         agent_wallet=str(agent.pubkey()),
     )
     assert (status, body["success"]) == (200, True)
     status, body = hx.post_signed(
-        CANCEL_ALL, agent, {"all_symbols": True, "exclude_reduce_only": False},
-        account=account, agent_wallet=str(agent.pubkey()),
+        CANCEL_ALL,
+        agent,
+        {"all_symbols": True, "exclude_reduce_only": False},
+        account=account,
+        agent_wallet=str(agent.pubkey()),
     )
     assert (status, body["cancelled_count"]) == (200, 1)
 
 
 def test_unbound_agent_is_not_authorized(hx: Harness, alice: Keypair) -> None:
 
-
     agent = keypair(10)
     hx.faucet(alice)
     oid = _rest(hx, alice)
     status, body = hx.post_signed(
-        CANCEL, agent, {"symbol": "BTC", "order_id": oid}, account=str(alice.pubkey()),
+        CANCEL,
+        agent,
+        {"symbol": "BTC", "order_id": oid},
+        account=str(alice.pubkey()),
         agent_wallet=str(agent.pubkey()),
     )
     assert (status, body["error"], body["code"]) == (400, "Agent not authorized for account", 400)
@@ -187,11 +201,12 @@ def test_agent_signature_without_agent_wallet_fails_verification(
     hx: Harness, alice: Keypair
 ) -> None:
 
-
     agent = keypair(11)
     hx.post_signed("/api/v1/agent/bind", alice, {"agent_wallet": str(agent.pubkey())})
     status, body = hx.post_signed(
-        CANCEL_ALL, agent, {"all_symbols": True, "exclude_reduce_only": False},
+        CANCEL_ALL,
+        agent,
+        {"all_symbols": True, "exclude_reduce_only": False},
         account=str(alice.pubkey()),
     )
     assert status == 400
@@ -201,7 +216,6 @@ def test_agent_signature_without_agent_wallet_fails_verification(
 
 def test_revoked_agent_loses_access(hx: Harness, alice: Keypair) -> None:
 
-
     agent = keypair(12)
     pub = str(agent.pubkey())
     hx.post_signed("/api/v1/agent/bind", alice, {"agent_wallet": pub})
@@ -210,7 +224,10 @@ def test_revoked_agent_loses_access(hx: Harness, alice: Keypair) -> None:
     status, body = hx.post_signed("/api/v1/agent/revoke", alice, {"agent_wallet": pub})
     assert status == 200
     status, body = hx.post_signed(
-        CANCEL_ALL, agent, {"all_symbols": True, "exclude_reduce_only": False},
-        account=str(alice.pubkey()), agent_wallet=pub,
+        CANCEL_ALL,
+        agent,
+        {"all_symbols": True, "exclude_reduce_only": False},
+        account=str(alice.pubkey()),
+        agent_wallet=pub,
     )
     assert (status, body["error"]) == (400, "Agent not authorized for account")

@@ -24,7 +24,14 @@ def test_makers_cancel_within_the_takers_delay_wins(
     taker = hx.signed(
         "/api/v1/orders/create",
         bob,
-        {"symbol": "BTC", "price": "100000", "amount": "0.001", "side": "bid", "tif": "GTC", "reduce_only": False},
+        {
+            "symbol": "BTC",
+            "price": "100000",
+            "amount": "0.001",
+            "side": "bid",
+            "tif": "GTC",
+            "reduce_only": False,
+        },
     )
     cancel = hx.signed("/api/v1/orders/cancel", alice, {"symbol": "BTC", "order_id": maker_id})
 

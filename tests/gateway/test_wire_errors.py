@@ -25,7 +25,10 @@ def test_unknown_path_is_404_and_wrong_method_405(hx: Harness) -> None:
 
 
 def test_health(hx: Harness) -> None:
-    assert hx.get("/health") == (200, {"success": True, "data": {"status": "ok"}, "error": None, "code": None})
+    assert hx.get("/health") == (
+        200,
+        {"success": True, "data": {"status": "ok"}, "error": None, "code": None},
+    )
 
 
 def test_expired_request_is_invalid_message(hx: Harness, alice: Keypair) -> None:

@@ -36,9 +36,7 @@ async def bind(ex: Exchange, req: Request) -> Response:
 
 
 async def revoke(ex: Exchange, req: Request) -> Response:
-    body = signed_request(
-        ex, req, AgentWalletRequest, "revoke_agent_wallet", agent_is_payload=True
-    )
+    body = signed_request(ex, req, AgentWalletRequest, "revoke_agent_wallet", agent_is_payload=True)
     agent = _agent_of(body)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: RevokeAgent(seq=seq, ts_ms=ts, account=body.account, agent=agent)

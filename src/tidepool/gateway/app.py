@@ -80,7 +80,9 @@ class GatewayApp:
         if body is None:
             response = error(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
         else:
-            response = await self.dispatch(scope["method"], scope["path"], scope["query_string"], body)
+            response = await self.dispatch(
+                scope["method"], scope["path"], scope["query_string"], body
+            )
         await send({"type": "http.response.start", "status": response.status, "headers": _HEADERS})
         await send({"type": "http.response.body", "body": response.body})
 

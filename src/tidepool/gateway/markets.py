@@ -80,7 +80,10 @@ async def book(ex: Exchange, req: Request) -> Response:
     bids, asks = ex.engine.depth(spec.symbol, 10 if agg == 1 else 10 * agg)
     data = {
         "s": spec.symbol,
-        "l": [views.depth_levels(spec, bids, agg, True), views.depth_levels(spec, asks, agg, False)],
+        "l": [
+            views.depth_levels(spec, bids, agg, True),
+            views.depth_levels(spec, asks, agg, False),
+        ],
         "t": ex.clock.now_ms(),
     }
     return ok(data)

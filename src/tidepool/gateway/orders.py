@@ -72,7 +72,9 @@ async def create_order(ex: Exchange, req: Request) -> Response:
     body = signed_request(ex, req, CreateOrderRequest, "create_order")
     check_client_order_id(body.client_order_id)
     if body.take_profit is not None or body.stop_loss is not None:
-        raise WireError(invalid_parameters("take_profit/stop_loss on limit orders are not supported yet"))
+        raise WireError(
+            invalid_parameters("take_profit/stop_loss on limit orders are not supported yet")
+        )
     spec = market(ex, body.symbol)
     ticks = price_ticks(spec, body.price)
     lots = amount_lots(spec, body.amount)

@@ -22,4 +22,6 @@ def query_int(req: Request, name: str, default: int | None = None) -> int:
     try:
         return int(text)
     except ValueError:
-        raise WireError(bad_request(f"Invalid query parameter {name}: {text!r} is not an integer")) from None
+        raise WireError(
+            bad_request(f"Invalid query parameter {name}: {text!r} is not an integer")
+        ) from None

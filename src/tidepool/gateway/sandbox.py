@@ -43,7 +43,13 @@ async def faucet(ex: Exchange, req: Request) -> Response:
     if outcome.reject is not None:
         return rejected(outcome.reject)
     balance = ex.engine.balance(body.account)
-    return ok({"account": body.account, "amount": format_decimal(amount), "balance": format_decimal(balance)})
+    return ok(
+        {
+            "account": body.account,
+            "amount": format_decimal(amount),
+            "balance": format_decimal(balance),
+        }
+    )
 
 
 async def mark_price(ex: Exchange, req: Request) -> Response:

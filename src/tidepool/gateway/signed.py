@@ -28,7 +28,12 @@ def typed(raw: dict[str, Any], struct_type: type[T]) -> T:
 
 
 def signed_request(
-    ex: Exchange, req: Request, struct_type: type[S], op_type: str, *, agent_is_payload: bool = False
+    ex: Exchange,
+    req: Request,
+    struct_type: type[S],
+    op_type: str,
+    *,
+    agent_is_payload: bool = False,
 ) -> S:
     """Decode, type-check and authenticate a signed POST; returns the typed body.
 

@@ -66,7 +66,9 @@ def position(spec: MarketSpec, p: PositionRecord) -> dict[str, Any]:
     }
 
 
-def account(s: AccountSummary, maker_fee: Decimal, taker_fee: Decimal, now_ms: int) -> dict[str, Any]:
+def account(
+    s: AccountSummary, maker_fee: Decimal, taker_fee: Decimal, now_ms: int
+) -> dict[str, Any]:
     return {
         "balance": money(s.balance),
         "fee_level": 0,
@@ -90,7 +92,11 @@ def money(value: Decimal) -> str:
 
 
 def depth_levels(
-    spec: MarketSpec, levels: list[tuple[int, int, int]], agg_level: int, is_bid: bool, limit: int = 10
+    spec: MarketSpec,
+    levels: list[tuple[int, int, int]],
+    agg_level: int,
+    is_bid: bool,
+    limit: int = 10,
 ) -> list[dict[str, Any]]:
     """Group raw levels into buckets of `agg_level` ticks (bids round down, asks round up)."""
     buckets: dict[int, list[int]] = {}

@@ -33,7 +33,9 @@ def ok(data: Any = None, *, inline: dict[str, Any] | None = None, **after: Any) 
     return Response(200, _encoder.encode(payload))
 
 
-def error(status: int, message: str, code: int | None = None, error_id: str | None = None) -> Response:
+def error(
+    status: int, message: str, code: int | None = None, error_id: str | None = None
+) -> Response:
     """`code` defaults to the HTTP status, as Pacifica does for non-422 errors."""
     payload: dict[str, Any] = {
         "success": False,
