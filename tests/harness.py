@@ -8,9 +8,9 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from pacifica_recipe import signed_body
 from solders.keypair import Keypair
 
+from pacifica_recipe import signed_body
 from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
 from tidepool.engine.engine import Engine
 from tidepool.gateway.app import GatewayApp

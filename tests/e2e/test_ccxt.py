@@ -7,8 +7,9 @@ import uuid
 import ccxt
 import pytest
 import requests
-from server_process import ServerProcess
 from solders.keypair import Keypair
+
+from server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 BTC = "BTC/USDC:USDC"

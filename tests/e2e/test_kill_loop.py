@@ -27,9 +27,10 @@ from typing import Any
 
 import httpx
 import pytest
+from solders.keypair import Keypair
+
 from pacifica_recipe import keypair, signed_body
 from server_process import ServerProcess
-from solders.keypair import Keypair
 
 pytestmark = pytest.mark.e2e
 

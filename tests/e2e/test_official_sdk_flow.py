@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from server_process import ServerProcess
 from solders.keypair import Keypair
+
+from server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 

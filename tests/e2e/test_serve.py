@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from pacifica_recipe import keypair, signed_body
 from server_process import ServerProcess
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from solders.keypair import Keypair
+
 from harness import Harness
 from pacifica_recipe import keypair
-from solders.keypair import Keypair
 
 
 @pytest.fixture

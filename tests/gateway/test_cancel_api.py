@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from solders.keypair import Keypair
+
 from harness import Harness
 from pacifica_recipe import keypair
-from solders.keypair import Keypair
 
 CANCEL = "/api/v1/orders/cancel"
 CANCEL_ALL = "/api/v1/orders/cancel_all"

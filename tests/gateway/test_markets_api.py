@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from harness import Harness
 from solders.keypair import Keypair
+
+from harness import Harness
 
 
 def test_info_lists_default_markets(hx: Harness) -> None:

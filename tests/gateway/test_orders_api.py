@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from harness import Harness
 from solders.keypair import Keypair
+
+from harness import Harness
 
 CREATE = "/api/v1/orders/create"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from harness import Harness
 from solders.keypair import Keypair
 
+from harness import Harness
 from tidepool.runtime.speedbump import Speedbump
 
 
