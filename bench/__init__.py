@@ -1,0 +1,1 @@
+"""Tidepool benchmark suite: `python -m bench [--quick]` (see bench/run.py)."""

@@ -1,0 +1,292 @@
+"""Engine micro-benchmarks: `Engine.apply` in-process, no HTTP, no journal.
+
+Commands are built before the clock starts; each timed section is one loop of `apply` calls
+measured as a whole (µs per op = total / ops), after a `gc.collect()`. The GC stays enabled, as
+in the server. The longest single `apply` of a section is timed separately where it matters
+(cancel_all: the time the engine is blocked).
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tidepool.domain.markets import DEFAULT_MARKETS
+from tidepool.engine.commands import (
+    CancelAllOrders,
+    CancelOrder,
+    Command,
+    CreateOrder,
+    Faucet,
+    SetMarkPrice,
+)
+from tidepool.engine.engine import Engine, EngineConfig
+
+MARK = 100_000  # BTC mark price in ticks (tick = 1 USD)
+LOTS = 100  # 0.001 BTC, ~100 USD notional: above the 10 USD minimum
+BIG_LIMITS = EngineConfig(max_open_orders=10_000_000)
+
+
+@dataclass
+class Seq:
+    n: int = 0
+
+    def __call__(self) -> int:
+        self.n += 1
+        return self.n
+
+
+def _acct(i: int) -> str:
+    return f"acct{i:05d}"
+
+
+def _funded_engine(n_accounts: int, seq: Seq) -> Engine:
+    engine = Engine(DEFAULT_MARKETS, BIG_LIMITS)
+    for i in range(n_accounts):
+        engine.apply(Faucet(seq=seq(), ts_ms=1, account=_acct(i), amount=Decimal(10**12)))
+    return engine
+
+
+def _rest(seq: Seq, i: int, account: str, *, side: str = "bid", spread: int = 2000) -> CreateOrder:
+    """A post-only order that rests: bids below the mark, asks above, over `spread` levels."""
+    offset = 1 + (i * 7919) % spread
+    price = MARK - offset if side == "bid" else MARK + offset
+    return CreateOrder(
+        seq=seq(),
+        ts_ms=2,
+        account=account,
+        symbol="BTC",
+        side="bid" if side == "bid" else "ask",
+        price_ticks=price,
+        size_lots=LOTS,
+        tif="ALO",
+        reduce_only=False,
+        client_order_id=f"00000000-0000-4000-8000-{i:012d}",
+    )
+
+
+def _timed(engine: Engine, cmds: Sequence[Command]) -> tuple[float, list[Any]]:
+    """Total seconds to apply `cmds`, and the outcomes."""
+    gc.collect()
+    apply = engine.apply
+    out: list[Any] = []
+    append = out.append
+    t0 = time.perf_counter()
+    for c in cmds:
+        append(apply(c))
+    return time.perf_counter() - t0, out
+
+
+def _check_ok(outcomes: list[Any], what: str) -> None:
+    bad = [o.reject for o in outcomes if o.reject is not None]
+    if bad:
+        raise RuntimeError(f"{what}: {len(bad)} rejected, first {bad[0]!r}")
+
+
+def bench_book_sizes(sizes: Sequence[int], sample: int, n_accounts: int = 100) -> dict[str, Any]:
+    """Create, cancel by id and cancel by client id, at several book sizes.
+
+    For each size B: a fresh engine gets B resting bids from `n_accounts` accounts over 2 000
+    price levels; then `sample` more creates are timed (create at size B), then `sample` random
+    resting orders are cancelled by order id, then `sample` others by client order id.
+    """
+    rows: list[dict[str, Any]] = []
+    rng = random.Random(7)
+    for size in sizes:
+        seq = Seq()
+        engine = _funded_engine(n_accounts, seq)
+        fill = [_rest(seq, i, _acct(i % n_accounts)) for i in range(size)]
+        t_fill, outs = _timed(engine, fill)
+        _check_ok(outs, "fill")
+        k = min(sample, max(1, size // 4))
+        more = [_rest(seq, size + i, _acct(i % n_accounts)) for i in range(k)]
+        t_create, outs = _timed(engine, more)
+        _check_ok(outs, "create")
+        ids = rng.sample(range(1, size + 1), 2 * k)
+        by_id = [
+            CancelOrder(
+                seq=seq(),
+                ts_ms=3,
+                account=_acct((oid - 1) % n_accounts),
+                symbol="BTC",
+                order_id=oid,
+            )
+            for oid in ids[:k]
+        ]
+        t_cancel, outs = _timed(engine, by_id)
+        _check_ok(outs, "cancel by id")
+        by_cloid = [
+            CancelOrder(
+                seq=seq(),
+                ts_ms=3,
+                account=_acct((oid - 1) % n_accounts),
+                symbol="BTC",
+                client_order_id=f"00000000-0000-4000-8000-{oid - 1:012d}",
+            )
+            for oid in ids[k:]
+        ]
+        t_cloid, outs = _timed(engine, by_cloid)
+        _check_ok(outs, "cancel by client id")
+        unknown = [
+            CancelOrder(seq=seq(), ts_ms=3, account=_acct(0), symbol="BTC", order_id=10**9 + i)
+            for i in range(k)
+        ]
+        t_unknown, outs = _timed(engine, unknown)
+        rows.append(
+            {
+                "book_size": size,
+                "ops": k,
+                "fill_create_us": t_fill / size * 1e6,
+                "create_resting_us": t_create / k * 1e6,
+                "cancel_by_id_us": t_cancel / k * 1e6,
+                "cancel_by_cloid_us": t_cloid / k * 1e6,
+                "cancel_unknown_id_us": t_unknown / k * 1e6,
+            }
+        )
+        del engine, fill, more, by_id, by_cloid, unknown, outs
+    return {"rows": rows, "accounts": n_accounts, "price_levels": 2000}
+
+
+def bench_cancel_all(sizes: Sequence[int], background: int = 10_000) -> dict[str, Any]:
+    """cancel_all of one account holding N resting orders, next to `background` orders of 50
+    other accounts (which must stay untouched): total time (= how long the engine is blocked)
+    and µs per order removed."""
+    rows: list[dict[str, Any]] = []
+    for size in sizes:
+        seq = Seq()
+        engine = _funded_engine(51, seq)
+        bg = [_rest(seq, i, _acct(1 + i % 50), side="ask") for i in range(background)]
+        _check_ok(_timed(engine, bg)[1], "background")
+        mine = [_rest(seq, background + i, _acct(0)) for i in range(size)]
+        _check_ok(_timed(engine, mine)[1], "fill")
+        cmd = CancelAllOrders(
+            seq=seq(), ts_ms=4, account=_acct(0), symbol=None, exclude_reduce_only=False
+        )
+        elapsed, outs = _timed(engine, [cmd])
+        removed = outs[0].cancelled_count
+        if removed != size:
+            raise RuntimeError(f"cancel_all removed {removed}, expected {size}")
+        # and cancel_all on an account with nothing open: the fixed cost
+        again = CancelAllOrders(
+            seq=seq(), ts_ms=4, account=_acct(0), symbol=None, exclude_reduce_only=False
+        )
+        empty, _ = _timed(engine, [again])
+        rows.append(
+            {
+                "orders_removed": size,
+                "total_ms": elapsed * 1e3,
+                "us_per_order": elapsed / size * 1e6,
+                "empty_cancel_all_us": empty * 1e6,
+            }
+        )
+        del engine, bg, mine, outs
+    return {"rows": rows, "background_orders": background}
+
+
+def bench_matching_mix(n_ops: int, n_accounts: int = 20, seed: int = 11) -> dict[str, Any]:
+    """A matching-heavy mix on one market around a 100 000 mark:
+    45 % crossing GTC takers that sweep 1-3 resting orders, 10 % IOC takers, 35 % new resting
+    makers (refill), 10 % cancels of live makers. Reports µs per op and fills per op."""
+    rng = random.Random(seed)
+    seq = Seq()
+    engine = _funded_engine(n_accounts, seq)
+    engine.apply(SetMarkPrice(seq=seq(), ts_ms=1, symbol="BTC", price=Decimal(MARK)))
+    # a two-sided book of 2 000 makers within 50 ticks of the mark
+    pre: list[Command] = []
+    for i in range(2000):
+        side = "bid" if i % 2 == 0 else "ask"
+        price = MARK - 1 - rng.randrange(50) if side == "bid" else MARK + 1 + rng.randrange(50)
+        pre.append(_maker(seq, i, _acct(i % n_accounts), side, price))
+    _check_ok(_timed(engine, pre)[1], "pre-book")
+    cmds: list[Command] = []
+    next_cl = 2000
+    live: list[tuple[str, str]] = []  # (account, cloid) of makers sent during the mix
+    for _ in range(n_ops):
+        r = rng.random()
+        acct = _acct(rng.randrange(n_accounts))
+        if r < 0.55:
+            side = "bid" if rng.random() < 0.5 else "ask"
+            price = MARK + 60 if side == "bid" else MARK - 60  # crosses the whole top
+            cmds.append(
+                CreateOrder(
+                    seq=seq(),
+                    ts_ms=5,
+                    account=acct,
+                    symbol="BTC",
+                    side="bid" if side == "bid" else "ask",
+                    price_ticks=price,
+                    size_lots=LOTS * rng.randint(1, 3),
+                    tif="GTC" if r < 0.45 else "IOC",
+                    reduce_only=False,
+                )
+            )
+        elif r < 0.90:
+            side = "bid" if rng.random() < 0.5 else "ask"
+            price = MARK - 1 - rng.randrange(50) if side == "bid" else MARK + 1 + rng.randrange(50)
+            c = _maker(seq, next_cl, acct, side, price)
+            next_cl += 1
+            live.append((acct, c.client_order_id or ""))
+            cmds.append(c)
+        elif live:
+            a, cl = live.pop(rng.randrange(len(live)))
+            cmds.append(
+                CancelOrder(seq=seq(), ts_ms=5, account=a, symbol="BTC", client_order_id=cl)
+            )
+    elapsed, outs = _timed(engine, cmds)
+    fills = sum(1 for o in outs for e in o.events if type(e).__name__ == "OrderFilled")
+    rejects = sum(1 for o in outs if o.reject is not None)
+    return {
+        "ops": len(cmds),
+        "us_per_op": elapsed / len(cmds) * 1e6,
+        "fills": fills,
+        "fills_per_op": fills / len(cmds),
+        "rejected_ops": rejects,
+        "note": "cancels of makers already filled are rejected (order not found), as in a real mix",
+    }
+
+
+def _maker(seq: Seq, i: int, account: str, side: str, price: int) -> CreateOrder:
+    return CreateOrder(
+        seq=seq(),
+        ts_ms=2,
+        account=account,
+        symbol="BTC",
+        side="bid" if side == "bid" else "ask",
+        price_ticks=price,
+        size_lots=LOTS,
+        tif="GTC",
+        reduce_only=False,
+        client_order_id=f"00000000-0000-4000-9000-{i:012d}",
+    )
+
+
+def run(quick: bool) -> dict[str, Any]:
+    if quick:
+        sizes, sample, ca_sizes, mix = [200, 1000], 100, [100, 1000], 2000
+    else:
+        sizes, sample, ca_sizes, mix = (
+            [1000, 10_000, 100_000],
+            5000,
+            [1000, 10_000, 100_000],
+            50_000,
+        )
+    t0 = time.perf_counter()
+    out = {
+        "book_sizes": bench_book_sizes(sizes, sample),
+        "cancel_all": bench_cancel_all(ca_sizes, background=1000 if quick else 10_000),
+        "matching_mix": bench_matching_mix(mix),
+    }
+    out["elapsed_s"] = time.perf_counter() - t0
+    return out
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(json.dumps(run("--quick" in sys.argv), indent=2))

@@ -1,0 +1,501 @@
+"""Targets (as ratios against the same run's ceilings) and the Markdown report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Target = dict[str, Any]
+
+
+def _runs(report: dict[str, Any], scenario: str) -> list[dict[str, Any]]:
+    return [r for r in report.get("http", {}).get("runs", []) if r["scenario"] == scenario]
+
+
+def _sat(report: dict[str, Any], scenario: str) -> dict[str, Any] | None:
+    for r in _runs(report, scenario):
+        if not r["target_rate"]:
+            return r
+    return None
+
+
+def _target(
+    name: str, goal: str, value: float | None, met: bool | None, detail: str = ""
+) -> Target:
+    return {"name": name, "goal": goal, "value": value, "met": met, "detail": detail}
+
+
+def _http_targets(report: dict[str, Any]) -> list[Target]:
+    out: list[Target] = []
+    verify = _sat(report, "verify_ceiling")
+    cancels = _sat(report, "cancels")
+    if verify and cancels and verify["throughput_rps"]:
+        ratio = cancels["throughput_rps"] / verify["throughput_rps"]
+        out.append(
+            _target(
+                "signed cancel throughput / verify ceiling",
+                ">= 0.8",
+                ratio,
+                ratio >= 0.8,
+                f"{cancels['throughput_rps']:.0f} / {verify['throughput_rps']:.0f} req/s "
+                "(cancels of resting orders by client order id, durability process)",
+            )
+        )
+    else:
+        out.append(_target("signed cancel throughput / verify ceiling", ">= 0.8", None, None))
+    worst_p50 = worst_p99 = 0.0
+    where50 = where99 = ""
+    seen = False
+    for scen in ("cancels", "creates", "mix"):
+        for r in _runs(report, scen):
+            rate = r["target_rate"]
+            if not rate or rate > 2500:
+                continue
+            seen = True
+            lat = r["latency_ms"]
+            if lat["p50"] is not None and lat["p50"] > worst_p50:
+                worst_p50, where50 = lat["p50"], f"{scen} @ {rate:.0f}/s"
+            if lat["p99"] is not None and lat["p99"] > worst_p99:
+                worst_p99, where99 = lat["p99"], f"{scen} @ {rate:.0f}/s"
+    out.append(
+        _target(
+            "p50 latency up to 2.5k signed req/s (ms)",
+            "< 1 ms",
+            worst_p50 if seen else None,
+            worst_p50 < 1.0 if seen else None,
+            f"worst: {where50}",
+        )
+    )
+    out.append(
+        _target(
+            "p99 latency up to 2.5k signed req/s (ms)",
+            "< 5 ms",
+            worst_p99 if seen else None,
+            worst_p99 < 5.0 if seen else None,
+            f"worst: {where99}",
+        )
+    )
+    return out
+
+
+def _engine_targets(report: dict[str, Any]) -> list[Target]:
+    eng = report.get("engine")
+    if not eng:
+        return [
+            _target("engine cancel (µs)", "<= 3 µs", None, None),
+            _target("engine cancel_all (µs per order removed)", "<= 1 µs", None, None),
+        ]
+    rows = eng["book_sizes"]["rows"]
+    worst = max(rows, key=lambda r: max(r["cancel_by_id_us"], r["cancel_by_cloid_us"]))
+    w = max(worst["cancel_by_id_us"], worst["cancel_by_cloid_us"])
+    per_size = ", ".join(
+        f"{r['book_size']:,}: {r['cancel_by_id_us']:.2f}/{r['cancel_by_cloid_us']:.2f}"
+        for r in rows
+    )
+    ca = eng["cancel_all"]["rows"]
+    worst_ca = max(r["us_per_order"] for r in ca)
+    biggest = max(ca, key=lambda r: r["orders_removed"])
+    return [
+        _target(
+            "engine cancel (µs, worst book size, by id / by client id)",
+            "<= 3 µs",
+            w,
+            w <= 3.0,
+            f"book size: by id/by cloid µs = {per_size}",
+        ),
+        _target(
+            "engine cancel_all (µs per order removed, worst size)",
+            "<= 1 µs",
+            worst_ca,
+            worst_ca <= 1.0,
+            ", ".join(f"{r['orders_removed']:,}: {r['us_per_order']:.2f}" for r in ca),
+        ),
+        _target(
+            f"engine blocked by one cancel_all of {biggest['orders_removed']:,} orders (ms)",
+            "<= a few ms (issue); 5 ms used here",
+            biggest["total_ms"],
+            biggest["total_ms"] <= 5.0,
+            "not chunked: one command runs to completion on the event loop",
+        ),
+    ]
+
+
+def _journal_targets(report: dict[str, Any]) -> list[Target]:
+    rec = report.get("journal", {}).get("recovery")
+    if not rec:
+        return [_target("recovery (commands/s)", ">= 200k/s", None, None)]
+    rate = rec["commands_per_s"]
+    return [
+        _target(
+            "recovery (commands/s)",
+            ">= 200,000/s",
+            rate,
+            rate >= 200_000,
+            f"{rec['replayed']:,} commands replayed from genesis in {rec['seconds']:.1f} s",
+        )
+    ]
+
+
+def _gc_targets(report: dict[str, Any]) -> list[Target]:
+    mem = report.get("memory", {}).get("rss_and_gc")
+    if not mem:
+        return [_target("GC pause with 1M resting orders (ms)", "<= 10 ms", None, None)]
+    n = mem["orders"]
+    auto = max(mem["gc_workload"]["max_ms"], mem["gc_during_build"]["max_ms"])
+    full = mem["gc_full_collect_ms"]
+    worst = max(auto, full)
+    frozen = max(mem["gc_workload_frozen"]["max_ms"], mem["gc_full_collect_frozen_ms"])
+    return [
+        _target(
+            f"longest GC pause with {n:,} resting orders (ms)",
+            "<= 10 ms",
+            worst,
+            worst <= 10.0,
+            f"automatic: {auto:.1f} ms (max while building + steady workload), full "
+            f"collection: {full:.1f} ms",
+        ),
+        _target(
+            f"same, after gc.freeze() ({n:,} resting orders, ms)",
+            "<= 10 ms (informative: Tidepool does not call gc.freeze() today)",
+            frozen,
+            frozen <= 10.0,
+            f"workload max {mem['gc_workload_frozen']['max_ms']:.1f} ms, full collection "
+            f"{mem['gc_full_collect_frozen_ms']:.1f} ms",
+        ),
+    ]
+
+
+def evaluate_targets(report: dict[str, Any]) -> list[Target]:
+    return [
+        *_http_targets(report),
+        *_engine_targets(report),
+        *_journal_targets(report),
+        *_gc_targets(report),
+    ]
+
+
+# -- Markdown ------------------------------------------------------------------------------
+def _f(v: Any, digits: int = 2) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(_f(c) for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def _met(t: Target) -> str:
+    return "–" if t["met"] is None else ("**met**" if t["met"] else "**missed**")
+
+
+def _http_section(report: dict[str, Any]) -> list[str]:
+    http = report.get("http")
+    if not http:
+        return []
+    lines = ["## Signed HTTP load (loopback; server on CPU 0, load generator on CPU 1)", ""]
+    plan = http["plan"]
+    lines.append(
+        f"Fixed-rate runs: {plan['warmup']} s warm-up + {plan['duration']} s measured; "
+        f"saturation: {plan['sat_warmup']} s + {plan['sat_duration']} s; "
+        f"{plan['connections']} keep-alive connections; latency from the scheduled send time "
+        "(open loop) or the send (saturation). CPU µs/req = server utime+stime / answers."
+    )
+    lines.append("")
+    rows = []
+    for r in http["runs"]:
+        lat = r["latency_ms"]
+        rate = "saturation" if not r["target_rate"] else f"{r['target_rate']:.0f}/s"
+        statuses = " ".join(f"{k}:{v}" for k, v in r["statuses_all"].items())
+        rows.append(
+            [
+                r["scenario"],
+                rate,
+                r["throughput_rps"],
+                lat["p50"],
+                lat["p99"],
+                lat["p99.9"],
+                lat["max"],
+                r["server_cpu_us_per_request"] if not r["target_rate"] else None,
+                r["client_cpu_util"],
+                statuses,
+            ]
+        )
+    lines += _table(
+        [
+            "scenario",
+            "rate",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms",
+            "server CPU µs/req",
+            "client CPU",
+            "statuses",
+        ],
+        rows,
+    )
+    verify = _sat(report, "verify_ceiling")
+    httpc = _sat(report, "http_ceiling")
+    if verify and httpc:
+        ratio_rows = []
+        for scen in ("cancels", "cancel_unknown", "creates", "mix"):
+            r = _sat(report, scen)
+            if r:
+                ratio_rows.append(
+                    [
+                        scen,
+                        r["throughput_rps"],
+                        r["throughput_rps"] / verify["throughput_rps"],
+                        r["throughput_rps"] / httpc["throughput_rps"],
+                    ]
+                )
+        ratio_rows.append(
+            [
+                "verify ceiling",
+                verify["throughput_rps"],
+                1.0,
+                verify["throughput_rps"] / httpc["throughput_rps"],
+            ]
+        )
+        lines.append("Saturation throughput as ratios of the same run's ceilings:")
+        lines.append("")
+        lines += _table(["scenario", "req/s", "/ verify ceiling", "/ HTTP ceiling"], ratio_rows)
+    snaps = [
+        f"{r['scenario']}@{r['target_rate'] or 'sat'}"
+        for r in http["runs"]
+        if r.get("snapshots_written")
+    ]
+    if snaps:
+        lines.append(
+            "Runs during which Tidepool wrote an inline snapshot (every 100,000 commands): "
+            + ", ".join(snaps)
+        )
+        lines.append("")
+    return lines
+
+
+def _pipeline_section(report: dict[str, Any]) -> list[str]:
+    pipe = report.get("pipeline")
+    if not pipe:
+        return []
+    lines = ["## Request pipeline stages, in-process (µs per request)", ""]
+    keys = [
+        ("orjson_loads_us", "orjson.loads of the body"),
+        ("tidepool_decode_typed_us", "Tidepool decode + typed convert (msgspec)"),
+        ("ed25519_verify_only_us", "ed25519 verify alone (solders)"),
+        ("ceiling_verify_body_us", "verify ceiling's work: parse + canonical + b58 + verify"),
+        ("tidepool_verify_request_us", "Tidepool verify_request (canonical + verify)"),
+        ("dispatch_create_us", "Tidepool GatewayApp.dispatch: signed create (ALO, rests)"),
+        ("dispatch_cancel_resting_us", "Tidepool GatewayApp.dispatch: signed cancel (resting)"),
+        ("dispatch_cancel_unknown_us", "Tidepool GatewayApp.dispatch: signed cancel (unknown)"),
+    ]
+    lines += _table(["stage", "µs"], [[label, pipe.get(k)] for k, label in keys])
+    cancels = _sat(report, "cancels")
+    if cancels and cancels.get("server_cpu_us_per_request"):
+        total = cancels["server_cpu_us_per_request"]
+        app = pipe["dispatch_cancel_resting_us"]
+        lines.append(
+            f"Under HTTP load a signed cancel cost the server {total:.0f} µs of CPU; the "
+            f"application path is {app:.0f} µs of it, so the HTTP layer (uvicorn, httptools, "
+            f"uvloop, ASGI glue) is about {total - app:.0f} µs."
+        )
+        lines.append("")
+    return lines
+
+
+def _engine_section(report: dict[str, Any]) -> list[str]:
+    eng = report.get("engine")
+    if not eng:
+        return []
+    lines = ["## Engine micro-benchmarks (in-process, µs per command)", ""]
+    lines += _table(
+        ["book size", "create (resting)", "cancel by id", "cancel by cloid", "cancel unknown"],
+        [
+            [
+                r["book_size"],
+                r["create_resting_us"],
+                r["cancel_by_id_us"],
+                r["cancel_by_cloid_us"],
+                r["cancel_unknown_id_us"],
+            ]
+            for r in eng["book_sizes"]["rows"]
+        ],
+    )
+    lines += _table(
+        ["cancel_all: orders removed", "total ms (engine blocked)", "µs per order", "empty µs"],
+        [
+            [r["orders_removed"], r["total_ms"], r["us_per_order"], r["empty_cancel_all_us"]]
+            for r in eng["cancel_all"]["rows"]
+        ],
+    )
+    mix = eng["matching_mix"]
+    lines.append(
+        f"Matching-heavy mix: {mix['ops']:,} commands, {mix['us_per_op']:.2f} µs per command, "
+        f"{mix['fills_per_op']:.2f} fills per command ({mix['rejected_ops']:,} rejected: "
+        "cancels of makers already filled)."
+    )
+    lines.append("")
+    return lines
+
+
+def _journal_section(report: dict[str, Any]) -> list[str]:
+    j = report.get("journal")
+    if not j:
+        return []
+    st = j["store"]
+    lines = ["## Journal, snapshots, recovery", ""]
+    lines += _table(
+        ["store operation", "µs per command"],
+        [
+            ["encode_record (msgpack + crc32)", st["encode_record_us"]],
+            ["process: FileStore.append (encode + os.write)", st["process_append_us"]],
+            ["fsync: append + fsync, one command per fsync", st["fsync_append_and_fsync_us"]],
+            ["none: MemoryStore.append", st["none_memory_append_us"]],
+        ],
+    )
+    lines += _table(
+        [
+            "durability",
+            "in flight",
+            "submit µs",
+            "engine alone µs",
+            "journal share µs",
+            "commands/fsync",
+        ],
+        [
+            [
+                r["durability"],
+                r["in_flight"],
+                r["submit_us"],
+                r["engine_only_us"],
+                r["journal_us"],
+                r["commands_per_fsync"],
+            ]
+            for r in j["sequencer"]["rows"]
+        ],
+    )
+    snap = j["snapshot"]
+    rec = j["recovery"]
+    lines.append(
+        f"Snapshot with {snap['resting_orders']:,} resting orders: "
+        f"{snap['snapshot_bytes'] / 2**20:.1f} MiB, encode {snap['encode_ms']:.0f} ms, "
+        f"write_snapshot (inline in the sequencer) {snap['write_snapshot_ms']:.0f} ms, "
+        f"restore {snap['restore_ms']:.0f} ms."
+    )
+    lines.append("")
+    lines.append(
+        f"Recovery: {rec['replayed']:,} journaled commands (60/35/5 create/cancel/cancel_all, "
+        f"1,000 accounts) replayed from the genesis snapshot in {rec['seconds']:.2f} s = "
+        f"**{rec['commands_per_s']:,.0f} commands/s**; journal {rec['journal_bytes'] / 2**20:.0f}"
+        f" MiB = {rec['bytes_per_command']:.0f} bytes per command."
+    )
+    lines.append("")
+    return lines
+
+
+def _memory_section(report: dict[str, Any]) -> list[str]:
+    m = report.get("memory")
+    if not m:
+        return []
+    g = m["rss_and_gc"]
+    t = m["tracemalloc"]
+    lines = ["## Memory and GC", ""]
+    lines.append(
+        f"{g['orders']:,} resting orders: RSS {g['rss_before_mb']:.0f} → {g['rss_after_mb']:.0f} "
+        f"MiB = **{g['rss_bytes_per_order']:.0f} bytes per resting order** (RSS delta); "
+        f"tracemalloc with {t['orders']:,} orders: {t['bytes_per_order']:.0f} bytes per order. "
+        f"GC-tracked objects: {g['tracked_objects']:,}."
+    )
+    lines.append("")
+    rows = []
+    for label, key in (
+        ("while building the book", "gc_during_build"),
+        ("steady workload", "gc_workload"),
+        ("steady workload after gc.freeze()", "gc_workload_frozen"),
+    ):
+        s = g[key]
+        rows.append(
+            [
+                label,
+                s["gen0"]["count"],
+                s["gen0"]["max_ms"],
+                s["gen1"]["count"],
+                s["gen1"]["max_ms"],
+                s["gen2"]["count"],
+                s["gen2"]["max_ms"],
+            ]
+        )
+    lines += _table(
+        ["phase", "gen0 n", "gen0 max ms", "gen1 n", "gen1 max ms", "gen2 n", "gen2 max ms"], rows
+    )
+    lines.append(
+        f"Explicit full collection: {g['gc_full_collect_ms']:.0f} ms; after gc.freeze(): "
+        f"{g['gc_full_collect_frozen_ms']:.1f} ms."
+    )
+    lines.append("")
+    return lines
+
+
+def _profile_section(report: dict[str, Any], top: int = 15) -> list[str]:
+    prof = report.get("http", {}).get("tidepool", {}).get("profile")
+    if not prof:
+        return []
+    lines = ["## Profile: Tidepool under signed-cancel saturation", ""]
+    if not prof.get("available"):
+        return [*lines, prof.get("note", "no profile"), ""]
+    lines.append(
+        f"{prof['tool']}; {prof['samples']:,} samples; "
+        f"{prof['throughput_rps_while_profiled']:.0f} req/s while profiled. Native code "
+        "(solders' verify, uvloop's I/O) shows up as the self time of its Python caller; "
+        "`Runner.run` self time is uvloop's loop itself (epoll, socket reads and writes)."
+    )
+    lines.append("")
+    lines += _table(["self %", "function"], [[r["pct"], r["function"]] for r in prof["self"][:top]])
+    lines += _table(
+        ["inclusive %", "function"], [[r["pct"], r["function"]] for r in prof["inclusive"][:top]]
+    )
+    return lines
+
+
+def write_markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        "# Tidepool benchmark report",
+        "",
+        f"Command: `{report['command']}` — started {report['started_at']}, "
+        f"took {report.get('elapsed_s', 0):.0f} s.",
+        "",
+        f"Machine: {m['nproc']} CPUs, {m['cpu_model']}, {m['memory_gb']} GiB RAM, "
+        f"{m['implementation']} {m['python']}, Linux {m['kernel']}, commit {m['git_commit']}; "
+        f"load average {m['loadavg_at_start'][0]:.2f} at start, "
+        f"{m.get('loadavg_at_end', [0])[0]:.2f} at end.",
+        "",
+        "## Targets",
+        "",
+    ]
+    lines += _table(
+        ["target", "goal", "measured", "", "detail"],
+        [[t["name"], t["goal"], t["value"], _met(t), t["detail"]] for t in report["targets"]],
+    )
+    lines += _http_section(report)
+    lines += _pipeline_section(report)
+    lines += _engine_section(report)
+    lines += _journal_section(report)
+    lines += _memory_section(report)
+    lines += _profile_section(report)
+    if report.get("errors"):
+        lines += ["## Errors", ""]
+        lines += [f"- {k}: {v}" for k, v in report["errors"].items()]
+        lines.append("")
+    return "\n".join(lines)

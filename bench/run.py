@@ -1,0 +1,166 @@
+"""Tidepool benchmark suite: one command runs every piece, side by side, in one run.
+
+    python -m bench            # full run (~10 minutes on a 2-core machine)
+    python -m bench --quick    # every piece, tiny (seconds): checks the suite still works
+
+Writes `report.json` and `report.md` into `--out` (default bench/results/). Pieces, in order:
+engine micro-benchmarks, request pipeline stages, journal/recovery, memory and GC (own
+process), then signed HTTP load on loopback against the two reference ceilings and Tidepool
+(servers on CPU 0, load generator on CPU 1). Targets are reported as ratios against the
+ceilings measured in the same run, marked met or missed; nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import engine_bench, http_bench, journal_bench, pipeline_bench
+from bench.report import evaluate_targets, write_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "bench" / "results"
+PIECES = ("engine", "pipeline", "journal", "memory", "http")
+
+
+def machine() -> dict[str, Any]:
+    cpu_model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    versions: dict[str, str] = {}
+    for mod in ("uvicorn", "uvloop", "httptools", "solders", "orjson", "msgspec"):
+        try:
+            from importlib.metadata import version
+
+            versions[mod] = version(mod)
+        except Exception:
+            versions[mod] = "?"
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_gb": round(mem_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "kernel": platform.release(),
+        "packages": versions,
+        "loadavg_at_start": os.getloadavg(),
+        "git_commit": _git_commit(),
+    }
+
+
+def _git_commit() -> str:
+    try:
+        r = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        return r.stdout.strip()
+    except OSError:
+        return "?"
+
+
+def run_memory(quick: bool) -> dict[str, Any]:
+    """Memory and GC in fresh processes (clean RSS), pinned to CPU 0."""
+    orders, ops, traced = (20_000, 4000, 5000) if quick else (1_000_000, 200_000, 100_000)
+    out: dict[str, Any] = {}
+    for key, extra in (
+        ("rss_and_gc", ["--orders", str(orders), "--ops", str(ops)]),
+        ("tracemalloc", ["--orders", str(traced), "--tracemalloc"]),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "bench.memory_bench", "--cpu", "0", *extra],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if r.returncode != 0:
+            raise RuntimeError(f"memory_bench failed: {r.stderr[-3000:]}")
+        out[key] = json.loads(r.stdout)
+    return out
+
+
+def _pinned(cpu: int, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run an in-process benchmark on one CPU, then give the orchestrator every CPU back."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        return fn()
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="every piece, tiny: a smoke test")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument(
+        "--only", default=",".join(PIECES), help=f"comma-separated subset of {','.join(PIECES)}"
+    )
+    args = p.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(only) - set(PIECES)
+    if unknown:
+        p.error(f"unknown pieces: {sorted(unknown)}")
+    quick: bool = args.quick
+    command = "python -m bench" + (" --quick" if quick else "")
+    if args.only != ",".join(PIECES):
+        command += f" --only {args.only}"
+    report: dict[str, Any] = {
+        "command": command,
+        "quick": quick,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine(),
+        "errors": {},
+    }
+    jobs: dict[str, Callable[[], dict[str, Any]]] = {
+        "engine": lambda: _pinned(0, lambda: engine_bench.run(quick)),
+        "pipeline": lambda: _pinned(0, lambda: pipeline_bench.run(quick)),
+        "journal": lambda: _pinned(0, lambda: journal_bench.run(quick)),
+        "memory": lambda: run_memory(quick),
+        "http": lambda: http_bench.run(quick),
+    }
+    t_all = time.perf_counter()
+    for name in PIECES:
+        if name not in only:
+            continue
+        t0 = time.perf_counter()
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        try:
+            report[name] = jobs[name]()
+        except Exception as exc:  # report what failed, keep running the other pieces
+            report["errors"][name] = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        print(f"[bench] {name} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    report["elapsed_s"] = time.perf_counter() - t_all
+    report["machine"]["loadavg_at_end"] = os.getloadavg()
+    report["targets"] = evaluate_targets(report)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "report.md").write_text(write_markdown(report))
+    print(f"[bench] wrote {args.out / 'report.json'} and report.md", file=sys.stderr)
+    return 1 if report["errors"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
