@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from journal_fixtures import TS, open_toy_store, replay_hash, toy_commands
 from toy_engine import ToyConfig, ToyEngine, toy_command
 
@@ -116,3 +117,32 @@ def test_fresh_engine_is_used_when_no_snapshot_is_usable_and_the_journal_is_whol
     store, engine = open_toy_store(tmp_path)
     store.close()
     assert engine.state_hash() == replay_hash(cmds)
+
+
+def test_failed_snapshot_is_logged_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import tidepool.journal.layout as layout
+
+    store, _ = open_toy_store(tmp_path)  # manifest and genesis snapshot written normally
+    store.close()
+    real_fsync = layout.os.fsync
+    calls = {"n": 0}
+
+    def flaky_fsync(fd: int) -> None:
+        # Fail only while a .tmp snapshot exists: the journal's own fsyncs still work.
+        if list(tmp_path.glob("*.tmp")):
+            calls["n"] += 1
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(layout.os, "fsync", flaky_fsync)
+    live = _run(tmp_path, 250, snapshot_every=100)
+    assert calls["n"] >= 2
+    assert "snapshot at seq 100 failed" in caplog.text
+    assert [seq for seq, _ in list_snapshots(tmp_path)] == [0]
+    assert not list(tmp_path.glob("*.tmp"))
+    monkeypatch.undo()
+    store, engine = open_toy_store(tmp_path)
+    store.close()
+    assert engine.state_hash() == live

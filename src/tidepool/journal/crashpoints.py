@@ -4,7 +4,8 @@
 looks like to the parent) the n-th time (default: first) execution reaches that point. The
 variable is read once, when a Sequencer or state store is built; unset, the hot path only tests
 an attribute for None. An unknown point name is an error, so a typo cannot make a crash test
-pass by never crashing.
+pass by never crashing. The gateway may reach its own points (`after_validate`,
+`before_ack_send`) through the same class; the journal and sequencer never reach those.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Final
 ENV_VAR: Final = "TIDEPOOL_CRASH_AT"
 POINTS: Final = frozenset(
     {
+        "after_validate",  # gateway: request verified, not yet submitted
+        "before_ack_send",  # gateway: outcome in hand, response not yet sent
         "after_apply",  # applied to the engine, not yet journaled: must vanish on restart
         "after_journal_append",  # journaled, durability not yet awaited
         "before_ack",  # durable per the mode, answer not yet returned

@@ -73,17 +73,21 @@ def write_atomically(path: Path, data: bytes, crash: CrashPoints | None = None) 
     tmp = path.with_name(path.name + TMP_SUFFIX)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        if crash is not None:
-            half = len(data) // 2
-            write_all(fd, data[:half])
-            crash.reached("mid_snapshot_write")
-            write_all(fd, data[half:])
-        else:
-            write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            if crash is not None:
+                half = len(data) // 2
+                write_all(fd, data[:half])
+                crash.reached("mid_snapshot_write")
+                write_all(fd, data[half:])
+            else:
+                write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # e.g. disk full: do not pile up temp files until restart
+        raise
     if crash is not None:
         crash.reached("after_snapshot_rename")
     fsync_dir(path.parent)
