@@ -50,7 +50,7 @@ class Driver:
 
     def apply(self, cmd_type: type[Command], **fields: Any) -> Outcome:
         self.seq += 1
-        cmd = cmd_type(seq=self.seq, ts_ms=1_000 * self.seq, **fields)  # type: ignore[operator]
+        cmd = cmd_type(seq=self.seq, ts_ms=1_000 * self.seq, **fields)
         outcome = self.engine.apply(cmd)
         self.engine.check_invariants()
         return outcome

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from enginekit import Driver, cancels
 
@@ -18,9 +20,9 @@ def d() -> Driver:
     return d
 
 
-def assert_not_found(d: Driver, **kw: object) -> None:
+def assert_not_found(d: Driver, **kw: Any) -> None:
     before = d.engine.state_hash()
-    out = d.cancel(**kw)  # type: ignore[arg-type]
+    out = d.cancel(**kw)
     assert out.reject == ORDER_NOT_FOUND_ON_CANCEL and out.events == []
     assert d.engine.state_hash() == before
 

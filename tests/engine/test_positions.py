@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from enginekit import Driver, kinds
 
-from tidepool.engine.events import BalanceChanged, PositionChanged
+from tidepool.engine.events import BalanceChanged, OrderFilled, PositionChanged
 
 
 def position(d: Driver, account: str) -> tuple[str, int, str, str] | None:
@@ -124,7 +124,7 @@ def test_resting_reduce_only_order_never_increases_the_position() -> None:
     d.limit("c", "bid", 110, 3)
     d.limit("a", "ask", 110, 3)  # a long 2: order 3 may only sell 2 more
     out = d.limit("c", "bid", 120, 5)
-    fills = [(e.maker_order_id, e.size_lots) for e in out.events if hasattr(e, "maker_order_id")]
+    fills = [(e.maker_order_id, e.size_lots) for e in out.events if isinstance(e, OrderFilled)]
     assert fills == [(3, 2)]
     assert d.status(3) == ("cancelled", "reduce_only", 2, 3, 0)
     assert position(d, "a") is None

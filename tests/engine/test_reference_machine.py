@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from enginekit import market
 from hypothesis import HealthCheck, settings
@@ -45,7 +46,7 @@ TERMINAL = {"filled", "cancelled", "rejected"}
 
 accounts = st.sampled_from(ACCOUNTS)
 symbols = st.sampled_from(("X", "Y"))
-CREATE_ARGS = dict(
+create_rule = rule(
     account=accounts,
     symbol=symbols,
     side=st.sampled_from(("bid", "ask")),
@@ -68,9 +69,9 @@ class EngineVersusReference(RuleBasedStateMachine):
         self.seen: dict[int, tuple[int, str]] = {}
         self.cloids: list[str] = []
 
-    def apply(self, cmd_type: type[Command], **fields: object) -> Outcome:
+    def apply(self, cmd_type: type[Command], **fields: Any) -> Outcome:
         self.seq += 1
-        cmd = cmd_type(seq=self.seq, ts_ms=10 * self.seq, **fields)  # type: ignore[operator]
+        cmd = cmd_type(seq=self.seq, ts_ms=10 * self.seq, **fields)
         return self.engine.apply(cmd)
 
     def compare(self, out: Outcome, expected: Result) -> None:
@@ -101,7 +102,7 @@ class EngineVersusReference(RuleBasedStateMachine):
             self.ref.credit(account, Fraction(amount))
             self.apply(Faucet, account=account, amount=Decimal(amount))
 
-    @rule(**CREATE_ARGS)
+    @create_rule
     def create(
         self,
         account: str,
@@ -134,14 +135,14 @@ class EngineVersusReference(RuleBasedStateMachine):
         expected = self.ref.create(CreateOrder(seq=0, ts_ms=0, **fields))  # type: ignore[arg-type]
         self.compare(self.apply(CreateOrder, **fields), expected)
 
-    @rule(**CREATE_ARGS)
-    def create_again(self, **kw: object) -> None:
+    @create_rule
+    def create_again(self, **kw: Any) -> None:
         """A second create rule: rules are drawn uniformly, creates should dominate."""
-        self.create(**kw)  # type: ignore[arg-type]
+        self.create(**kw)
 
-    @rule(**CREATE_ARGS)
-    def create_once_more(self, **kw: object) -> None:
-        self.create(**kw)  # type: ignore[arg-type]
+    @create_rule
+    def create_once_more(self, **kw: Any) -> None:
+        self.create(**kw)
 
     @rule(data=st.data())
     def cancel_live(self, data: st.DataObject) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -22,9 +23,9 @@ def d() -> Driver:
     return d
 
 
-def rejected(d: Driver, out_fn: object, code: int) -> Outcome:
+def rejected(d: Driver, out_fn: Callable[[], Outcome], code: int) -> Outcome:
     before, last = d.engine.state_hash(), d.engine.last_order_id
-    out = out_fn()  # type: ignore[operator]
+    out = out_fn()
     assert out.reject is not None, out
     assert out.reject.code == code, out.reject
     assert out.events == [] and out.order_id is None

@@ -149,7 +149,9 @@ def collateral(state: EngineState, account: Account | None) -> Collateral:
         return Collateral(Decimal(0), Decimal(0), Decimal(0))
     equity = account.balance
     position_margin = Decimal(0)
-    for symbol, position in account.positions.items():
+    # Symbol order, not insertion order: rounded quotients (leverage 3, say) must be summed in
+    # the same order before and after a snapshot/restore.
+    for symbol, position in sorted(account.positions.items()):
         spec = state.markets[symbol]
         mark = state.marks[symbol]
         equity += position.size_lots * spec.lot_size * mark - units_to_usd(
@@ -157,7 +159,7 @@ def collateral(state: EngineState, account: Account | None) -> Collateral:
         )
         position_margin += margin(abs(position.size_lots) * spec.lot_size * mark, spec.max_leverage)
     order_margin = Decimal(0)
-    for symbol, units in account.order_units.items():
+    for symbol, units in sorted(account.order_units.items()):
         spec = state.markets[symbol]
         order_margin += margin(units_to_usd(spec, units), spec.max_leverage)
     return Collateral(equity, position_margin, order_margin)
