@@ -26,7 +26,11 @@ from tidepool.engine.events import OrderCancelled, Outcome
 
 SEED = 20240611
 COMMANDS = 5_000
-MARKETS = (market("X"), market("Y", tick_size=Decimal("0.5"), lot_size=Decimal("0.1")))
+# Y has 3x leverage: margin quotients round, which must not break determinism across restore.
+MARKETS = (
+    market("X"),
+    market("Y", tick_size=Decimal("0.5"), lot_size=Decimal("0.1"), max_leverage=3),
+)
 ACCOUNTS = [f"acct{i}" for i in range(6)]
 
 

@@ -7,7 +7,8 @@ the history log and the events of the command being applied. Handlers (`matching
 Invariants kept here:
 - An order is on its book iff it is indexed in its account's `open_ids`; its non-reduce-only
   remainder is counted in the account's `order_units`.
-- Every state change of an order appends exactly one history entry and emits its event.
+- Every change to an order after its acceptance (rest, fill, cancel) appends exactly one history
+  entry and emits its event; acceptance itself emits OrderAccepted only.
 - A fill pairs one maker and one taker of different accounts, same size, at the maker's price;
   fees and realised PnL move balances, positions net to zero across accounts (I4).
 """
