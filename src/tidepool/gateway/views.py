@@ -78,7 +78,9 @@ def account(
         "available_to_spend": money(s.available_to_spend),
         "available_to_withdraw": money(s.available_to_spend),
         "pending_balance": "0",
-        "total_margin_used": money(s.margin_used),
+        "total_margin_used": money(s.margin_used + s.order_margin),
+        # Positions run at the market's max leverage, whose maintenance margin is half the
+        # initial margin; reported for clients, though liquidations are not modelled.
         "cross_mmr": money(s.margin_used / 2),
         "positions_count": s.positions_count,
         "orders_count": s.orders_count,
