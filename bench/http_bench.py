@@ -60,12 +60,36 @@ class Plan:
     mix_accounts: int
     profile_seconds: float
     max_sat_requests: int
+    quiet_wait: float
 
     @staticmethod
     def make(quick: bool) -> Plan:
         if quick:
-            return Plan(0.2, 0.6, 0.2, 0.6, (200,), 8, 2000, 8, 4, 1.0, 3000)
-        return Plan(1.0, 5.0, 1.0, 4.0, (500, 1000, 2500), 32, 20_000, 64, 32, 6.0, 150_000)
+            return Plan(0.2, 0.6, 0.2, 0.6, (200,), 8, 2000, 8, 4, 1.0, 3000, 0.0)
+        return Plan(1.0, 5.0, 1.0, 4.0, (500, 1000, 2500), 32, 20_000, 64, 32, 6.0, 150_000, 20.0)
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all processes, all CPUs), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
+def wait_until_quiet(max_wait: float, threshold: float = 0.2) -> float:
+    """Before a measured run: wait (up to max_wait s) while other processes keep the machine
+    busy (> threshold cores over 1 s; our servers are idle between runs). Returns seconds waited.
+    """
+    if max_wait <= 0:
+        return 0.0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < max_wait:
+        b0 = busy_cpu_seconds()
+        time.sleep(1.0)
+        if busy_cpu_seconds() - b0 < threshold:
+            break
+    return time.monotonic() - t0
 
 
 def _pin_prefix(cpu: int) -> list[str]:
@@ -144,10 +168,12 @@ def load(
     duration: float,
     connections: int,
     cycle: bool = False,
+    quiet_wait: float = 0.0,
 ) -> dict[str, Any]:
     """One load-generator run against `server`; the loadgen's JSON plus server CPU cost."""
     path = workdir / "requests.msgpack"
     save_requests(path, requests)
+    waited = wait_until_quiet(quiet_wait)
     argv = [
         sys.executable,
         "-m",
@@ -170,10 +196,12 @@ def load(
     if cycle:
         argv.append("--cycle")
     cpu0 = server.cpu_seconds()
+    busy0 = busy_cpu_seconds()
     t0 = time.perf_counter()
-    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)
     wall = time.perf_counter() - t0
     cpu1 = server.cpu_seconds()
+    busy1 = busy_cpu_seconds()
     if r.returncode != 0:
         raise RuntimeError(f"loadgen failed: {r.stderr[-3000:]}")
     out: dict[str, Any] = json.loads(r.stdout)
@@ -182,6 +210,11 @@ def load(
         (cpu1 - cpu0) / out["completed"] * 1e6 if out["completed"] else None
     )
     out["loadgen_wall_s"] = wall
+    out["waited_for_quiet_s"] = waited
+    # CPU used by everything else on the machine during the run (other users' jobs, the kernel
+    # outside our processes), in cores: how noisy the measurement was
+    client_cpu = out["client_cpu_util"] * wall
+    out["other_cpu_cores"] = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - client_cpu) / wall
     out["loadavg"] = os.getloadavg()[0]
     return out
 
@@ -215,6 +248,7 @@ def run_ceilings(plan: Plan, workdir: Path, pool: list[bytes]) -> list[dict[str,
                 duration=plan.sat_duration,
                 connections=plan.connections,
                 cycle=True,
+                quiet_wait=plan.quiet_wait,
             )
             rows.append(_row(f"{app}_ceiling", sat, server=f"{app} ceiling"))
             for rate in plan.rates:
@@ -227,6 +261,7 @@ def run_ceilings(plan: Plan, workdir: Path, pool: list[bytes]) -> list[dict[str,
                     duration=plan.duration,
                     connections=plan.connections,
                     cycle=True,
+                    quiet_wait=plan.quiet_wait,
                 )
                 rows.append(_row(f"{app}_ceiling", res, server=f"{app} ceiling"))
     return rows
@@ -246,8 +281,8 @@ def _ok(result: dict[str, Any]) -> int:
     return int(result.get("statuses_all", {}).get("200", 0))
 
 
-def _snapshots(state_dir: Path) -> int:
-    return len(list(state_dir.glob("*.snapshot")))
+def _snapshots(state_dir: Path) -> set[str]:
+    return {p.name for p in state_dir.glob("*.snapshot")}
 
 
 class TidepoolRuns:
@@ -279,8 +314,9 @@ class TidepoolRuns:
             duration=p.duration if rate else p.sat_duration,
             connections=p.connections,
             cycle=cycle,
+            quiet_wait=p.quiet_wait,
         )
-        res["snapshots_written"] = _snapshots(self.state_dir) - snaps
+        res["snapshots_written"] = len(_snapshots(self.state_dir) - snaps)
         row = _row(scenario, res, server="tidepool", **extra)
         self.rows.append(row)
         return row
@@ -372,6 +408,7 @@ def profile_cancels(
         warmup=0.5,
         duration=seconds,
         connections=runs.plan.connections,
+        quiet_wait=0.0,  # py-spy is already recording
     )
     try:
         _, err = spy.communicate(timeout=seconds + 30)

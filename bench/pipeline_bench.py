@@ -9,6 +9,7 @@ The same kind of pre-signed bodies as the HTTP load go through:
   with durability `process`, envelope), for signed creates, cancels of those resting orders,
   and cancels of unknown ids, on an exchange built by the server's own `build_exchange`.
 
+Each figure is the best of three runs (or, for the stateful dispatch, of three chunks).
 Subtracting the dispatch cost from the server CPU per request measured under HTTP load gives the
 cost of the HTTP layer (uvicorn + httptools + uvloop + ASGI glue).
 """
@@ -32,11 +33,15 @@ from bench import fixtures
 from bench.ceilings import HEADER_KEYS, verify_body
 
 
-def _us(fn: Callable[[], object], n: int) -> float:
-    gc.collect()
-    t0 = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t0) / n * 1e6
+def _us(fn: Callable[[], object], n: int, repeats: int = 3) -> float:
+    """µs per request of `fn` (which handles n requests): the best of `repeats` runs."""
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best / n * 1e6
 
 
 def _split(req: bytes) -> tuple[str, bytes]:
@@ -117,12 +122,17 @@ def run(quick: bool) -> dict[str, Any]:
                 ("dispatch_cancel_unknown_us", unknown),
             ):
                 statuses: dict[int, int] = {}
-                gc.collect()
-                t0 = time.perf_counter()
-                for p, b in reqs:
-                    r = await app.dispatch("POST", p, b"", b)
-                    statuses[r.status] = statuses.get(r.status, 0) + 1
-                res[name] = (time.perf_counter() - t0) / len(reqs) * 1e6
+                best = float("inf")
+                third = max(1, len(reqs) // 3)
+                for i in range(0, len(reqs), third):  # stateful: three chunks, the best one
+                    chunk = reqs[i : i + third]
+                    gc.collect()
+                    t0 = time.perf_counter()
+                    for p, b in chunk:
+                        r = await app.dispatch("POST", p, b"", b)
+                        statuses[r.status] = statuses.get(r.status, 0) + 1
+                    best = min(best, (time.perf_counter() - t0) / len(chunk))
+                res[name] = best * 1e6
                 res[name.replace("_us", "_statuses")] = {str(k): v for k, v in statuses.items()}
             await exchange.sequencer.close()
             return res

@@ -208,7 +208,9 @@ def _http_section(report: dict[str, Any]) -> list[str]:
         f"Fixed-rate runs: {plan['warmup']} s warm-up + {plan['duration']} s measured; "
         f"saturation: {plan['sat_warmup']} s + {plan['sat_duration']} s; "
         f"{plan['connections']} keep-alive connections; latency from the scheduled send time "
-        "(open loop) or the send (saturation). CPU µs/req = server utime+stime / answers."
+        "(open loop) or the send (saturation). CPU µs/req = server utime+stime / answers. "
+        "client CPU = load generator's share of CPU 1; other CPU = cores used by every other "
+        "process on the machine during the run (noise from a shared machine)."
     )
     lines.append("")
     rows = []
@@ -227,6 +229,7 @@ def _http_section(report: dict[str, Any]) -> list[str]:
                 lat["max"],
                 r["server_cpu_us_per_request"] if not r["target_rate"] else None,
                 r["client_cpu_util"],
+                r.get("other_cpu_cores"),
                 statuses,
             ]
         )
@@ -241,6 +244,7 @@ def _http_section(report: dict[str, Any]) -> list[str]:
             "max ms",
             "server CPU µs/req",
             "client CPU",
+            "other CPU",
             "statuses",
         ],
         rows,
@@ -305,11 +309,18 @@ def _pipeline_section(report: dict[str, Any]) -> list[str]:
     if cancels and cancels.get("server_cpu_us_per_request"):
         total = cancels["server_cpu_us_per_request"]
         app = pipe["dispatch_cancel_resting_us"]
-        lines.append(
-            f"Under HTTP load a signed cancel cost the server {total:.0f} µs of CPU; the "
-            f"application path is {app:.0f} µs of it, so the HTTP layer (uvicorn, httptools, "
-            f"uvloop, ASGI glue) is about {total - app:.0f} µs."
-        )
+        if total > app:
+            lines.append(
+                f"Under HTTP load a signed cancel cost the server {total:.0f} µs of CPU; the "
+                f"application path is {app:.0f} µs of it, so the HTTP layer (uvicorn, "
+                f"httptools, uvloop, ASGI glue) is about {total - app:.0f} µs."
+            )
+        else:
+            lines.append(
+                f"Server CPU per signed cancel under HTTP load ({total:.0f} µs) came out below "
+                f"the in-process application path ({app:.0f} µs): one of them was disturbed "
+                "by other load; no HTTP-layer estimate from this run."
+            )
         lines.append("")
     return lines
 
@@ -481,9 +492,16 @@ def write_markdown(report: dict[str, Any]) -> str:
         f"load average {m['loadavg_at_start'][0]:.2f} at start, "
         f"{m.get('loadavg_at_end', [0])[0]:.2f} at end.",
         "",
-        "## Targets",
-        "",
     ]
+    noise = report.get("noise", {})
+    if noise:
+        lines.append(
+            "CPU used by other processes on this shared machine while each piece ran (cores): "
+            + ", ".join(f"{k} {v['other_cpu_cores']:.2f}" for k, v in noise.items())
+            + "."
+        )
+        lines.append("")
+    lines += ["## Targets", ""]
     lines += _table(
         ["target", "goal", "measured", "", "detail"],
         [[t["name"], t["goal"], t["value"], _met(t), t["detail"]] for t in report["targets"]],

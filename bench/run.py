@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import engine_bench, http_bench, journal_bench, pipeline_bench
+from bench.http_bench import busy_cpu_seconds
 from bench.report import evaluate_targets, write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +102,27 @@ def run_memory(quick: bool) -> dict[str, Any]:
     return out
 
 
+def wait_for_quiet(max_wait: float, threshold: float = 0.15) -> dict[str, Any]:
+    """Wait (up to max_wait s) until the machine is idle: busy CPU over 2 s below `threshold`
+    cores. Other people's jobs on a shared machine would otherwise be measured too."""
+    t0 = time.monotonic()
+    busy = 0.0
+    while True:
+        b0 = busy_cpu_seconds()
+        time.sleep(2.0)
+        busy = (busy_cpu_seconds() - b0) / 2.0
+        waited = time.monotonic() - t0
+        if busy < threshold or waited >= max_wait:
+            return {"waited_s": waited, "busy_cores_when_started": busy, "quiet": busy < threshold}
+
+
+def _own_cpu_seconds() -> float:
+    """CPU of this process and of every child it has waited for."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _pinned(cpu: int, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run an in-process benchmark on one CPU, then give the orchestrator every CPU back."""
     before = os.sched_getaffinity(0)
@@ -117,6 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--only", default=",".join(PIECES), help=f"comma-separated subset of {','.join(PIECES)}"
     )
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to this long for the machine to be idle (shared machines)",
+    )
     args = p.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(PIECES)
@@ -132,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine(),
         "errors": {},
+        "noise": {},
     }
     jobs: dict[str, Callable[[], dict[str, Any]]] = {
         "engine": lambda: _pinned(0, lambda: engine_bench.run(quick)),
@@ -140,18 +171,24 @@ def main(argv: list[str] | None = None) -> int:
         "memory": lambda: run_memory(quick),
         "http": lambda: http_bench.run(quick),
     }
+    if args.wait_quiet > 0:
+        report["machine"]["quiet_wait"] = wait_for_quiet(args.wait_quiet)
     t_all = time.perf_counter()
     for name in PIECES:
         if name not in only:
             continue
         t0 = time.perf_counter()
+        busy0, own0 = busy_cpu_seconds(), _own_cpu_seconds()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
         try:
             report[name] = jobs[name]()
         except Exception as exc:  # report what failed, keep running the other pieces
             report["errors"][name] = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
-        print(f"[bench] {name} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        wall = time.perf_counter() - t0
+        other = (busy_cpu_seconds() - busy0) - (_own_cpu_seconds() - own0)
+        report["noise"][name] = {"wall_s": wall, "other_cpu_cores": max(0.0, other) / wall}
+        print(f"[bench] {name} done in {wall:.1f}s", file=sys.stderr)
     report["elapsed_s"] = time.perf_counter() - t_all
     report["machine"]["loadavg_at_end"] = os.getloadavg()
     report["targets"] = evaluate_targets(report)
