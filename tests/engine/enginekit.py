@@ -14,6 +14,7 @@ from tidepool.engine.commands import (
     CancelAllOrders,
     CancelOrder,
     Command,
+    CreateMarketOrder,
     CreateOrder,
     Faucet,
     RevokeAgent,
@@ -78,6 +79,28 @@ class Driver:
             price_ticks=price,
             size_lots=size,
             tif=tif,
+            reduce_only=reduce_only,
+            client_order_id=cloid,
+        )
+
+    def market(
+        self,
+        account: str,
+        side: str,
+        size: int,
+        slippage: str = "5",
+        *,
+        symbol: str = "X",
+        reduce_only: bool = False,
+        cloid: str | None = None,
+    ) -> Outcome:
+        return self.apply(
+            CreateMarketOrder,
+            account=account,
+            symbol=symbol,
+            side=side,
+            size_lots=size,
+            slippage_percent=Decimal(slippage),
             reduce_only=reduce_only,
             client_order_id=cloid,
         )

@@ -16,13 +16,14 @@ from tidepool.engine.commands import (
     CancelAllOrders,
     CancelOrder,
     Command,
+    CreateMarketOrder,
     CreateOrder,
     Faucet,
     RevokeAgent,
     SetMarkPrice,
 )
 from tidepool.engine.engine import Engine
-from tidepool.engine.events import OrderCancelled, Outcome
+from tidepool.engine.events import OrderAccepted, OrderCancelled, OrderFilled, Outcome
 
 SEED = 20240611
 COMMANDS = 5_000
@@ -56,8 +57,20 @@ def _random_command(rng: random.Random, engine: Engine, i: int) -> Command:
     acct = rng.choice(ACCOUNTS)
     symbol = rng.choice(("X", "Y"))
     roll = rng.random()
-    if roll < 0.6:
+    if roll < 0.55:
         return _random_create(rng, acct, symbol, i)
+    if roll < 0.6:
+        return CreateMarketOrder(
+            seq=0,
+            ts_ms=0,
+            account=acct,
+            symbol=symbol,
+            side=rng.choice(("bid", "ask")),
+            size_lots=rng.randint(1, 8) * (1 if symbol == "X" else 10),
+            slippage_percent=Decimal(rng.randint(0, 40)) / 10,
+            reduce_only=rng.random() < 0.1,
+            client_order_id=f"c{rng.randint(0, i)}" if rng.random() < 0.3 else None,
+        )
     if roll < 0.8:
         return _random_cancel(rng, engine, acct, symbol, i)
     if roll < 0.87:
@@ -71,7 +84,7 @@ def _random_command(rng: random.Random, engine: Engine, i: int) -> Command:
     if roll < 0.92:
         return Faucet(seq=0, ts_ms=0, account=acct, amount=Decimal(rng.randint(1, 10_000)) / 100)
     if roll < 0.97:
-        mark = Decimal(rng.randint(950, 1050)) / 10 * (1 if symbol == "X" else 2)
+        mark = Decimal(rng.randint(950, 1050)) / 10  # both markets trade around $100
         return SetMarkPrice(seq=0, ts_ms=0, symbol=symbol, price=mark)
     agent = f"agent{rng.randint(0, 3)}"
     if rng.random() < 0.5:
@@ -168,7 +181,13 @@ def test_the_stream_exercises_the_engine(reference: tuple[list[bytes], Engine]) 
     assert cancelled["cancel"] > 300 and codes[400] > 100
     for reason in ("ioc_remainder", "post_only_rejected", "self_trade_prevented"):
         assert cancelled[reason] > 0, cancelled
-    for code in (5, 7, 21, 22, 36):
+    assert kinds["OrderAccepted"] > 1_000
+    events = [e for o in outcomes for e in o.events]
+    market = {
+        e.order_id for e in events if isinstance(e, OrderAccepted) and e.order_type == "market"
+    }
+    assert sum(isinstance(e, OrderFilled) and e.taker_order_id in market for e in events) > 50
+    for code in (5, 7, 21, 22, 25, 36):
         assert codes[code] > 0, codes
 
 

@@ -13,6 +13,9 @@ Invariants:
   per market. `order_units[symbol]` is the remaining notional in units of its open
   non-reduce-only orders (the margin they hold). These indexes make cancel_all O(orders
   cancelled) and margin checks O(markets).
+- `stop_ids` holds the account's untriggered stop/TP/SL orders (not on a book, holding no
+  margin), ascending; `order_ids` every order id the account ever had, ascending (history reads).
+- `settings` lists only markets whose leverage or margin mode differ from the default.
 """
 
 from __future__ import annotations
@@ -65,6 +68,18 @@ def apply_fill(position: Position, signed_lots: int, price_ticks: int) -> int:
     return realised
 
 
+class MarginSetting:
+    """A market where the account left the default (cross margin, the market's max leverage)."""
+
+    __slots__ = ("created_at", "isolated", "leverage", "updated_at")
+
+    def __init__(self, leverage: int, isolated: bool, created_at: int, updated_at: int) -> None:
+        self.leverage = leverage
+        self.isolated = isolated
+        self.created_at = created_at
+        self.updated_at = updated_at
+
+
 class Account:
     __slots__ = (
         "address",
@@ -72,8 +87,11 @@ class Account:
         "balance",
         "open_by_symbol",
         "open_ids",
+        "order_ids",
         "order_units",
         "positions",
+        "settings",
+        "stop_ids",
     )
 
     def __init__(self, address: str, balance: Decimal = Decimal(0)) -> None:
@@ -84,6 +102,14 @@ class Account:
         self.open_ids: dict[int, None] = {}
         self.open_by_symbol: dict[str, dict[int, None]] = {}
         self.order_units: dict[str, int] = {}
+        self.stop_ids: dict[int, None] = {}
+        self.order_ids: list[int] = []
+        self.settings: dict[str, MarginSetting] = {}
+
+    @property
+    def open_count(self) -> int:
+        """Open orders for the open-order limit: resting ones and untriggered stops."""
+        return len(self.open_ids) + len(self.stop_ids)
 
     def position_size(self, symbol: str) -> int:
         position = self.positions.get(symbol)

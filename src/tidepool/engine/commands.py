@@ -47,6 +47,18 @@ class CreateOrder(_Command, frozen=True, tag="create"):
     client_order_id: str | None = None
 
 
+class CreateMarketOrder(_Command, frozen=True, tag="create_market"):
+    """An IOC order bounded by `slippage_percent` (percent, "0.5" = 0.5 %) from the mark."""
+
+    account: str
+    symbol: str
+    side: Side
+    size_lots: int
+    slippage_percent: Decimal
+    reduce_only: bool
+    client_order_id: str | None = None
+
+
 class CancelOrder(_Command, frozen=True, tag="cancel"):
     """Exactly one of `order_id` / `client_order_id` is set (the gateway guarantees it)."""
 
@@ -82,6 +94,7 @@ Command = (
     Faucet
     | SetMarkPrice
     | CreateOrder
+    | CreateMarketOrder
     | CancelOrder
     | CancelAllOrders
     | BindAgent

@@ -5,7 +5,8 @@ method is a read that never mutates (unknown accounts read as empty). What `appl
 
 | command          | success                                     | rejections (state unchanged)   |
 |------------------|---------------------------------------------|--------------------------------|
-| CreateOrder      | order_id; OrderAccepted, fills, cancels     | 3,400,36,7,8,10,23,21,22,5     |
+| CreateOrder      | order_id; OrderAccepted, fills, cancels     | 3,400,36,30,7,8,10,23,21,22,5  |
+| CreateMarketOrder| order_id; OrderAccepted, fills, IOC cancel  | 3,400,36,25,7,8,10,23,21,22,5,25|
 | CancelOrder      | order_id; OrderCancelled(reason="cancel")   | ORDER_NOT_FOUND_ON_CANCEL      |
 | CancelAllOrders  | cancelled_count (0 is a success)            | 3 unknown symbol               |
 | Faucet           | BalanceChanged(reason="faucet")             | 400 non-positive amount        |
@@ -37,6 +38,7 @@ from tidepool.engine.commands import (
     CancelAllOrders,
     CancelOrder,
     Command,
+    CreateMarketOrder,
     CreateOrder,
     Faucet,
     RevokeAgent,
@@ -46,7 +48,7 @@ from tidepool.engine.commands import (
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.events import Outcome
 from tidepool.engine.invariants import InvariantBroken
-from tidepool.engine.matching import create_order
+from tidepool.engine.matching import create_market_order, create_order
 from tidepool.engine.money import average_price, in_decimal_context, margin
 from tidepool.engine.state import EngineState
 from tidepool.engine.views import AccountSummary, HistoryEntry, OrderRecord, PositionRecord
@@ -87,6 +89,8 @@ class Engine:
         match cmd:
             case CreateOrder():
                 return create_order(state, cmd)
+            case CreateMarketOrder():
+                return create_market_order(state, cmd)
             case CancelOrder():
                 return cancel_order(state, cmd)
             case CancelAllOrders():
@@ -165,8 +169,8 @@ class Engine:
                     size_lots=size,
                     entry_price=average_price(spec, abs(p.cost_units), size),
                     realized_pnl=p.realized_pnl,
-                    margin=margin(notional, spec.max_leverage),
-                    isolated=False,
+                    margin=margin(notional, risk.leverage(state, acc, symbol)),
+                    isolated=symbol in acc.settings and acc.settings[symbol].isolated,
                     created_at=p.created_at,
                     updated_at=p.updated_at,
                 )

@@ -32,6 +32,7 @@ class OrderAccepted(_Event, frozen=True, tag="order_accepted"):
     tif: str
     reduce_only: bool
     client_order_id: str | None
+    order_type: str = "limit"
 
 
 class OrderFilled(_Event, frozen=True, tag="order_filled"):

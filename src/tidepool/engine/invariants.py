@@ -93,16 +93,26 @@ def _check_orders(state: EngineState, on_book: dict[int, Order]) -> None:
         f"ids are not 1..{state.last_order_id} without gaps",
     )
     history_ids: set[int] = set()
+    cloids: set[tuple[str, str]] = set()
     for order in state.orders.values():
         _check_order(order)
         _require(
-            order.is_open == (order.order_id in on_book),
+            order.on_book == (order.order_id in on_book),
             "I2 level consistency",
             f"order {order.order_id} ({order.status}) on book: {order.order_id in on_book}",
         )
         if order.client_order_id is not None:
+            # An edit's new order takes over its client id: the map points at the newest.
             key = (order.account, order.client_order_id)
-            _require(state.cloids.get(key) == order.order_id, "I11 client order id", str(key))
+            cloids.add(key)
+            mapped = state.orders.get(state.cloids.get(key, 0))
+            _require(
+                mapped is not None
+                and mapped.order_id >= order.order_id
+                and (mapped.account, mapped.client_order_id) == key,
+                "I11 client order id",
+                str(key),
+            )
         entries = state.history.get(order.order_id, [])
         hids = [h.history_id for h in entries]
         _require(
@@ -112,7 +122,7 @@ def _check_orders(state: EngineState, on_book: dict[int, Order]) -> None:
         )
         history_ids.update(hids)
     _require(
-        len(state.cloids) == sum(o.client_order_id is not None for o in state.orders.values()),
+        len(state.cloids) == len(cloids),
         "I11 client order id",
         "client id map has entries of no order",
     )

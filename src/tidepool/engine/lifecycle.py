@@ -16,9 +16,9 @@ Invariants kept here:
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from tidepool.engine.accounts import Account, Position, apply_fill
-from tidepool.engine.commands import CreateOrder
 from tidepool.engine.events import (
     BalanceChanged,
     Event,
@@ -33,6 +33,11 @@ from tidepool.engine.state import EngineState
 from tidepool.engine.views import OrderStatus
 
 
+def is_market(order: Order) -> bool:
+    """Market orders and triggered stop-market / TP / SL market orders."""
+    return order.order_type.endswith("market")
+
+
 class Step:
     """The command being applied: its seq/ts stamp every event it produces."""
 
@@ -44,24 +49,17 @@ class Step:
         self.events: list[Event] = []
 
 
-def accept(state: EngineState, step: Step, cmd: CreateOrder, price_ticks: int) -> Order:
-    """Give the order the next id, register it (and its client id) and emit OrderAccepted."""
+def accept(state: EngineState, step: Step, **fields: Any) -> Order:
+    """Give a new order the next id, register it (and its client id), emit OrderAccepted.
+
+    `fields` are Order's constructor arguments except `order_id` and `created_at`.
+    """
     state.last_order_id += 1
-    order = Order(
-        order_id=state.last_order_id,
-        account=cmd.account,
-        symbol=cmd.symbol,
-        side=cmd.side,
-        price_ticks=price_ticks,
-        initial_lots=cmd.size_lots,
-        tif=cmd.tif,
-        reduce_only=cmd.reduce_only,
-        client_order_id=cmd.client_order_id,
-        created_at=step.ts_ms,
-    )
+    order = Order(order_id=state.last_order_id, created_at=step.ts_ms, **fields)
     state.orders[order.order_id] = order
-    if cmd.client_order_id is not None:
-        state.cloids[(cmd.account, cmd.client_order_id)] = order.order_id
+    state.account(order.account).order_ids.append(order.order_id)
+    if order.client_order_id is not None:
+        state.cloids[(order.account, order.client_order_id)] = order.order_id
     step.events.append(
         OrderAccepted(
             seq=step.seq,
@@ -70,11 +68,12 @@ def accept(state: EngineState, step: Step, cmd: CreateOrder, price_ticks: int) -
             account=order.account,
             symbol=order.symbol,
             side=order.side,
-            price_ticks=price_ticks,
+            price_ticks=order.price_ticks,
             size_lots=order.initial_lots,
             tif=order.tif,
             reduce_only=order.reduce_only,
             client_order_id=order.client_order_id,
+            order_type=order.order_type,
         )
     )
     return order
@@ -138,7 +137,7 @@ def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) 
         book.remove(maker, 0)
         maker_account.unindex(maker)
     history_id = state.log(maker, "fulfill_limit", step.ts_ms)
-    state.log(taker, "fulfill_limit", step.ts_ms)
+    state.log(taker, "fulfill_market" if is_market(taker) else "fulfill_limit", step.ts_ms)
     step.events.append(
         OrderFilled(
             seq=step.seq,

@@ -14,6 +14,9 @@ Semantics (Pacifica's, spec §3.2-3.3):
 - GTC and TOB rest their remainder (event `make`); IOC cancels it (reason `ioc_remainder`,
   event `cancel`); ALO that would take is accepted, then rejected (`post_only_rejected`);
   TOB that would take is re-priced one tick inside the best opposite price, then rests.
+- Market orders (spec §2.2) are IOC limit orders whose limit is the mark moved against the
+  taker by `slippage_percent` (bids round down, asks up, to the tick; never below one tick);
+  order type `market`. Nothing on the opposite side within that limit: error 25, no order.
 - Outcome: `order_id` of the accepted order; events in order: OrderAccepted, then per maker
   either OrderCancelled (STP) or OrderFilled + PositionChanged/BalanceChanged (maker, taker),
   then the taker's OrderCancelled if it did not rest.
@@ -22,11 +25,11 @@ Semantics (Pacifica's, spec §3.2-3.3):
 from __future__ import annotations
 
 from tidepool.domain.errors import Reject
-from tidepool.engine.commands import CreateOrder
+from tidepool.engine.commands import CreateMarketOrder, CreateOrder
 from tidepool.engine.events import Outcome
 from tidepool.engine.lifecycle import Step, accept, cancel_resting, close_incoming, fill, rest
 from tidepool.engine.orders import Order
-from tidepool.engine.risk import check_create
+from tidepool.engine.risk import check_create, check_market
 from tidepool.engine.state import EngineState
 
 
@@ -34,19 +37,56 @@ def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
     plan = check_create(state, cmd)
     if isinstance(plan, Reject):
         return Outcome(events=[], reject=plan)
-    state.account(cmd.account)
     step = Step(cmd.seq, cmd.ts_ms)
-    order = accept(state, step, cmd, plan.price_ticks)
+    order = accept(
+        state,
+        step,
+        account=cmd.account,
+        symbol=cmd.symbol,
+        side=cmd.side,
+        price_ticks=plan.price_ticks,
+        initial_lots=cmd.size_lots,
+        tif=cmd.tif,
+        reduce_only=cmd.reduce_only,
+        client_order_id=cmd.client_order_id,
+    )
     if plan.post_only_reject:
         close_incoming(state, step, order, "rejected", "post_only_rejected", "post_only_rejected")
     else:
-        match(state, step, order)
-        if order.remaining_lots > 0:
-            if cmd.tif == "IOC":
-                close_incoming(state, step, order, "cancelled", "ioc_remainder", "cancel")
-            else:
-                rest(state, step, order)
+        execute(state, step, order)
     return Outcome(events=step.events, order_id=order.order_id)
+
+
+def create_market_order(state: EngineState, cmd: CreateMarketOrder) -> Outcome:
+    limit = check_market(state, cmd)
+    if isinstance(limit, Reject):
+        return Outcome(events=[], reject=limit)
+    step = Step(cmd.seq, cmd.ts_ms)
+    order = accept(
+        state,
+        step,
+        account=cmd.account,
+        symbol=cmd.symbol,
+        side=cmd.side,
+        price_ticks=limit,
+        initial_lots=cmd.size_lots,
+        tif="IOC",
+        reduce_only=cmd.reduce_only,
+        client_order_id=cmd.client_order_id,
+        order_type="market",
+    )
+    execute(state, step, order)
+    return Outcome(events=step.events, order_id=order.order_id)
+
+
+def execute(state: EngineState, step: Step, order: Order) -> None:
+    """Match an accepted order, then rest its remainder (GTC, TOB, ALO) or cancel it (IOC)."""
+    match(state, step, order)
+    if order.remaining_lots > 0:
+        if order.tif == "IOC":
+            close_incoming(state, step, order, "cancelled", "ioc_remainder", "cancel")
+        else:
+            rest(state, step, order)
 
 
 def match(state: EngineState, step: Step, taker: Order) -> None:

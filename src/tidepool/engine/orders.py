@@ -9,6 +9,12 @@ Invariants:
 - An order is on a book iff it is not terminal; then `level` is its price level and
   `prev`/`next` its neighbours in that level's FIFO (the intrusive list `book.py` maintains).
 - `filled_units` is the exact sum of price_ticks x lots over its fills (average fill price).
+- A stop order (`stop_ticks` set) is `pending` until it triggers: status `open`, not on a book,
+  holding no margin; `initial_lots` may be 0 (sized from the position at trigger) and a
+  stop-market has `price_ticks` 0 until the trigger gives it a limit. `armed` is False only for
+  a TP/SL leg attached to an order that has not filled yet (it cannot trigger before).
+- `order_type` is Pacifica's: limit, market, stop_limit, stop_market, take_profit_limit,
+  take_profit_market, stop_loss_limit, stop_loss_market; it never changes.
 """
 
 from __future__ import annotations
@@ -24,12 +30,12 @@ if TYPE_CHECKING:
     from tidepool.engine.book import PriceLevel
 
 TERMINAL: frozenset[str] = frozenset({"filled", "cancelled", "rejected"})
-ORDER_TYPE = "limit"
 
 
 class Order:
     __slots__ = (
         "account",
+        "armed",
         "cancelled_lots",
         "client_order_id",
         "created_at",
@@ -39,14 +45,21 @@ class Order:
         "level",
         "next",
         "order_id",
+        "order_type",
+        "parent_id",
         "prev",
         "price_ticks",
         "reason",
         "reduce_only",
+        "rises",
         "side",
         "status",
+        "stop_ticks",
         "symbol",
         "tif",
+        "tpsl",
+        "trigger",
+        "triggered",
         "updated_at",
     )
 
@@ -69,6 +82,14 @@ class Order:
         cancelled_lots: int = 0,
         status: OrderStatus = "open",
         reason: str | None = None,
+        order_type: str = "limit",
+        stop_ticks: int | None = None,
+        trigger: str | None = None,
+        rises: bool = False,
+        triggered: bool = False,
+        armed: bool = True,
+        parent_id: int | None = None,
+        tpsl: str | None = None,
     ) -> None:
         self.order_id = order_id
         self.account = account
@@ -86,6 +107,14 @@ class Order:
         self.cancelled_lots = cancelled_lots
         self.status: OrderStatus = status
         self.reason = reason
+        self.order_type = order_type
+        self.stop_ticks = stop_ticks
+        self.trigger = trigger
+        self.rises = rises
+        self.triggered = triggered
+        self.armed = armed
+        self.parent_id = parent_id
+        self.tpsl = tpsl
         self.level: PriceLevel | None = None
         self.prev: Order | None = None
         self.next: Order | None = None
@@ -97,6 +126,15 @@ class Order:
     @property
     def is_open(self) -> bool:
         return self.status not in TERMINAL
+
+    @property
+    def pending(self) -> bool:
+        """An open stop order that has not triggered (it is not on a book)."""
+        return self.stop_ticks is not None and not self.triggered and self.is_open
+
+    @property
+    def on_book(self) -> bool:
+        return self.is_open and not self.pending
 
     @property
     def is_bid(self) -> bool:
@@ -130,9 +168,12 @@ class Order:
             cancelled_lots=self.cancelled_lots,
             tif=self.tif,
             reduce_only=self.reduce_only,
-            order_type=ORDER_TYPE,
+            order_type=self.order_type,
             status=self.status,
             reason=self.reason,
+            stop_ticks=self.stop_ticks,
+            trigger=self.trigger,
+            parent_id=self.parent_id,
             created_at=self.created_at,
             updated_at=self.updated_at,
             avg_fill_price=average_price(spec, self.filled_units, self.filled_lots),
@@ -150,8 +191,10 @@ class Order:
             filled_lots=self.filled_lots,
             cancelled_lots=self.cancelled_lots,
             event_type=event_type,
-            order_type=ORDER_TYPE,
+            order_type=self.order_type,
             order_status=self.status,
             reduce_only=self.reduce_only,
             created_at=ts_ms,
+            stop_ticks=self.stop_ticks,
+            parent_id=self.parent_id,
         )

@@ -1,15 +1,18 @@
-"""Pre-trade checks of a create (check-then-act) and the cross-margin collateral arithmetic.
+"""Pre-trade checks (check-then-act) and the cross-margin collateral arithmetic.
 
-`check_create` reads state only: it returns a Reject, or the Plan the matcher executes. Nothing
-is mutated before every check passed, so a rejected create consumes no order id and changes
-nothing. Checks, in order (first failure wins):
+`check_create` / `check_market` read state only: they return a Reject, or what the matcher
+executes. Nothing is mutated before every check passed, so a rejected order consumes no order
+id and changes nothing. Checks, in order (first failure wins):
   3 unknown symbol; 400 non-positive price/amount; 36 client order id used before by this
-  account (ever); 7/8 notional below/above the market's min/max (at the effective price, i.e.
-  after a TOB re-price); 10 open-order limit; reduce-only: 23 no position, 21 same side as the
-  position, 22 larger than the position; otherwise 5 when notional / leverage exceeds free
-  collateral. Reduce-only orders hold no margin and skip the collateral check.
+  account (ever); limit orders: 30 price further from the mark than the configured band;
+  `check_order`: 7/8 notional below/above the market's min/max (at the effective price, i.e.
+  after a TOB re-price; at the mark for market orders), 10 open-order limit (stop orders
+  count), reduce-only: 23 no position, 21 same side as the position, 22 larger than the
+  position; otherwise 5 when notional / leverage exceeds free collateral. Reduce-only orders
+  hold no margin and skip the collateral check. Market orders end with 25 when nothing on the
+  opposite side is within their limit.
 
-Collateral (cross margin, leverage = market max_leverage):
+Collateral (cross margin; leverage = the account's setting for the market, else its maximum):
   equity = balance + sum over positions of (size x mark - cost basis)
   position margin = sum |size| x mark / leverage;  order margin = sum open non-reduce-only
   remaining notional / leverage;  free = equity - position margin - order margin.
@@ -17,17 +20,20 @@ Collateral (cross margin, leverage = market max_leverage):
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import NamedTuple
 
 from tidepool.domain.errors import Code, Reject, book_not_found
 from tidepool.domain.markets import MarketSpec, format_decimal
 from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
-from tidepool.engine.commands import CreateOrder
+from tidepool.engine.commands import CreateMarketOrder, CreateOrder
 from tidepool.engine.money import margin, units_to_usd
+from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
 from tidepool.engine.views import AccountSummary
+
+NO_REASONABLE_PRICE = Reject(Code.NO_REASONABLE_PRICE, "No reasonable price found")
 
 
 class Plan(NamedTuple):
@@ -35,6 +41,24 @@ class Plan(NamedTuple):
 
     price_ticks: int
     post_only_reject: bool
+
+
+class OrderCheck(NamedTuple):
+    """The facts every new order is checked on (limit, market, edit, triggered stop).
+
+    `size_notional` is the value the 7/8 limits apply to (at the order's price; at the mark for
+    market orders); `margin_notional` is what it would hold or take at worst (at its limit).
+    `replacing` is the order an edit cancels: its margin and open-order slot are counted as free.
+    """
+
+    account: str
+    symbol: str
+    side: str
+    size_lots: int
+    reduce_only: bool
+    size_notional: Decimal
+    margin_notional: Decimal
+    replacing: Order | None = None
 
 
 class Collateral(NamedTuple):
@@ -47,19 +71,28 @@ class Collateral(NamedTuple):
         return self.equity - self.position_margin - self.order_margin
 
 
-def plan_price(book: OrderBook, cmd: CreateOrder) -> Plan:
+def plan_price(book: OrderBook, is_bid: bool, price_ticks: int, tif: str) -> Plan:
     """ALO that would take is rejected; TOB that would take is re-priced one tick inside."""
-    is_bid = cmd.side == "bid"
-    if cmd.tif not in ("ALO", "TOB") or not book.would_cross(is_bid, cmd.price_ticks):
-        return Plan(cmd.price_ticks, False)
-    if cmd.tif == "ALO":
-        return Plan(cmd.price_ticks, True)
+    if tif not in ("ALO", "TOB") or not book.would_cross(is_bid, price_ticks):
+        return Plan(price_ticks, False)
+    if tif == "ALO":
+        return Plan(price_ticks, True)
     best = book.opposite(is_bid).best_price()
     assert best is not None
     price = best - 1 if is_bid else best + 1
     if price < 1:  # no price inside the spread: nothing a post-only bid can rest at
-        return Plan(cmd.price_ticks, True)
+        return Plan(price_ticks, True)
     return Plan(price, False)
+
+
+def invalid(what: str) -> Reject:
+    return Reject(400, f"Invalid parameters: {what}", 400)
+
+
+def duplicate_cloid(state: EngineState, account: str, cloid: str | None) -> Reject | None:
+    if cloid is not None and (account, cloid) in state.cloids:
+        return Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"Duplicate client order id: {cloid}")
+    return None
 
 
 def check_create(state: EngineState, cmd: CreateOrder) -> Plan | Reject:
@@ -67,22 +100,92 @@ def check_create(state: EngineState, cmd: CreateOrder) -> Plan | Reject:
     if spec is None:
         return book_not_found(cmd.symbol)
     if cmd.price_ticks <= 0 or cmd.size_lots <= 0:
-        return Reject(400, "Invalid parameters: price and amount must be positive", 400)
-    account = state.accounts.get(cmd.account)
-    cloid = cmd.client_order_id
-    if cloid is not None and (cmd.account, cloid) in state.cloids:
-        return Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"Duplicate client order id: {cloid}")
-    plan = plan_price(state.books[cmd.symbol], cmd)
+        return invalid("price and amount must be positive")
+    reject = duplicate_cloid(state, cmd.account, cmd.client_order_id)
+    if reject is not None:
+        return reject
+    plan = plan_price(state.books[cmd.symbol], cmd.side == "bid", cmd.price_ticks, cmd.tif)
     notional = spec.notional(plan.price_ticks, cmd.size_lots)
-    reject = _check_size(spec, cmd.account, notional)
-    if reject is None:
-        reject = _check_open_orders(state, cmd.account, account)
-    if reject is None:
-        if cmd.reduce_only:
-            reject = _check_reduce_only(spec, cmd, account)
-        else:
-            reject = _check_margin(state, cmd.account, account, notional / spec.max_leverage)
+    reject = check_band(state, spec, cmd.price_ticks) or check_order(
+        state,
+        OrderCheck(
+            cmd.account, cmd.symbol, cmd.side, cmd.size_lots, cmd.reduce_only, notional, notional
+        ),
+    )
     return plan if reject is None else reject
+
+
+def check_market(state: EngineState, cmd: CreateMarketOrder) -> int | Reject:
+    """A market order's limit in ticks, or why it is rejected: 3, 400, 36, 25 (no mark),
+    7/8 at the mark, 10, 23/21/22 or 5 at the limit, and last 25 when nothing on the opposite
+    side is within the limit."""
+    spec = state.markets.get(cmd.symbol)
+    if spec is None:
+        return book_not_found(cmd.symbol)
+    slippage = cmd.slippage_percent
+    if cmd.size_lots <= 0 or not slippage.is_finite() or slippage < 0:
+        return invalid("amount must be positive and slippage_percent not negative")
+    reject = duplicate_cloid(state, cmd.account, cmd.client_order_id)
+    if reject is not None:
+        return reject
+    mark = state.marks[cmd.symbol]
+    if mark <= 0:
+        return NO_REASONABLE_PRICE
+    is_bid = cmd.side == "bid"
+    limit = slipped_limit(spec, mark, is_bid, slippage)
+    at_mark = cmd.size_lots * spec.lot_size * mark
+    check = OrderCheck(
+        cmd.account,
+        cmd.symbol,
+        cmd.side,
+        cmd.size_lots,
+        cmd.reduce_only,
+        at_mark,
+        spec.notional(limit, cmd.size_lots),
+    )
+    reject = check_order(state, check)
+    if reject is None and not state.books[cmd.symbol].would_cross(is_bid, limit):
+        reject = NO_REASONABLE_PRICE
+    return limit if reject is None else reject
+
+
+def slipped_limit(spec: MarketSpec, reference: Decimal, is_bid: bool, percent: Decimal) -> int:
+    """`reference` moved against the taker by `percent`, in ticks: bids round down, asks up."""
+    factor = 1 + percent / 100 if is_bid else 1 - percent / 100
+    raw = reference * factor / spec.tick_size
+    ticks = int(raw.to_integral_value(rounding=ROUND_FLOOR if is_bid else ROUND_CEILING))
+    return max(ticks, 1)
+
+
+def check_band(state: EngineState, spec: MarketSpec, price_ticks: int) -> Reject | None:
+    """Error 30: a limit price more than the configured band away from the mark (none unset)."""
+    band = state.config.price_band
+    mark = state.marks[spec.symbol]
+    if band is None or mark <= 0:
+        return None
+    price = spec.ticks_to_price(price_ticks)
+    if abs(price - mark) > mark * band:
+        return Reject(
+            Code.PRICE_TOO_FAR_FROM_MARK,
+            f"Price too far from mark: {format_decimal(price)} {format_decimal(mark)}",
+        )
+    return None
+
+
+def check_order(state: EngineState, o: OrderCheck) -> Reject | None:
+    """7/8 size, 10 open orders, then reduce-only (23, 21, 22) or margin (5); first wins."""
+    spec = state.markets[o.symbol]
+    account = state.accounts.get(o.account)
+    reject = _check_size(spec, o.account, o.size_notional)
+    if reject is None:
+        reject = _check_open_orders(state, o.account, account, o.replacing is not None)
+    if reject is None:
+        if o.reduce_only:
+            reject = _check_reduce_only(spec, o, account)
+        else:
+            required = margin(o.margin_notional, leverage(state, account, o.symbol))
+            reject = _check_margin(state, o.account, account, required, o.replacing)
+    return reject
 
 
 def _check_size(spec: MarketSpec, address: str, notional: Decimal) -> Reject | None:
@@ -99,42 +202,50 @@ def _check_size(spec: MarketSpec, address: str, notional: Decimal) -> Reject | N
     return None
 
 
-def _check_open_orders(state: EngineState, address: str, account: Account | None) -> Reject | None:
+def _check_open_orders(
+    state: EngineState, address: str, account: Account | None, replacing: bool
+) -> Reject | None:
     limit = state.config.max_open_orders
-    if account is not None and len(account.open_ids) >= limit:
+    if account is not None and account.open_count - replacing >= limit:
         return Reject(
             Code.OPEN_ORDER_LIMIT_REACHED, f"Open order limit reached for {address}: {limit}"
         )
     return None
 
 
-def _check_reduce_only(
-    spec: MarketSpec, cmd: CreateOrder, account: Account | None
-) -> Reject | None:
-    size = 0 if account is None else account.position_size(cmd.symbol)
+def _check_reduce_only(spec: MarketSpec, o: OrderCheck, account: Account | None) -> Reject | None:
+    size = 0 if account is None else account.position_size(o.symbol)
     if size == 0:
         return Reject(
             Code.NO_POSITION_FOR_REDUCE_ONLY_ORDER,
-            f"No position found for reduce-only order: {cmd.account} {cmd.symbol}",
+            f"No position found for reduce-only order: {o.account} {o.symbol}",
         )
-    if (size > 0) == (cmd.side == "bid"):
+    if (size > 0) == (o.side == "bid"):
         return Reject(
             Code.INVALID_REDUCE_ONLY_ORDER_SIDE,
             "Invalid reduce-only order side: must be opposite to position side",
         )
-    if cmd.size_lots > abs(size):
+    if o.size_lots > abs(size):
         return Reject(
             Code.INVALID_REDUCE_ONLY_ORDER_AMOUNT,
-            f"Invalid reduce-only order amount: {spec.format_amount(cmd.size_lots)} exceeds "
+            f"Invalid reduce-only order amount: {spec.format_amount(o.size_lots)} exceeds "
             f"position amount {spec.format_amount(abs(size))}",
         )
     return None
 
 
 def _check_margin(
-    state: EngineState, address: str, account: Account | None, required: Decimal
+    state: EngineState,
+    address: str,
+    account: Account | None,
+    required: Decimal,
+    replacing: Order | None,
 ) -> Reject | None:
     free = collateral(state, account).free
+    if replacing is not None and not replacing.reduce_only:
+        spec = state.markets[replacing.symbol]
+        units = replacing.remaining_lots * replacing.price_ticks
+        free += margin(units_to_usd(spec, units), leverage(state, account, replacing.symbol))
     if required > free:
         return Reject(
             Code.INSUFFICIENT_BALANCE,
@@ -142,6 +253,15 @@ def _check_margin(
             f"(account value: {format_decimal(free)})",
         )
     return None
+
+
+def leverage(state: EngineState, account: Account | None, symbol: str) -> int:
+    """The account's leverage in `symbol`: its setting, else the market's maximum."""
+    if account is not None:
+        setting = account.settings.get(symbol)
+        if setting is not None:
+            return setting.leverage
+    return state.markets[symbol].max_leverage
 
 
 def collateral(state: EngineState, account: Account | None) -> Collateral:
@@ -157,11 +277,13 @@ def collateral(state: EngineState, account: Account | None) -> Collateral:
         equity += position.size_lots * spec.lot_size * mark - units_to_usd(
             spec, position.cost_units
         )
-        position_margin += margin(abs(position.size_lots) * spec.lot_size * mark, spec.max_leverage)
+        position_margin += margin(
+            abs(position.size_lots) * spec.lot_size * mark, leverage(state, account, symbol)
+        )
     order_margin = Decimal(0)
     for symbol, units in sorted(account.order_units.items()):
         spec = state.markets[symbol]
-        order_margin += margin(units_to_usd(spec, units), spec.max_leverage)
+        order_margin += margin(units_to_usd(spec, units), leverage(state, account, symbol))
     return Collateral(equity, position_margin, order_margin)
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 import msgspec
 
 from tidepool.domain.markets import MarketSpec
-from tidepool.engine.accounts import Account, Position
+from tidepool.engine.accounts import Account, MarginSetting, Position
 from tidepool.engine.book import BookSide
 from tidepool.engine.commands import Side
 from tidepool.engine.config import EngineConfig
@@ -38,11 +38,20 @@ class PositionState(msgspec.Struct, frozen=True, array_like=True):
     updated_at: int
 
 
+class SettingState(msgspec.Struct, frozen=True, array_like=True):
+    symbol: str
+    leverage: int
+    isolated: bool
+    created_at: int
+    updated_at: int
+
+
 class AccountState(msgspec.Struct, frozen=True, array_like=True):
     address: str
     balance: Decimal
     agents: list[str]
     positions: list[PositionState]
+    settings: list[SettingState] = []
 
 
 class OrderState(msgspec.Struct, frozen=True, array_like=True):
@@ -62,6 +71,14 @@ class OrderState(msgspec.Struct, frozen=True, array_like=True):
     reason: str | None
     created_at: int
     updated_at: int
+    order_type: str = "limit"
+    stop_ticks: int | None = None
+    trigger: str | None = None
+    rises: bool = False
+    triggered: bool = False
+    armed: bool = True
+    parent_id: int | None = None
+    tpsl: str | None = None
 
 
 class BookState(msgspec.Struct, frozen=True, array_like=True):
@@ -128,6 +145,10 @@ def _capture_account(account: Account) -> AccountState:
             PositionState(s, p.size_lots, p.cost_units, p.realized_pnl, p.created_at, p.updated_at)
             for s, p in sorted(account.positions.items())
         ],
+        [
+            SettingState(s, m.leverage, m.isolated, m.created_at, m.updated_at)
+            for s, m in sorted(account.settings.items())
+        ],
     )
 
 
@@ -149,6 +170,14 @@ def _capture_order(o: Order) -> OrderState:
         o.reason,
         o.created_at,
         o.updated_at,
+        o.order_type,
+        o.stop_ticks,
+        o.trigger,
+        o.rises,
+        o.triggered,
+        o.armed,
+        o.parent_id,
+        o.tpsl,
     )
 
 
@@ -175,7 +204,7 @@ def decode(data: bytes) -> EngineState:
                 book.add(state.orders[order_id])
     # Per-account open-order indexes are in ascending id order, as when the orders arrived.
     for order in state.orders.values():
-        if order.is_open:
+        if order.on_book:
             state.accounts[order.account].index_open(order)
     return state
 
@@ -190,6 +219,10 @@ def _restore_account(state: EngineState, a: AccountState) -> None:
         )
         if p.size_lots > 0:
             state.long_lots[p.symbol] += p.size_lots
+    for m in a.settings:
+        account.settings[m.symbol] = MarginSetting(
+            m.leverage, m.isolated, m.created_at, m.updated_at
+        )
 
 
 def _restore_order(state: EngineState, o: OrderState) -> None:
@@ -210,7 +243,16 @@ def _restore_order(state: EngineState, o: OrderState) -> None:
         cancelled_lots=o.cancelled_lots,
         status=o.status,
         reason=o.reason,
+        order_type=o.order_type,
+        stop_ticks=o.stop_ticks,
+        trigger=o.trigger,
+        rises=o.rises,
+        triggered=o.triggered,
+        armed=o.armed,
+        parent_id=o.parent_id,
+        tpsl=o.tpsl,
     )
     state.orders[order.order_id] = order
+    state.accounts[order.account].order_ids.append(order.order_id)
     if order.client_order_id is not None:
         state.cloids[(order.account, order.client_order_id)] = order.order_id

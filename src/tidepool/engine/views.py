@@ -36,6 +36,9 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     created_at: int
     updated_at: int
     avg_fill_price: Decimal
+    stop_ticks: int | None = None  # stop/TP/SL orders: the trigger price
+    trigger: str | None = None  # mark_price | last_trade_price
+    parent_id: int | None = None  # TP/SL attached to an order: that order
 
     @property
     def remaining_lots(self) -> int:
@@ -57,6 +60,8 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     order_status: OrderStatus
     reduce_only: bool
     created_at: int
+    stop_ticks: int | None = None
+    parent_id: int | None = None
 
 
 class PositionRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,11 +6,12 @@ the market spec, one command through the sequencer, the Outcome into Pacifica's 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from tidepool.domain.errors import book_not_found
-from tidepool.domain.markets import MarketSpec, OffGrid, format_decimal, to_steps
-from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder
+from tidepool.domain.markets import MarketSpec, OffGrid, format_decimal, parse_decimal, to_steps
+from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateMarketOrder, CreateOrder
 from tidepool.gateway import views
 from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.gateway.query import query_int, query_str
@@ -27,6 +28,7 @@ from tidepool.wire.envelope import (
 from tidepool.wire.requests import (
     CancelAllOrdersRequest,
     CancelOrderRequest,
+    CreateMarketOrderRequest,
     CreateOrderRequest,
     is_uuid,
 )
@@ -90,6 +92,46 @@ async def create_order(ex: Exchange, req: Request) -> Response:
             price_ticks=ticks,
             size_lots=lots,
             tif=body.tif,
+            reduce_only=body.reduce_only,
+            client_order_id=body.client_order_id,
+        )
+    )
+    if outcome.reject is not None:
+        return rejected(outcome.reject)
+    return ok({"order_id": outcome.order_id})
+
+
+def percent(name: str, text: str) -> Decimal:
+    """A non-negative decimal string (slippage in percent)."""
+    try:
+        value = parse_decimal(text)
+    except OffGrid:
+        raise WireError(invalid_parameters(f"{name} must be a decimal string")) from None
+    if value < 0:
+        raise WireError(invalid_parameters(f"{name} must not be negative"))
+    return value
+
+
+async def create_market_order(ex: Exchange, req: Request) -> Response:
+    body = signed_request(ex, req, CreateMarketOrderRequest, "create_market_order")
+    check_client_order_id(body.client_order_id)
+    if body.take_profit is not None or body.stop_loss is not None:
+        raise WireError(
+            invalid_parameters("take_profit/stop_loss on market orders are not supported yet")
+        )
+    spec = market(ex, body.symbol)
+    lots = amount_lots(spec, body.amount)
+    slippage = percent("slippage_percent", body.slippage_percent)
+    await ex.speedbump.wait()
+    outcome = await ex.sequencer.submit(
+        lambda seq, ts: CreateMarketOrder(
+            seq=seq,
+            ts_ms=ts,
+            account=body.account,
+            symbol=body.symbol,
+            side=body.side,
+            size_lots=lots,
+            slippage_percent=slippage,
             reduce_only=body.reduce_only,
             client_order_id=body.client_order_id,
         )

@@ -37,6 +37,18 @@ class CreateOrderRequest(Signed, frozen=True):
     builder_code: str | None = None
 
 
+class CreateMarketOrderRequest(Signed, frozen=True):
+    symbol: str
+    amount: str
+    side: Literal["bid", "ask"]
+    slippage_percent: str  # percent: "0.5" is 0.5 %
+    reduce_only: bool
+    client_order_id: str | None = None
+    take_profit: dict[str, Any] | None = None
+    stop_loss: dict[str, Any] | None = None
+    builder_code: str | None = None
+
+
 class CancelOrderRequest(Signed, frozen=True):
     symbol: str
     order_id: int | None = None
