@@ -23,6 +23,7 @@ OP_TYPES = {
     "/api/v1/orders/create": "create_order",
     "/api/v1/orders/create_market": "create_market_order",
     "/api/v1/orders/cancel": "cancel_order",
+    "/api/v1/orders/edit": "edit_order",
     "/api/v1/orders/cancel_all": "cancel_all_orders",
     "/api/v1/agent/bind": "bind_agent_wallet",
     "/api/v1/agent/revoke": "revoke_agent_wallet",

@@ -16,6 +16,7 @@ from tidepool.engine.commands import (
     Command,
     CreateMarketOrder,
     CreateOrder,
+    EditOrder,
     Faucet,
     RevokeAgent,
     RevokeAllAgents,
@@ -115,6 +116,26 @@ class Driver:
     ) -> Outcome:
         return self.apply(
             CancelOrder, account=account, symbol=symbol, order_id=order_id, client_order_id=cloid
+        )
+
+    def edit(
+        self,
+        account: str,
+        price: int,
+        size: int | None = None,
+        *,
+        order_id: int | None = None,
+        cloid: str | None = None,
+        symbol: str = "X",
+    ) -> Outcome:
+        return self.apply(
+            EditOrder,
+            account=account,
+            symbol=symbol,
+            price_ticks=price,
+            size_lots=size,
+            order_id=order_id,
+            client_order_id=cloid,
         )
 
     def cancel_all(

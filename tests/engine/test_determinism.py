@@ -18,6 +18,7 @@ from tidepool.engine.commands import (
     Command,
     CreateMarketOrder,
     CreateOrder,
+    EditOrder,
     Faucet,
     RevokeAgent,
     SetMarkPrice,
@@ -71,8 +72,20 @@ def _random_command(rng: random.Random, engine: Engine, i: int) -> Command:
             reduce_only=rng.random() < 0.1,
             client_order_id=f"c{rng.randint(0, i)}" if rng.random() < 0.3 else None,
         )
-    if roll < 0.8:
+    if roll < 0.75:
         return _random_cancel(rng, engine, acct, symbol, i)
+    if roll < 0.8:
+        live = engine.open_orders(acct)
+        target = rng.choice(live) if live else None
+        return EditOrder(
+            seq=0,
+            ts_ms=0,
+            account=acct,
+            symbol=target.symbol if target else symbol,
+            price_ticks=(target.price_ticks if target else 100) + rng.randint(-3, 3),
+            size_lots=rng.choice((None, rng.randint(1, 8))),
+            order_id=target.order_id if target else rng.randint(1, i),
+        )
     if roll < 0.87:
         return CancelAllOrders(
             seq=0,
@@ -179,7 +192,7 @@ def test_the_stream_exercises_the_engine(reference: tuple[list[bytes], Engine]) 
     )
     assert engine.last_order_id > 1_000 and kinds["OrderFilled"] > 500
     assert cancelled["cancel"] > 300 and codes[400] > 100
-    for reason in ("ioc_remainder", "post_only_rejected", "self_trade_prevented"):
+    for reason in ("edit", "ioc_remainder", "post_only_rejected", "self_trade_prevented"):
         assert cancelled[reason] > 0, cancelled
     assert kinds["OrderAccepted"] > 1_000
     events = [e for o in outcomes for e in o.events]
@@ -187,7 +200,7 @@ def test_the_stream_exercises_the_engine(reference: tuple[list[bytes], Engine]) 
         e.order_id for e in events if isinstance(e, OrderAccepted) and e.order_type == "market"
     }
     assert sum(isinstance(e, OrderFilled) and e.taker_order_id in market for e in events) > 50
-    for code in (5, 7, 21, 22, 25, 36):
+    for code in (5, 6, 7, 21, 22, 25, 36):
         assert codes[code] > 0, codes
 
 

@@ -49,6 +49,8 @@ class Reject(msgspec.Struct, frozen=True):
 
 
 ORDER_NOT_FOUND_ON_CANCEL = Reject(400, "Order not found", 400, "order_not_found")
+# Edit of an order that is not open: HTTP 422 "Order not found" (spec §2.8), code 6.
+ORDER_NOT_FOUND_ON_EDIT = Reject(Code.ORDER_NOT_FOUND, "Order not found", 422, "order_not_found")
 
 
 def book_not_found(symbol: str) -> Reject:

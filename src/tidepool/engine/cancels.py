@@ -22,7 +22,7 @@ from tidepool.engine.state import EngineState
 
 
 def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
-    order = _find_open(state, cmd)
+    order = find_resting(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id)
     if order is None:
         return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
     step = Step(cmd.seq, cmd.ts_ms)
@@ -30,19 +30,28 @@ def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
     return Outcome(events=step.events, order_id=order.order_id)
 
 
-def _find_open(state: EngineState, cmd: CancelOrder) -> Order | None:
-    order_id = cmd.order_id
-    if cmd.client_order_id is not None:
-        by_cloid = state.cloids.get((cmd.account, cmd.client_order_id))
+def find_resting(
+    state: EngineState, account: str, symbol: str, order_id: int | None, cloid: str | None
+) -> Order | None:
+    """The account's order on the `symbol` book with that id / client id (the newest order of
+    that client id: an edit's replacement takes it over), or None."""
+    order = find_order(state, account, symbol, order_id, cloid)
+    return order if order is not None and order.on_book else None
+
+
+def find_order(
+    state: EngineState, account: str, symbol: str, order_id: int | None, cloid: str | None
+) -> Order | None:
+    """The account's order in `symbol` by id or client id (both must agree), in any state."""
+    if cloid is not None:
+        by_cloid = state.cloids.get((account, cloid))
         if by_cloid is None or (order_id is not None and order_id != by_cloid):
             return None
         order_id = by_cloid
     if order_id is None:
         return None
     order = state.orders.get(order_id)
-    if order is None or not order.is_open:
-        return None
-    if order.account != cmd.account or order.symbol != cmd.symbol:
+    if order is None or order.account != account or order.symbol != symbol:
         return None
     return order
 

@@ -68,6 +68,18 @@ class CancelOrder(_Command, frozen=True, tag="cancel"):
     client_order_id: str | None = None
 
 
+class EditOrder(_Command, frozen=True, tag="edit"):
+    """Cancel-and-replace (spec §2.8): exactly one of `order_id` / `client_order_id` is set;
+    `size_lots` None keeps the old order's remaining size."""
+
+    account: str
+    symbol: str
+    price_ticks: int
+    size_lots: int | None = None
+    order_id: int | None = None
+    client_order_id: str | None = None
+
+
 class CancelAllOrders(_Command, frozen=True, tag="cancel_all"):
     """`symbol` is None when all symbols are meant."""
 
@@ -96,6 +108,7 @@ Command = (
     | CreateOrder
     | CreateMarketOrder
     | CancelOrder
+    | EditOrder
     | CancelAllOrders
     | BindAgent
     | RevokeAgent

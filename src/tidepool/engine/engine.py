@@ -8,6 +8,8 @@ method is a read that never mutates (unknown accounts read as empty). What `appl
 | CreateOrder      | order_id; OrderAccepted, fills, cancels     | 3,400,36,30,7,8,10,23,21,22,5  |
 | CreateMarketOrder| order_id; OrderAccepted, fills, IOC cancel  | 3,400,36,25,7,8,10,23,21,22,5,25|
 | CancelOrder      | order_id; OrderCancelled(reason="cancel")   | ORDER_NOT_FOUND_ON_CANCEL      |
+| EditOrder        | new order_id; OrderCancelled(reason="edit"),| ORDER_NOT_FOUND_ON_EDIT (6),   |
+|                  | OrderAccepted (ALO, back of its level)      | 400,30,7,8,10,23,21,22,5       |
 | CancelAllOrders  | cancelled_count (0 is a success)            | 3 unknown symbol               |
 | Faucet           | BalanceChanged(reason="faucet")             | 400 non-positive amount        |
 | SetMarkPrice     | MarkPriceSet                                | 3, 400 non-positive price      |
@@ -40,12 +42,14 @@ from tidepool.engine.commands import (
     Command,
     CreateMarketOrder,
     CreateOrder,
+    EditOrder,
     Faucet,
     RevokeAgent,
     RevokeAllAgents,
     SetMarkPrice,
 )
 from tidepool.engine.config import EngineConfig
+from tidepool.engine.edits import edit_order
 from tidepool.engine.events import Outcome
 from tidepool.engine.invariants import InvariantBroken
 from tidepool.engine.matching import create_market_order, create_order
@@ -93,6 +97,8 @@ class Engine:
                 return create_market_order(state, cmd)
             case CancelOrder():
                 return cancel_order(state, cmd)
+            case EditOrder():
+                return edit_order(state, cmd)
             case CancelAllOrders():
                 return cancel_all_orders(state, cmd)
             case Faucet():

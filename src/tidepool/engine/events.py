@@ -52,7 +52,8 @@ class OrderFilled(_Event, frozen=True, tag="order_filled"):
 
 
 class OrderCancelled(_Event, frozen=True, tag="order_cancelled"):
-    """`reason`: cancel | self_trade_prevented | post_only_rejected | ioc_remainder."""
+    """`reason`: cancel | edit | self_trade_prevented | post_only_rejected | ioc_remainder |
+    reduce_only."""
 
     order_id: int
     account: str

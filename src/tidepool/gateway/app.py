@@ -46,6 +46,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", f"{API}/positions"): accounts.positions,
     ("POST", f"{API}/orders/create"): orders.create_order,
     ("POST", f"{API}/orders/create_market"): orders.create_market_order,
+    ("POST", f"{API}/orders/edit"): orders.edit_order,
     ("POST", f"{API}/orders/cancel"): orders.cancel_order,
     ("POST", f"{API}/orders/cancel_all"): orders.cancel_all_orders,
     ("POST", f"{API}/agent/bind"): agents.bind,

@@ -11,7 +11,13 @@ from typing import Any
 
 from tidepool.domain.errors import book_not_found
 from tidepool.domain.markets import MarketSpec, OffGrid, format_decimal, parse_decimal, to_steps
-from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateMarketOrder, CreateOrder
+from tidepool.engine.commands import (
+    CancelAllOrders,
+    CancelOrder,
+    CreateMarketOrder,
+    CreateOrder,
+    EditOrder,
+)
 from tidepool.gateway import views
 from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.gateway.query import query_int, query_str
@@ -30,6 +36,7 @@ from tidepool.wire.requests import (
     CancelOrderRequest,
     CreateMarketOrderRequest,
     CreateOrderRequest,
+    EditOrderRequest,
     is_uuid,
 )
 
@@ -143,9 +150,7 @@ async def create_market_order(ex: Exchange, req: Request) -> Response:
 
 async def cancel_order(ex: Exchange, req: Request) -> Response:
     body = signed_request(ex, req, CancelOrderRequest, "cancel_order")
-    if (body.order_id is None) == (body.client_order_id is None):
-        raise WireError(invalid_parameters("provide exactly one of order_id or client_order_id"))
-    check_client_order_id(body.client_order_id)
+    exactly_one_id(body.order_id, body.client_order_id)
     market(ex, body.symbol)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: CancelOrder(
@@ -160,6 +165,36 @@ async def cancel_order(ex: Exchange, req: Request) -> Response:
     if outcome.reject is not None:
         return rejected(outcome.reject)
     return ok(None)
+
+
+def exactly_one_id(order_id: int | None, client_order_id: str | None) -> None:
+    if (order_id is None) == (client_order_id is None):
+        raise WireError(invalid_parameters("provide exactly one of order_id or client_order_id"))
+    check_client_order_id(client_order_id)
+
+
+async def edit_order(ex: Exchange, req: Request) -> Response:
+    """Cancel-and-replace; the replacement is ALO, so the speedbump never applies."""
+    body = signed_request(ex, req, EditOrderRequest, "edit_order")
+    exactly_one_id(body.order_id, body.client_order_id)
+    spec = market(ex, body.symbol)
+    ticks = price_ticks(spec, body.price)
+    lots = None if body.amount is None else amount_lots(spec, body.amount)
+    outcome = await ex.sequencer.submit(
+        lambda seq, ts: EditOrder(
+            seq=seq,
+            ts_ms=ts,
+            account=body.account,
+            symbol=body.symbol,
+            price_ticks=ticks,
+            size_lots=lots,
+            order_id=body.order_id,
+            client_order_id=body.client_order_id,
+        )
+    )
+    if outcome.reject is not None:
+        return rejected(outcome.reject)
+    return ok({"order_id": outcome.order_id})
 
 
 async def cancel_all_orders(ex: Exchange, req: Request) -> Response:

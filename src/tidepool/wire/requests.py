@@ -55,6 +55,14 @@ class CancelOrderRequest(Signed, frozen=True):
     client_order_id: str | None = None
 
 
+class EditOrderRequest(Signed, frozen=True):
+    symbol: str
+    price: str
+    amount: str | None = None  # omitted: keep the order's remaining size (live behaviour)
+    order_id: int | None = None
+    client_order_id: str | None = None
+
+
 class CancelAllOrdersRequest(Signed, frozen=True):
     all_symbols: bool
     exclude_reduce_only: bool
