@@ -409,7 +409,10 @@ def _journal_section(report: dict[str, Any]) -> list[str]:
         f"Recovery: {rec['replayed']:,} journaled commands (60/35/5 create/cancel/cancel_all, "
         f"1,000 accounts) replayed from the genesis snapshot in {rec['seconds']:.2f} s = "
         f"**{rec['commands_per_s']:,.0f} commands/s**; journal {rec['journal_bytes'] / 2**20:.0f}"
-        f" MiB = {rec['bytes_per_command']:.0f} bytes per command."
+        f" MiB = {rec['bytes_per_command']:.0f} bytes per command. Reading, checksumming "
+        f"and decoding alone (no apply): {rec['decode_only_seconds']:.2f} s "
+        f"({rec['decode_only_commands_per_s']:,.0f} commands/s); the rest is the engine "
+        "replaying."
     )
     lines.append("")
     return lines
