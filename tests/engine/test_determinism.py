@@ -12,6 +12,8 @@ import pytest
 from enginekit import market
 
 from tidepool.engine.commands import (
+    Batch,
+    BatchAction,
     BindAgent,
     CancelAllOrders,
     CancelOrder,
@@ -48,7 +50,7 @@ def record_stream(seed: int, n: int) -> tuple[list[Command], list[bytes], Engine
         if i < len(ACCOUNTS):
             cmd: Command = Faucet(**fields, account=ACCOUNTS[i], amount=Decimal(5_000))
         else:
-            cmd = msgspec.structs.replace(_random_command(rng, engine, i), **fields)
+            cmd = _stamped(_random_command(rng, engine, i), **fields)
         cmds.append(cmd)
         encoded.append(msgspec.msgpack.encode(engine.apply(cmd)))
     return cmds, encoded, engine
@@ -99,10 +101,21 @@ def _random_command(rng: random.Random, engine: Engine, i: int) -> Command:
     if roll < 0.97:
         mark = Decimal(rng.randint(950, 1050)) / 10  # both markets trade around $100
         return SetMarkPrice(seq=0, ts_ms=0, symbol=symbol, price=mark)
+    if roll < 0.985:
+        return _random_batch(rng, engine, i)
     agent = f"agent{rng.randint(0, 3)}"
     if rng.random() < 0.5:
         return BindAgent(seq=0, ts_ms=0, account=acct, agent=agent)
     return RevokeAgent(seq=0, ts_ms=0, account=acct, agent=agent)
+
+
+def _random_batch(rng: random.Random, engine: Engine, i: int) -> Batch:
+    actions: list[BatchAction] = []
+    for _ in range(rng.randint(1, 5)):
+        cmd = _random_command(rng, engine, i)
+        if isinstance(cmd, CreateOrder | CreateMarketOrder | CancelOrder | EditOrder):
+            actions.append(cmd)
+    return Batch(seq=0, ts_ms=0, actions=actions)
 
 
 def _random_create(rng: random.Random, acct: str, symbol: str, i: int) -> CreateOrder:
@@ -153,6 +166,14 @@ def _random_cancel(
     )
 
 
+def _stamped(cmd: Command, seq: int, ts_ms: int) -> Command:
+    """The command with its seq/ts (a batch's actions carry the batch's own)."""
+    if isinstance(cmd, Batch):
+        actions = [msgspec.structs.replace(a, seq=seq, ts_ms=ts_ms) for a in cmd.actions]
+        return Batch(seq=seq, ts_ms=ts_ms, actions=actions)
+    return msgspec.structs.replace(cmd, seq=seq, ts_ms=ts_ms)
+
+
 def run(cmds: list[Command], restore_at: int | None = None) -> tuple[list[bytes], Engine]:
     engine = Engine(MARKETS)
     encoded = []
@@ -195,6 +216,7 @@ def test_the_stream_exercises_the_engine(reference: tuple[list[bytes], Engine]) 
     for reason in ("edit", "ioc_remainder", "post_only_rejected", "self_trade_prevented"):
         assert cancelled[reason] > 0, cancelled
     assert kinds["OrderAccepted"] > 1_000
+    assert sum(len(o.results or ()) for o in outcomes) > 100
     events = [e for o in outcomes for e in o.events]
     market = {
         e.order_id for e in events if isinstance(e, OrderAccepted) and e.order_type == "market"

@@ -11,9 +11,11 @@ from decimal import Decimal
 
 from tidepool.domain.markets import DEFAULT_MARKETS
 from tidepool.engine.commands import (
+    Batch,
     CancelAllOrders,
     CancelOrder,
     Command,
+    CreateMarketOrder,
     CreateOrder,
     Faucet,
     SetMarkPrice,
@@ -29,6 +31,30 @@ def make_command(rng: random.Random, seq: int, live: list[tuple[str, int]]) -> C
     if seq <= len(ACCOUNTS):
         return Faucet(seq=seq, ts_ms=ts, account=ACCOUNTS[seq - 1], amount=Decimal(1_000_000))
     r = rng.random()
+    if r < 0.04:  # a batch: a maker and a market taker in one command
+        side = rng.choice(["bid", "ask"])
+        maker = CreateOrder(
+            seq=seq,
+            ts_ms=ts,
+            account=rng.choice(ACCOUNTS),
+            symbol="BTC",
+            side=side,
+            price_ticks=100_000,
+            size_lots=rng.randint(10, 300),
+            tif="ALO",
+            reduce_only=False,
+        )
+        taker = CreateMarketOrder(
+            seq=seq,
+            ts_ms=ts,
+            account=rng.choice(ACCOUNTS),
+            symbol="BTC",
+            side="ask" if side == "bid" else "bid",
+            size_lots=rng.randint(10, 300),
+            slippage_percent=Decimal("0.5"),
+            reduce_only=False,
+        )
+        return Batch(seq=seq, ts_ms=ts, actions=[maker, taker])
     if r < 0.6:
         return CreateOrder(
             seq=seq,

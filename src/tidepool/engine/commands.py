@@ -102,6 +102,16 @@ class RevokeAllAgents(_Command, frozen=True, tag="revoke_all_agents"):
     account: str
 
 
+BatchAction = CreateOrder | CreateMarketOrder | CancelOrder | EditOrder
+
+
+class Batch(_Command, frozen=True, tag="batch"):
+    """Up to 10 actions applied in order as one command: nothing interleaves, replay is exact.
+    Each action carries the batch's own seq and ts_ms."""
+
+    actions: list[BatchAction]
+
+
 Command = (
     Faucet
     | SetMarkPrice
@@ -113,4 +123,5 @@ Command = (
     | BindAgent
     | RevokeAgent
     | RevokeAllAgents
+    | Batch
 )

@@ -16,6 +16,8 @@ method is a read that never mutates (unknown accounts read as empty). What `appl
 | BindAgent        | AgentBound                                  | -                              |
 | RevokeAgent      | AgentRevoked                                | 400 agent not bound            |
 | RevokeAllAgents  | one AgentRevoked per agent                  | -                              |
+| Batch            | results: one ActionResult per action, in    | never as a whole; each action  |
+|                  | order, events concatenated                  | as on its own                  |
 
 Invariants:
 - Purity: no clock, randomness, I/O or logging (a test scans this package's imports); time and
@@ -36,6 +38,7 @@ from tidepool.domain.markets import MarketSpec
 from tidepool.engine import admin, invariants, risk, snapshot
 from tidepool.engine.cancels import cancel_all_orders, cancel_order
 from tidepool.engine.commands import (
+    Batch,
     BindAgent,
     CancelAllOrders,
     CancelOrder,
@@ -50,7 +53,7 @@ from tidepool.engine.commands import (
 )
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.edits import edit_order
-from tidepool.engine.events import Outcome
+from tidepool.engine.events import ActionResult, Event, Outcome
 from tidepool.engine.invariants import InvariantBroken
 from tidepool.engine.matching import create_market_order, create_order
 from tidepool.engine.money import average_price, in_decimal_context, margin
@@ -89,6 +92,20 @@ class Engine:
 
     @in_decimal_context
     def apply(self, cmd: Command) -> Outcome:
+        if isinstance(cmd, Batch):
+            return self._batch(cmd)
+        return self._apply(cmd)
+
+    def _batch(self, batch: Batch) -> Outcome:
+        events: list[Event] = []
+        results: list[ActionResult] = []
+        for action in batch.actions:
+            outcome = self._apply(action)
+            events += outcome.events
+            results.append(ActionResult(reject=outcome.reject, order_id=outcome.order_id))
+        return Outcome(events=events, results=results)
+
+    def _apply(self, cmd: Command) -> Outcome:
         state = self._state
         match cmd:
             case CreateOrder():

@@ -108,10 +108,19 @@ Event = (
 )
 
 
+class ActionResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One batch action's answer: its rejection, or the order id it created / cancelled."""
+
+    reject: Reject | None = None
+    order_id: int | None = None
+
+
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
-    """The answer to one command: a rejection, or what it produced, plus its events."""
+    """The answer to one command: a rejection, or what it produced, plus its events.
+    A Batch is never rejected as a whole: `results` has one entry per action."""
 
     events: list[Event]
     reject: Reject | None = None
     order_id: int | None = None
     cancelled_count: int | None = None
+    results: list[ActionResult] | None = None

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tidepool.gateway import accounts, agents, markets, orders, sandbox
+from tidepool.gateway import accounts, agents, batch, markets, orders, sandbox
 from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.wire.envelope import INTERNAL_ERROR, Response, error, ok
 
@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", f"{API}/orders/edit"): orders.edit_order,
     ("POST", f"{API}/orders/cancel"): orders.cancel_order,
     ("POST", f"{API}/orders/cancel_all"): orders.cancel_all_orders,
+    ("POST", f"{API}/orders/batch"): batch.batch,
     ("POST", f"{API}/agent/bind"): agents.bind,
     ("POST", f"{API}/agent/revoke"): agents.revoke,
     ("POST", f"{API}/agent/revoke_all"): agents.revoke_all,

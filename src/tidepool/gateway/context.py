@@ -10,13 +10,14 @@ from typing import Any
 
 import msgspec
 
+from tidepool.domain.errors import Reject
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
 from tidepool.runtime.clock import Clock
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import OFF, Speedbump
 from tidepool.signing import ReplayGuard, VerifyPolicy
-from tidepool.wire.envelope import Response, bad_request
+from tidepool.wire.envelope import Response, bad_request, rejected
 
 
 class WireError(Exception):
@@ -25,6 +26,15 @@ class WireError(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(response.body.decode())
         self.response = response
+
+
+class Rejected(WireError):
+    """A business rejection found before the engine (an unknown symbol): its 422 envelope, and
+    the Reject itself, which a batch reports as that action's result."""
+
+    def __init__(self, reject: Reject) -> None:
+        super().__init__(rejected(reject))
+        self.reject = reject
 
 
 @dataclass

@@ -11,8 +11,8 @@ from decimal import Decimal
 from tidepool.domain.markets import OffGrid, format_decimal, parse_decimal
 from tidepool.engine.commands import Faucet, SetMarkPrice
 from tidepool.gateway.context import Exchange, Request, WireError, decode_json_object
-from tidepool.gateway.orders import market
 from tidepool.gateway.signed import typed
+from tidepool.gateway.translate import market
 from tidepool.signing import is_public_key
 from tidepool.wire.envelope import Response, bad_request, invalid_parameters, ok, rejected
 from tidepool.wire.requests import FaucetRequest, MarkPriceRequest

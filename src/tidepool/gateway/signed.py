@@ -40,7 +40,20 @@ def signed_request(
     `agent_is_payload` is for bind/revoke, where `agent_wallet` is the signed subject of the
     operation and the main account is the signer.
     """
-    raw = decode_json_object(req.body)
+    return verify_body(
+        ex, decode_json_object(req.body), struct_type, op_type, agent_is_payload=agent_is_payload
+    )
+
+
+def verify_body(
+    ex: Exchange,
+    raw: dict[str, Any],
+    struct_type: type[S],
+    op_type: str,
+    *,
+    agent_is_payload: bool = False,
+) -> S:
+    """`signed_request` for a body already parsed (a batch action's `data`)."""
     body = typed(raw, struct_type)
     known = _known_fields.get(struct_type)
     if known is None:
