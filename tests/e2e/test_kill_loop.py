@@ -53,13 +53,13 @@ class ClientLog:
 
 def _order_payload(rng: random.Random) -> dict[str, Any]:
     side = rng.choice(["bid", "ask"])
-    # Prices straddle 100000 so some orders cross and trade.
+    # Prices straddle 100000 so some orders cross and trade; every notional is above 10 USDC.
     offset = rng.randint(-20, 20)
     price = 100_000 + (offset if side == "ask" else -offset)
     return {
         "symbol": "BTC",
         "price": str(price),
-        "amount": f"{rng.randint(10, 30) / 100000:.5f}",
+        "amount": f"{rng.randint(11, 30) / 100000:.5f}",
         "side": side,
         "tif": rng.choice(["GTC", "GTC", "GTC", "IOC", "ALO"]),
         "reduce_only": False,
