@@ -21,6 +21,8 @@ from tidepool.engine.commands import (
     RevokeAgent,
     RevokeAllAgents,
     SetMarkPrice,
+    UpdateLeverage,
+    UpdateMarginMode,
 )
 from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.engine.events import Event, OrderCancelled, OrderFilled, Outcome
@@ -144,6 +146,12 @@ class Driver:
         return self.apply(
             CancelAllOrders, account=account, symbol=symbol, exclude_reduce_only=exclude_reduce_only
         )
+
+    def leverage(self, account: str, leverage: int, symbol: str = "X") -> Outcome:
+        return self.apply(UpdateLeverage, account=account, symbol=symbol, leverage=leverage)
+
+    def margin_mode(self, account: str, isolated: bool, symbol: str = "X") -> Outcome:
+        return self.apply(UpdateMarginMode, account=account, symbol=symbol, is_isolated=isolated)
 
     def mark(self, symbol: str, price: str | int) -> Outcome:
         return self.apply(SetMarkPrice, symbol=symbol, price=Decimal(price))

@@ -24,6 +24,8 @@ from tidepool.engine.commands import (
     Faucet,
     RevokeAgent,
     SetMarkPrice,
+    UpdateLeverage,
+    UpdateMarginMode,
 )
 from tidepool.engine.engine import Engine
 from tidepool.engine.events import OrderAccepted, OrderCancelled, OrderFilled, Outcome
@@ -95,6 +97,14 @@ def _random_command(rng: random.Random, engine: Engine, i: int) -> Command:
             account=acct,
             symbol=rng.choice((None, symbol)),
             exclude_reduce_only=rng.random() < 0.5,
+        )
+    if roll < 0.9:
+        if rng.random() < 0.7:
+            return UpdateLeverage(
+                seq=0, ts_ms=0, account=acct, symbol=symbol, leverage=rng.randint(1, 11)
+            )
+        return UpdateMarginMode(
+            seq=0, ts_ms=0, account=acct, symbol=symbol, is_isolated=rng.random() < 0.5
         )
     if roll < 0.92:
         return Faucet(seq=0, ts_ms=0, account=acct, amount=Decimal(rng.randint(1, 10_000)) / 100)
@@ -222,7 +232,8 @@ def test_the_stream_exercises_the_engine(reference: tuple[list[bytes], Engine]) 
         e.order_id for e in events if isinstance(e, OrderAccepted) and e.order_type == "market"
     }
     assert sum(isinstance(e, OrderFilled) and e.taker_order_id in market for e in events) > 50
-    for code in (5, 6, 7, 21, 22, 25, 36):
+    assert kinds["MarginSettingChanged"] > 10
+    for code in (5, 6, 7, 11, 12, 21, 22, 25, 36):
         assert codes[code] > 0, codes
 
 

@@ -88,6 +88,18 @@ class CancelAllOrders(_Command, frozen=True, tag="cancel_all"):
     exclude_reduce_only: bool
 
 
+class UpdateLeverage(_Command, frozen=True, tag="leverage"):
+    account: str
+    symbol: str
+    leverage: int
+
+
+class UpdateMarginMode(_Command, frozen=True, tag="margin_mode"):
+    account: str
+    symbol: str
+    is_isolated: bool
+
+
 class BindAgent(_Command, frozen=True, tag="bind_agent"):
     account: str
     agent: str
@@ -120,6 +132,8 @@ Command = (
     | CancelOrder
     | EditOrder
     | CancelAllOrders
+    | UpdateLeverage
+    | UpdateMarginMode
     | BindAgent
     | RevokeAgent
     | RevokeAllAgents

@@ -11,6 +11,9 @@ method is a read that never mutates (unknown accounts read as empty). What `appl
 | EditOrder        | new order_id; OrderCancelled(reason="edit"),| ORDER_NOT_FOUND_ON_EDIT (6),   |
 |                  | OrderAccepted (ALO, back of its level)      | 400,30,7,8,10,23,21,22,5       |
 | CancelAllOrders  | cancelled_count (0 is a success)            | 3 unknown symbol               |
+| UpdateLeverage   | MarginSettingChanged                        | 3, 11 out of range / decrease  |
+|                  |                                             | with an open position          |
+| UpdateMarginMode | MarginSettingChanged                        | 3, 12 with an open position    |
 | Faucet           | BalanceChanged(reason="faucet")             | 400 non-positive amount        |
 | SetMarkPrice     | MarkPriceSet                                | 3, 400 non-positive price      |
 | BindAgent        | AgentBound                                  | -                              |
@@ -31,11 +34,12 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Sequence
 from decimal import Decimal
 
 from tidepool.domain.markets import MarketSpec
-from tidepool.engine import admin, invariants, risk, snapshot
+from tidepool.engine import admin, invariants, risk, settings, snapshot
 from tidepool.engine.cancels import cancel_all_orders, cancel_order
 from tidepool.engine.commands import (
     Batch,
@@ -50,6 +54,8 @@ from tidepool.engine.commands import (
     RevokeAgent,
     RevokeAllAgents,
     SetMarkPrice,
+    UpdateLeverage,
+    UpdateMarginMode,
 )
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.edits import edit_order
@@ -58,7 +64,14 @@ from tidepool.engine.invariants import InvariantBroken
 from tidepool.engine.matching import create_market_order, create_order
 from tidepool.engine.money import average_price, in_decimal_context, margin
 from tidepool.engine.state import EngineState
-from tidepool.engine.views import AccountSummary, HistoryEntry, OrderRecord, PositionRecord
+from tidepool.engine.views import (
+    AccountSummary,
+    FillRecord,
+    HistoryEntry,
+    MarginSettingRecord,
+    OrderRecord,
+    PositionRecord,
+)
 
 __all__ = ["Engine", "EngineConfig", "InvariantBroken"]
 
@@ -118,6 +131,10 @@ class Engine:
                 return edit_order(state, cmd)
             case CancelAllOrders():
                 return cancel_all_orders(state, cmd)
+            case UpdateLeverage():
+                return settings.update_leverage(state, cmd)
+            case UpdateMarginMode():
+                return settings.update_margin_mode(state, cmd)
             case Faucet():
                 return admin.faucet(state, cmd)
             case SetMarkPrice():
@@ -147,6 +164,78 @@ class Engine:
         """Any order ever accepted, open or terminal."""
         order = self._state.orders.get(order_id)
         return None if order is None else order.record(self._state.markets[order.symbol])
+
+    @in_decimal_context
+    def orders_page(
+        self, account: str, limit: int, before_order_id: int | None = None
+    ) -> tuple[list[OrderRecord], bool]:
+        """The account's orders (any state), newest first, below `before_order_id`; and
+        whether older ones remain."""
+        state = self._state
+        acc = state.accounts.get(account)
+        ids = [] if acc is None else acc.order_ids
+        end = len(ids) if before_order_id is None else bisect_left(ids, before_order_id)
+        start = max(0, end - max(limit, 0))
+        page = [state.orders[i] for i in reversed(ids[start:end])]
+        return [o.record(state.markets[o.symbol]) for o in page], start > 0
+
+    def fills_page(
+        self,
+        account: str,
+        limit: int,
+        *,
+        symbol: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        before_history_id: int | None = None,
+    ) -> tuple[list[FillRecord], bool]:
+        """The account's fills, newest first, filtered (times inclusive), below
+        `before_history_id`; and whether more matching ones remain."""
+        fills = self._state.fills_by_account.get(account, [])
+        end = len(fills)
+        if before_history_id is not None:
+            end = bisect_left(fills, before_history_id, key=lambda f: f.history_id)
+        out: list[FillRecord] = []
+        for i in range(end - 1, -1, -1):
+            f = fills[i]
+            if start_ms is not None and f.created_at < start_ms:
+                break
+            if (symbol is not None and f.symbol != symbol) or (
+                end_ms is not None and f.created_at > end_ms
+            ):
+                continue
+            if len(out) == limit:
+                return out, True
+            out.append(f)
+        return out, False
+
+    def recent_trades(self, symbol: str, limit: int) -> list[FillRecord]:
+        """The market's latest public trades (taker sides), newest first."""
+        trades = self._state.trades.get(symbol, [])
+        return trades[: -limit - 1 : -1] if limit > 0 else []
+
+    def trades_between(self, symbol: str, start_ms: int, end_ms: int) -> list[FillRecord]:
+        """Public trades with start_ms <= created_at < end_ms, oldest first."""
+        trades = self._state.trades.get(symbol, [])
+        lo = bisect_left(trades, start_ms, key=lambda f: f.created_at)
+        hi = bisect_left(trades, end_ms, lo, key=lambda f: f.created_at)
+        return trades[lo:hi]
+
+    def margin_settings(self, account: str) -> list[MarginSettingRecord]:
+        """Markets where the account left the default (cross, max leverage), by symbol."""
+        acc = self._state.accounts.get(account)
+        if acc is None:
+            return []
+        return [
+            MarginSettingRecord(
+                symbol=symbol,
+                isolated=m.isolated,
+                leverage=m.leverage,
+                created_at=m.created_at,
+                updated_at=m.updated_at,
+            )
+            for symbol, m in sorted(acc.settings.items())
+        ]
 
     def order_history(self, order_id: int) -> list[HistoryEntry]:
         """Every lifecycle event of the order, newest first; [] if unknown."""

@@ -86,6 +86,13 @@ class MarkPriceSet(_Event, frozen=True, tag="mark_price_set"):
     price: Decimal
 
 
+class MarginSettingChanged(_Event, frozen=True, tag="margin_setting_changed"):
+    account: str
+    symbol: str
+    leverage: int
+    isolated: bool
+
+
 class AgentBound(_Event, frozen=True, tag="agent_bound"):
     account: str
     agent: str
@@ -103,6 +110,7 @@ Event = (
     | PositionChanged
     | BalanceChanged
     | MarkPriceSet
+    | MarginSettingChanged
     | AgentBound
     | AgentRevoked
 )

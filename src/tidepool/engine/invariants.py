@@ -36,6 +36,7 @@ def check(state: EngineState) -> None:
     _check_orders(state, on_book)
     _check_accounts(state, on_book)
     _check_positions(state)
+    _check_fills(state)
     _check_collateral(state)
 
 
@@ -191,6 +192,28 @@ def _check_positions(state: EngineState) -> None:
     for symbol, lots in net.items():
         _require(lots == 0, "I4 positions net to zero", f"{symbol}: net {lots} lots")
     _require(longs == state.long_lots, "I4 positions net to zero", "open interest drifted")
+
+
+def _check_fills(state: EngineState) -> None:
+    """Every fill side is on record once, in history order; makers and takers trade equal
+    amounts; an order's fills add up to its filled amount."""
+    hids = [f.history_id for f in state.fills]
+    _require(hids == sorted(set(hids)), "I4 fills", "fill records out of history order")
+    by_order: dict[int, int] = {}
+    net: dict[tuple[str, bool], int] = {}
+    for f in state.fills:
+        by_order[f.order_id] = by_order.get(f.order_id, 0) + f.size_lots
+        net[(f.symbol, f.maker)] = net.get((f.symbol, f.maker), 0) + f.size_lots
+    for symbol in state.markets:
+        maker, taker = net.get((symbol, True), 0), net.get((symbol, False), 0)
+        _require(maker == taker, "I4 fills", f"{symbol}: maker {maker} != taker {taker} lots")
+    for order in state.orders.values():
+        filled = by_order.get(order.order_id, 0)
+        _require(
+            filled == order.filled_lots,
+            "I4 fills",
+            f"order {order.order_id}: fills {filled} != filled {order.filled_lots}",
+        )
 
 
 def _check_collateral(state: EngineState) -> None:

@@ -30,7 +30,7 @@ from tidepool.engine.events import (
 from tidepool.engine.money import average_price, units_to_usd
 from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
-from tidepool.engine.views import OrderStatus
+from tidepool.engine.views import FillRecord, OrderStatus
 
 
 def is_market(order: Order) -> bool:
@@ -137,7 +137,9 @@ def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) 
         book.remove(maker, 0)
         maker_account.unindex(maker)
     history_id = state.log(maker, "fulfill_limit", step.ts_ms)
-    state.log(taker, "fulfill_market" if is_market(taker) else "fulfill_limit", step.ts_ms)
+    taker_history_id = state.log(
+        taker, "fulfill_market" if is_market(taker) else "fulfill_limit", step.ts_ms
+    )
     step.events.append(
         OrderFilled(
             seq=step.seq,
@@ -155,8 +157,17 @@ def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) 
             taker_fee=taker_fee,
         )
     )
-    _settle(state, step, maker_account, maker, price, lots, maker_fee)
-    _settle(state, step, state.accounts[taker.account], taker, price, lots, taker_fee)
+    _settle(state, step, maker_account, maker, price, lots, maker_fee, history_id, True)
+    taker_account = state.accounts[taker.account]
+    _settle(state, step, taker_account, taker, price, lots, taker_fee, taker_history_id, False)
+
+
+def _trade_side(is_bid: bool, closing: bool) -> str:
+    """Pacifica's trade side: a bid opens a long or closes a short, an ask the reverse. A fill
+    that flips the position is labelled by what it does first (close)."""
+    if closing:
+        return "close_short" if is_bid else "close_long"
+    return "open_long" if is_bid else "open_short"
 
 
 def _settle(
@@ -167,8 +178,10 @@ def _settle(
     price_ticks: int,
     lots: int,
     fee: Decimal,
+    history_id: int,
+    is_maker: bool,
 ) -> None:
-    """Move one side of a fill into the account's position and balance."""
+    """Move one side of a fill into the account's position and balance, and record it."""
     symbol = order.symbol
     spec = state.markets[symbol]
     position = account.positions.get(symbol)
@@ -176,6 +189,7 @@ def _settle(
         position = Position(created_at=step.ts_ms)
         account.positions[symbol] = position
     old_size = position.size_lots
+    old_entry = average_price(spec, abs(position.cost_units), abs(old_size))
     signed = lots if order.is_bid else -lots
     realised = units_to_usd(spec, apply_fill(position, signed, price_ticks))
     new_size = position.size_lots
@@ -192,6 +206,24 @@ def _settle(
         del account.positions[symbol]
     delta = realised - fee
     account.balance += delta
+    closing = old_size != 0 and (old_size > 0) != order.is_bid
+    state.record_fill(
+        FillRecord(
+            history_id=history_id,
+            order_id=order.order_id,
+            account=account.address,
+            client_order_id=order.client_order_id,
+            symbol=symbol,
+            price_ticks=price_ticks,
+            size_lots=lots,
+            entry_price=old_entry if closing else entry,
+            fee=fee,
+            pnl=realised,
+            maker=is_maker,
+            side=_trade_side(order.is_bid, closing),
+            created_at=step.ts_ms,
+        )
+    )
     step.events.append(
         PositionChanged(
             seq=step.seq,

@@ -5,9 +5,11 @@ Invariants:
   orders and history by id, levels best first, each level's orders in FIFO order), so the bytes
   depend only on the state, never on dict insertion history; equal states give equal bytes.
 - Complete: markets, config, id counters, marks, balances, positions (exact cost bases),
-  every order ever (open and terminal), every history entry, the books' FIFO order, fee and
-  faucet totals. Derived indexes (client-id map, per-account open-order indexes, order
-  margin units, open interest) are rebuilt on restore, so they cannot disagree with the data.
+  margin settings, every order ever (open and terminal, stop orders included), every history
+  entry, every fill, the books' FIFO order, fee and faucet totals. Derived indexes (client-id
+  map, per-account order indexes, order margin units, open interest, trigger indexes, the
+  per-account and per-market fill lists) are rebuilt on restore, so they cannot disagree
+  with the data.
 - `restore(snapshot(s))` behaves exactly like `s`, and `snapshot(restore(b)) == b`.
 """
 
@@ -24,7 +26,7 @@ from tidepool.engine.commands import Side
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
-from tidepool.engine.views import HistoryEntry, OrderStatus
+from tidepool.engine.views import FillRecord, HistoryEntry, OrderStatus
 
 FORMAT_VERSION = 1
 
@@ -100,6 +102,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     accounts: list[AccountState]
     orders: list[OrderState]
     history: list[HistoryEntry]
+    fills: list[FillRecord] = []
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -133,6 +136,7 @@ def _capture(state: EngineState) -> Snapshot:
         accounts=[_capture_account(state.accounts[a]) for a in sorted(state.accounts)],
         orders=[_capture_order(o) for o in orders],
         history=history,
+        fills=state.fills,
     )
 
 
@@ -196,6 +200,8 @@ def decode(data: bytes) -> EngineState:
         _restore_order(state, o)
     for entry in snap.history:
         state.history.setdefault(entry.order_id, []).append(entry)
+    for fill in snap.fills:
+        state.record_fill(fill)
     for b in snap.books:
         state.marks[b.symbol] = b.mark
         book = state.books[b.symbol]

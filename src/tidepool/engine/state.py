@@ -8,6 +8,9 @@ Invariants:
   increasing `history_id` drawn from `last_history_id` (exchange-wide).
 - `books`, `marks` and `long_lots` have exactly one entry per market; `long_lots[s]` is the sum
   of the positive position sizes in `s` (open interest), equal to the sum of the negative ones.
+- `fills` is every fill side ever, in history-id order (full, not bounded: trade history and
+  klines are exact after replay); `fills_by_account` and `trades` (the taker sides per market,
+  i.e. the public trades) index the same records.
 - `faucet_total` is every faucet credit; `fees_collected` every fee charged. Together with
   balances and PnL they satisfy collateral conservation (I9, see `invariants.py`).
 """
@@ -22,7 +25,7 @@ from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.orders import Order
-from tidepool.engine.views import HistoryEntry
+from tidepool.engine.views import FillRecord, HistoryEntry
 
 
 class EngineState:
@@ -44,6 +47,20 @@ class EngineState:
         self.last_history_id = 0
         self.fees_collected = Decimal(0)
         self.faucet_total = Decimal(0)
+        self.fills: list[FillRecord] = []
+        self.fills_by_account: dict[str, list[FillRecord]] = {}
+        self.trades: dict[str, list[FillRecord]] = {s: [] for s in self.markets}
+
+    def record_fill(self, fill: FillRecord) -> None:
+        """Keep one side of a fill; the taker's side is also the market's public trade."""
+        self.fills.append(fill)
+        self.fills_by_account.setdefault(fill.account, []).append(fill)
+        if not fill.maker:
+            self.trades[fill.symbol].append(fill)
+
+    def last_trade_ticks(self, symbol: str) -> int | None:
+        trades = self.trades[symbol]
+        return trades[-1].price_ticks if trades else None
 
     def account(self, address: str) -> Account:
         """The account, created empty on first use (only mutating handlers call this)."""

@@ -64,6 +64,38 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     parent_id: int | None = None
 
 
+class FillRecord(msgspec.Struct, frozen=True, array_like=True, kw_only=True):
+    """One side of one fill, as the account's trade history shows it (also its stored form).
+
+    `history_id` is the order-history entry of this fill; `side` is Pacifica's open_long |
+    open_short | close_long | close_short (before the fill, a flip counts as a close);
+    `entry_price` is the position's entry before a closing fill, after an opening one; `pnl` is
+    the realised PnL of the fill, fees excluded.
+    """
+
+    history_id: int
+    order_id: int
+    account: str
+    client_order_id: str | None
+    symbol: str
+    price_ticks: int
+    size_lots: int
+    entry_price: Decimal
+    fee: Decimal
+    pnl: Decimal
+    maker: bool
+    side: str
+    created_at: int
+
+
+class MarginSettingRecord(msgspec.Struct, frozen=True, kw_only=True):
+    symbol: str
+    isolated: bool
+    leverage: int
+    created_at: int
+    updated_at: int
+
+
 class PositionRecord(msgspec.Struct, frozen=True, kw_only=True):
     symbol: str
     side: Side  # bid = long, ask = short

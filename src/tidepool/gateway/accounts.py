@@ -1,11 +1,21 @@
-"""Account reads: /account, /positions (spec §4.6, §4.8). Unsigned GETs by address."""
+"""Account routes (spec §4.6–4.8): /account, /positions, /account/settings (unsigned GETs by
+address) and the signed /account/leverage and /account/margin.
+
+/account/settings answers the OLD shape, `data` = the list of margin settings, because that is
+what ccxt parses (the newest shape wraps it in `{"margin_settings": [...], ...}`); only markets
+that differ from the default (cross, max leverage) are listed.
+"""
 
 from __future__ import annotations
 
+from tidepool.engine.commands import UpdateLeverage, UpdateMarginMode
 from tidepool.gateway import views
 from tidepool.gateway.context import Exchange, Request
 from tidepool.gateway.query import query_str
-from tidepool.wire.envelope import Response, ok
+from tidepool.gateway.signed import signed_request
+from tidepool.gateway.translate import market
+from tidepool.wire.envelope import Response, ok, rejected
+from tidepool.wire.requests import UpdateLeverageRequest, UpdateMarginModeRequest
 
 
 async def account(ex: Exchange, req: Request) -> Response:
@@ -21,3 +31,34 @@ async def positions(ex: Exchange, req: Request) -> Response:
     engine = ex.engine
     data = [views.position(ex.markets[p.symbol], p) for p in engine.positions(address)]
     return ok(data, last_order_id=engine.last_order_id)
+
+
+async def settings(ex: Exchange, req: Request) -> Response:
+    address = query_str(req, "account")
+    return ok([views.margin_setting(m) for m in ex.engine.margin_settings(address)])
+
+
+async def update_leverage(ex: Exchange, req: Request) -> Response:
+    body = signed_request(ex, req, UpdateLeverageRequest, "update_leverage")
+    market(ex, body.symbol)
+    outcome = await ex.sequencer.submit(
+        lambda seq, ts: UpdateLeverage(
+            seq=seq, ts_ms=ts, account=body.account, symbol=body.symbol, leverage=body.leverage
+        )
+    )
+    return rejected(outcome.reject) if outcome.reject is not None else ok(None)
+
+
+async def update_margin_mode(ex: Exchange, req: Request) -> Response:
+    body = signed_request(ex, req, UpdateMarginModeRequest, "update_margin_mode")
+    market(ex, body.symbol)
+    outcome = await ex.sequencer.submit(
+        lambda seq, ts: UpdateMarginMode(
+            seq=seq,
+            ts_ms=ts,
+            account=body.account,
+            symbol=body.symbol,
+            is_isolated=body.is_isolated,
+        )
+    )
+    return rejected(outcome.reject) if outcome.reject is not None else ok(None)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tidepool.gateway import accounts, agents, batch, markets, orders, sandbox
+from tidepool.gateway import accounts, agents, batch, history, markets, orders, sandbox
 from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.wire.envelope import INTERNAL_ERROR, Response, error, ok
 
@@ -42,8 +42,15 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", f"{API}/book"): markets.book,
     ("GET", f"{API}/orders"): orders.open_orders,
     ("GET", f"{API}/orders/history_by_id"): orders.order_history_by_id,
+    ("GET", f"{API}/orders/history"): history.orders_history,
+    ("GET", f"{API}/trades"): history.recent_trades,
+    ("GET", f"{API}/trades/history"): history.trades_history,
+    ("GET", f"{API}/kline"): history.kline,
     ("GET", f"{API}/account"): accounts.account,
     ("GET", f"{API}/positions"): accounts.positions,
+    ("GET", f"{API}/account/settings"): accounts.settings,
+    ("POST", f"{API}/account/leverage"): accounts.update_leverage,
+    ("POST", f"{API}/account/margin"): accounts.update_margin_mode,
     ("POST", f"{API}/orders/create"): orders.create_order,
     ("POST", f"{API}/orders/create_market"): orders.create_market_order,
     ("POST", f"{API}/orders/edit"): orders.edit_order,

@@ -7,7 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from tidepool.domain.markets import MarketSpec, format_decimal
-from tidepool.engine.views import AccountSummary, HistoryEntry, OrderRecord, PositionRecord
+from tidepool.engine.views import (
+    AccountSummary,
+    FillRecord,
+    HistoryEntry,
+    MarginSettingRecord,
+    OrderRecord,
+    PositionRecord,
+)
 
 
 def open_order(spec: MarketSpec, o: OrderRecord) -> dict[str, Any]:
@@ -20,13 +27,94 @@ def open_order(spec: MarketSpec, o: OrderRecord) -> dict[str, Any]:
         "initial_amount": spec.format_amount(o.initial_lots),
         "filled_amount": spec.format_amount(o.filled_lots),
         "cancelled_amount": spec.format_amount(o.cancelled_lots),
-        "stop_price": None,
+        "stop_price": stop_price(spec, o.stop_ticks),
         "order_type": o.order_type,
-        "stop_parent_order_id": None,
-        "trigger_price_type": None,
+        "stop_parent_order_id": o.parent_id,
+        "trigger_price_type": o.trigger,
         "reduce_only": o.reduce_only,
         "created_at": o.created_at,
         "updated_at": o.updated_at,
+    }
+
+
+# Engine reasons Pacifica's wire has no value for are shown as "cancel" (docs/wire-decisions.md).
+_WIRE_REASONS = {"ioc_remainder": "cancel", "reduce_only": "cancel", "edit": "cancel"}
+
+
+def wire_reason(reason: str | None) -> str | None:
+    return None if reason is None else _WIRE_REASONS.get(reason, reason)
+
+
+def order_history_item(spec: MarketSpec, o: OrderRecord) -> dict[str, Any]:
+    """GET /orders/history (§2.11). `price` and `initial_amount` repeat `initial_price` and
+    `amount` under the names of the other order reads, which ccxt's parser looks for."""
+    price = spec.format_price(o.price_ticks)
+    amount = spec.format_amount(o.initial_lots)
+    return {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "symbol": o.symbol,
+        "side": o.side,
+        "initial_price": price,
+        "average_filled_price": money(o.avg_fill_price),
+        "amount": amount,
+        "filled_amount": spec.format_amount(o.filled_lots),
+        "order_status": o.status,
+        "order_type": o.order_type,
+        "stop_price": stop_price(spec, o.stop_ticks),
+        "stop_parent_order_id": o.parent_id,
+        "reduce_only": o.reduce_only,
+        "reason": wire_reason(o.reason),
+        "created_at": o.created_at,
+        "updated_at": o.updated_at,
+        "price": price,
+        "initial_amount": amount,
+        "cancelled_amount": spec.format_amount(o.cancelled_lots),
+    }
+
+
+def stop_price(spec: MarketSpec, stop_ticks: int | None) -> str | None:
+    return None if stop_ticks is None else spec.format_price(stop_ticks)
+
+
+def account_fill(spec: MarketSpec, f: FillRecord) -> dict[str, Any]:
+    """GET /trades/history (§4.9)."""
+    return {
+        "history_id": f.history_id,
+        "order_id": f.order_id,
+        "client_order_id": f.client_order_id,
+        "symbol": f.symbol,
+        "amount": spec.format_amount(f.size_lots),
+        "price": spec.format_price(f.price_ticks),
+        "entry_price": money(f.entry_price),
+        "fee": money(f.fee),
+        "pnl": money(f.pnl),
+        "event_type": "fulfill_maker" if f.maker else "fulfill_taker",
+        "side": f.side,
+        "created_at": f.created_at,
+        "cause": "normal",
+    }
+
+
+def public_trade(spec: MarketSpec, f: FillRecord) -> dict[str, Any]:
+    """GET /trades (§4.4): the taker's side of a fill."""
+    return {
+        "event_type": "fulfill_taker",
+        "price": spec.format_price(f.price_ticks),
+        "amount": spec.format_amount(f.size_lots),
+        "side": f.side,
+        "cause": "normal",
+        "created_at": f.created_at,
+    }
+
+
+def margin_setting(m: MarginSettingRecord) -> dict[str, Any]:
+    return {
+        "symbol": m.symbol,
+        "isolated": m.isolated,
+        "leverage": m.leverage,
+        "created_at": m.created_at,
+        "updated_at": m.updated_at,
     }
 
 
@@ -44,8 +132,8 @@ def history_entry(spec: MarketSpec, h: HistoryEntry) -> dict[str, Any]:
         "event_type": h.event_type,
         "order_type": h.order_type,
         "order_status": h.order_status,
-        "stop_price": None,
-        "stop_parent_order_id": None,
+        "stop_price": stop_price(spec, h.stop_ticks),
+        "stop_parent_order_id": h.parent_id,
         "reduce_only": h.reduce_only,
         "created_at": h.created_at,
     }

@@ -69,6 +69,16 @@ class CancelAllOrdersRequest(Signed, frozen=True):
     symbol: str | None = None
 
 
+class UpdateLeverageRequest(Signed, frozen=True):
+    symbol: str
+    leverage: int
+
+
+class UpdateMarginModeRequest(Signed, frozen=True):
+    symbol: str
+    is_isolated: bool
+
+
 class AgentWalletRequest(Signed, frozen=True):
     """bind/revoke: here `agent_wallet` is a signed payload field, not the signer."""
 
