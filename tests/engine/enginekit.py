@@ -13,14 +13,18 @@ from tidepool.engine.commands import (
     BindAgent,
     CancelAllOrders,
     CancelOrder,
+    CancelStopOrder,
     Command,
     CreateMarketOrder,
     CreateOrder,
+    CreateStopOrder,
     EditOrder,
     Faucet,
     RevokeAgent,
     RevokeAllAgents,
     SetMarkPrice,
+    SetPositionTpsl,
+    StopLeg,
     UpdateLeverage,
     UpdateMarginMode,
 )
@@ -73,6 +77,8 @@ class Driver:
         symbol: str = "X",
         reduce_only: bool = False,
         cloid: str | None = None,
+        tp: StopLeg | None = None,
+        sl: StopLeg | None = None,
     ) -> Outcome:
         return self.apply(
             CreateOrder,
@@ -84,6 +90,8 @@ class Driver:
             tif=tif,
             reduce_only=reduce_only,
             client_order_id=cloid,
+            take_profit=tp,
+            stop_loss=sl,
         )
 
     def market(
@@ -106,6 +114,76 @@ class Driver:
             slippage_percent=Decimal(slippage),
             reduce_only=reduce_only,
             client_order_id=cloid,
+        )
+
+    def stop(
+        self,
+        account: str,
+        side: str,
+        stop: int,
+        limit: int | None = None,
+        size: int | None = None,
+        *,
+        reduce_only: bool = False,
+        trigger: str = "mark_price",
+        cloid: str | None = None,
+        symbol: str = "X",
+    ) -> Outcome:
+        return self.apply(
+            CreateStopOrder,
+            account=account,
+            symbol=symbol,
+            side=side,
+            reduce_only=reduce_only,
+            stop=leg(stop, limit, size, trigger=trigger, cloid=cloid),
+        )
+
+    def tpsl(
+        self,
+        account: str,
+        side: str,
+        tp: StopLeg | None = None,
+        sl: StopLeg | None = None,
+        symbol: str = "X",
+    ) -> Outcome:
+        return self.apply(
+            SetPositionTpsl,
+            account=account,
+            symbol=symbol,
+            side=side,
+            take_profit=tp,
+            stop_loss=sl,
+        )
+
+    def cancel_stop(
+        self,
+        account: str,
+        *,
+        order_id: int | None = None,
+        cloid: str | None = None,
+        symbol: str = "X",
+    ) -> Outcome:
+        return self.apply(
+            CancelStopOrder,
+            account=account,
+            symbol=symbol,
+            order_id=order_id,
+            client_order_id=cloid,
+        )
+
+    def apply_market_with_legs(
+        self, account: str, side: str, size: int, *, tp: StopLeg | None, sl: StopLeg | None
+    ) -> Outcome:
+        return self.apply(
+            CreateMarketOrder,
+            account=account,
+            symbol="X",
+            side=side,
+            size_lots=size,
+            slippage_percent=Decimal(5),
+            reduce_only=False,
+            take_profit=tp,
+            stop_loss=sl,
         )
 
     def cancel(
@@ -174,11 +252,36 @@ class Driver:
         rows += [f"bid {p} x {s} ({n})" for p, s, n in bids]
         return rows
 
+    def pending(self, account: str) -> list[tuple[int, str, str, int | None]]:
+        """(id, order type, side, stop price) of the account's untriggered stop orders."""
+        return [
+            (o.order_id, o.order_type, o.side, o.stop_ticks)
+            for o in self.engine.open_orders(account)
+            if o.pending
+        ]
+
     def status(self, order_id: int) -> tuple[str, str | None, int, int, int]:
         """(status, reason, filled, cancelled, remaining) of an order."""
         o = self.engine.order(order_id)
         assert o is not None
         return o.status, o.reason, o.filled_lots, o.cancelled_lots, o.remaining_lots
+
+
+def leg(
+    stop: int,
+    limit: int | None = None,
+    size: int | None = None,
+    *,
+    trigger: str = "mark_price",
+    cloid: str | None = None,
+) -> StopLeg:
+    return StopLeg(
+        stop_ticks=stop,
+        limit_ticks=limit,
+        size_lots=size,
+        client_order_id=cloid,
+        trigger=trigger,  # type: ignore[arg-type]
+    )
 
 
 def fills(outcome: Outcome) -> list[str]:

@@ -17,13 +17,17 @@ from tidepool.engine.commands import (
     BindAgent,
     CancelAllOrders,
     CancelOrder,
+    CancelStopOrder,
     Command,
     CreateMarketOrder,
     CreateOrder,
+    CreateStopOrder,
     EditOrder,
     Faucet,
     RevokeAgent,
     SetMarkPrice,
+    SetPositionTpsl,
+    StopLeg,
     UpdateLeverage,
     UpdateMarginMode,
 )
@@ -64,6 +68,8 @@ def _random_command(rng: random.Random, engine: Engine, i: int) -> Command:
     roll = rng.random()
     if roll < 0.55:
         return _random_create(rng, acct, symbol, i)
+    if roll < 0.575:
+        return _random_stop(rng, engine, acct, symbol, i)
     if roll < 0.6:
         return CreateMarketOrder(
             seq=0,
@@ -123,9 +129,69 @@ def _random_batch(rng: random.Random, engine: Engine, i: int) -> Batch:
     actions: list[BatchAction] = []
     for _ in range(rng.randint(1, 5)):
         cmd = _random_command(rng, engine, i)
-        if isinstance(cmd, CreateOrder | CreateMarketOrder | CancelOrder | EditOrder):
+        if isinstance(
+            cmd,
+            CreateOrder
+            | CreateMarketOrder
+            | CancelOrder
+            | EditOrder
+            | SetPositionTpsl
+            | CancelStopOrder,
+        ):
             actions.append(cmd)
     return Batch(seq=0, ts_ms=0, actions=actions)
+
+
+def _random_leg(rng: random.Random, i: int) -> StopLeg | None:
+    if rng.random() < 0.5:
+        return None
+    return StopLeg(
+        stop_ticks=rng.randint(95, 105),
+        limit_ticks=rng.choice((None, rng.randint(95, 105))),
+        size_lots=rng.choice((None, rng.randint(1, 8))),
+        client_order_id=f"c{rng.randint(0, i)}" if rng.random() < 0.2 else None,
+        trigger=rng.choice(("mark_price", "last_trade_price")),
+    )
+
+
+def _random_stop(rng: random.Random, engine: Engine, acct: str, symbol: str, i: int) -> Command:
+    roll = rng.random()
+    side = rng.choice(("bid", "ask"))
+    if roll < 0.4:
+        stop = _random_leg(rng, i) or StopLeg(stop_ticks=rng.randint(95, 105))
+        return CreateStopOrder(
+            seq=0,
+            ts_ms=0,
+            account=acct,
+            symbol=symbol,
+            side=side,
+            reduce_only=rng.random() < 0.5,
+            stop=stop,
+        )
+    if roll < 0.7:
+        return SetPositionTpsl(
+            seq=0,
+            ts_ms=0,
+            account=acct,
+            symbol=symbol,
+            side=side,
+            take_profit=_random_leg(rng, i),
+            stop_loss=_random_leg(rng, i),
+        )
+    if roll < 0.85:
+        create = _random_create(rng, acct, symbol, i)
+        return msgspec.structs.replace(
+            create, take_profit=_random_leg(rng, i), stop_loss=_random_leg(rng, i)
+        )
+    pending = [o for o in engine.open_orders(acct) if o.pending]
+    target = rng.choice(pending) if pending else None
+    return CancelStopOrder(
+        seq=0,
+        ts_ms=0,
+        account=acct,
+        symbol=target.symbol if target else symbol,
+        order_id=target.order_id if target else rng.randint(1, i),
+    )
 
 
 def _random_create(rng: random.Random, acct: str, symbol: str, i: int) -> CreateOrder:
@@ -233,7 +299,10 @@ def test_the_stream_exercises_the_engine(reference: tuple[list[bytes], Engine]) 
     }
     assert sum(isinstance(e, OrderFilled) and e.taker_order_id in market for e in events) > 50
     assert kinds["MarginSettingChanged"] > 10
-    for code in (5, 6, 7, 11, 12, 21, 22, 25, 36):
+    assert kinds["StopTriggered"] > 30
+    for reason in ("position_closed", "parent_cancelled", "no_position"):
+        assert cancelled[reason] > 0, cancelled
+    for code in (5, 6, 7, 11, 12, 17, 21, 22, 25, 36):
         assert codes[code] > 0, codes
 
 

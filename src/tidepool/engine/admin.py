@@ -3,7 +3,8 @@ RevokeAgent, RevokeAllAgents.
 
 Invariants:
 - Faucet credits a positive amount and adds it to `faucet_total` (I9's deposit side).
-- The mark of a known market is always > 0 after SetMarkPrice; it only moves by this command.
+- The mark of a known market is always > 0 after SetMarkPrice; it only moves by this command,
+  which then triggers the market's mark-price stop orders (stops.py).
 - An account's agents are a set; binding a bound agent is a no-op success (event re-emitted);
   revoking an agent that is not bound is a 400 rejection with state unchanged; revoke-all
   emits one AgentRevoked per agent, sorted, and succeeds with none.
@@ -14,7 +15,9 @@ from __future__ import annotations
 from tidepool.domain.errors import Reject, book_not_found
 from tidepool.engine.commands import BindAgent, Faucet, RevokeAgent, RevokeAllAgents, SetMarkPrice
 from tidepool.engine.events import AgentBound, AgentRevoked, BalanceChanged, MarkPriceSet, Outcome
+from tidepool.engine.lifecycle import Step
 from tidepool.engine.state import EngineState
+from tidepool.engine.stops import run_triggers
 
 
 def _invalid(what: str) -> Outcome:
@@ -44,9 +47,12 @@ def set_mark_price(state: EngineState, cmd: SetMarkPrice) -> Outcome:
     if not cmd.price.is_finite() or cmd.price <= 0:
         return _invalid("mark price must be positive")
     state.marks[cmd.symbol] = cmd.price
-    return Outcome(
-        events=[MarkPriceSet(seq=cmd.seq, ts_ms=cmd.ts_ms, symbol=cmd.symbol, price=cmd.price)]
+    step = Step(cmd.seq, cmd.ts_ms)
+    step.events.append(
+        MarkPriceSet(seq=cmd.seq, ts_ms=cmd.ts_ms, symbol=cmd.symbol, price=cmd.price)
     )
+    run_triggers(state, step, cmd.symbol)  # mark-price stops, TP and SL
+    return Outcome(events=step.events)
 
 
 def bind_agent(state: EngineState, cmd: BindAgent) -> Outcome:

@@ -5,18 +5,20 @@ Semantics (spec §2.5, §2.6, A1, A6):
   that belongs to this account AND this symbol. Anything else (unknown, another account's,
   other symbol, filled, cancelled, rejected) is ORDER_NOT_FOUND_ON_CANCEL with state unchanged
   (I7). Success: `Outcome(order_id=..., events=[OrderCancelled(reason="cancel")])`.
-- CancelAllOrders cancels the account's open orders in one symbol (or all when `symbol` is
-  None), ascending order id; `exclude_reduce_only` keeps reduce-only orders. Cost is
-  O(orders of the account in scope) through the per-account indexes, never O(book).
-  `cancelled_count` is the number removed; 0 is a success.
+- CancelAllOrders cancels the account's resting orders in one symbol (or all when `symbol`
+  is None), ascending order id, then its pending stop / TP / SL orders (spec A6);
+  `exclude_reduce_only` keeps every reduce-only order, TP/SL legs included (a leg whose
+  parent is cancelled before any fill goes with it). Cost is O(orders of the account in
+  scope) through the per-account indexes, never O(book). `cancelled_count` counts every
+  order removed; 0 is a success.
 """
 
 from __future__ import annotations
 
 from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, book_not_found
 from tidepool.engine.commands import CancelAllOrders, CancelOrder
-from tidepool.engine.events import Outcome
-from tidepool.engine.lifecycle import Step, cancel_resting
+from tidepool.engine.events import OrderCancelled, Outcome
+from tidepool.engine.lifecycle import Step, cancel_pending, cancel_resting
 from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
 
@@ -63,10 +65,18 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
     if account is None:
         return Outcome(events=[], cancelled_count=0)
     scope = account.open_ids if cmd.symbol is None else account.open_by_symbol.get(cmd.symbol, {})
-    targets = [state.orders[order_id] for order_id in scope]
+    resting = [state.orders[order_id] for order_id in scope]
+    pending = [state.orders[order_id] for order_id in account.stop_ids]
+    if cmd.symbol is not None:
+        pending = [order for order in pending if order.symbol == cmd.symbol]
     if cmd.exclude_reduce_only:
-        targets = [order for order in targets if not order.reduce_only]
+        resting = [order for order in resting if not order.reduce_only]
+        pending = [order for order in pending if not order.reduce_only]
     step = Step(cmd.seq, cmd.ts_ms)
-    for order in targets:
+    for order in resting:
         cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
-    return Outcome(events=step.events, cancelled_count=len(targets))
+    for order in pending:
+        if order.pending:  # not already cancelled with its parent
+            cancel_pending(state, step, order, "cancel")
+    count = sum(isinstance(e, OrderCancelled) for e in step.events)
+    return Outcome(events=step.events, cancelled_count=count)

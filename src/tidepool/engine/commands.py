@@ -17,6 +17,22 @@ Side = Literal["bid", "ask"]
 Tif = Literal["GTC", "IOC", "ALO", "TOB"]
 
 
+TriggerPriceType = Literal["mark_price", "last_trade_price"]
+
+
+class StopLeg(msgspec.Struct, frozen=True, kw_only=True):
+    """A stop order's trigger and what it places (spec §2 stop-leg object).
+
+    `limit_ticks` None: a market order when triggered. `size_lots` None: the size of the
+    position it closes, at trigger time."""
+
+    stop_ticks: int
+    limit_ticks: int | None = None
+    size_lots: int | None = None
+    client_order_id: str | None = None
+    trigger: TriggerPriceType = "mark_price"
+
+
 class _Command(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     seq: int
     ts_ms: int
@@ -45,6 +61,8 @@ class CreateOrder(_Command, frozen=True, tag="create"):
     tif: Tif
     reduce_only: bool
     client_order_id: str | None = None
+    take_profit: StopLeg | None = None  # attached legs: armed by this order's first fill
+    stop_loss: StopLeg | None = None
 
 
 class CreateMarketOrder(_Command, frozen=True, tag="create_market"):
@@ -56,6 +74,37 @@ class CreateMarketOrder(_Command, frozen=True, tag="create_market"):
     size_lots: int
     slippage_percent: Decimal
     reduce_only: bool
+    client_order_id: str | None = None
+    take_profit: StopLeg | None = None
+    stop_loss: StopLeg | None = None
+
+
+class CreateStopOrder(_Command, frozen=True, tag="create_stop"):
+    """A stop-limit / stop-market order (spec §2.3); `side` is the side of the order placed."""
+
+    account: str
+    symbol: str
+    side: Side
+    reduce_only: bool
+    stop: StopLeg
+
+
+class SetPositionTpsl(_Command, frozen=True, tag="set_tpsl"):
+    """Position TP and/or SL (spec §2.4); `side` is the closing side."""
+
+    account: str
+    symbol: str
+    side: Side
+    take_profit: StopLeg | None = None
+    stop_loss: StopLeg | None = None
+
+
+class CancelStopOrder(_Command, frozen=True, tag="cancel_stop"):
+    """Exactly one of `order_id` / `client_order_id` is set (the gateway guarantees it)."""
+
+    account: str
+    symbol: str
+    order_id: int | None = None
     client_order_id: str | None = None
 
 
@@ -114,7 +163,9 @@ class RevokeAllAgents(_Command, frozen=True, tag="revoke_all_agents"):
     account: str
 
 
-BatchAction = CreateOrder | CreateMarketOrder | CancelOrder | EditOrder
+BatchAction = (
+    CreateOrder | CreateMarketOrder | CancelOrder | EditOrder | SetPositionTpsl | CancelStopOrder
+)
 
 
 class Batch(_Command, frozen=True, tag="batch"):
@@ -132,6 +183,9 @@ Command = (
     | CancelOrder
     | EditOrder
     | CancelAllOrders
+    | CreateStopOrder
+    | SetPositionTpsl
+    | CancelStopOrder
     | UpdateLeverage
     | UpdateMarginMode
     | BindAgent

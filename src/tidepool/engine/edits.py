@@ -11,6 +11,8 @@ Semantics:
   open-order slot counted as free: 400, 30 band, 7/8, 10, 23/21/22 or 5. If the new price would
   take, the replacement is accepted and then rejected `post_only_rejected`, exactly like an
   ALO create; the old order stays cancelled (the edit itself succeeded).
+- TP/SL legs attached to the old order that are still waiting for its first fill are handed
+  to the replacement (their `stop_parent_order_id` becomes the new id).
 - Events: OrderCancelled(reason="edit") of the old order (history event `cancel`), then
   OrderAccepted of the new one; Outcome.order_id is the new id.
 """
@@ -39,6 +41,7 @@ def edit_order(state: EngineState, cmd: EditOrder) -> Outcome:
         state.books[cmd.symbol], old.is_bid, cmd.price_ticks, "ALO"
     ).post_only_reject
     step = Step(cmd.seq, cmd.ts_ms)
+    legs = state.legs.pop(old.order_id, [])  # TP/SL legs waiting for a fill move to the new order
     cancel_resting(state, step, old, "cancelled", "edit", "cancel")
     new = accept(
         state,
@@ -52,6 +55,10 @@ def edit_order(state: EngineState, cmd: EditOrder) -> Outcome:
         reduce_only=old.reduce_only,
         client_order_id=old.client_order_id,
     )
+    for leg_id in legs:
+        state.orders[leg_id].parent_id = new.order_id
+    if legs:
+        state.legs[new.order_id] = legs
     if post_only_reject:
         close_incoming(state, step, new, "rejected", "post_only_rejected", "post_only_rejected")
     else:

@@ -10,12 +10,16 @@ method is a read that never mutates (unknown accounts read as empty). What `appl
 | CancelOrder      | order_id; OrderCancelled(reason="cancel")   | ORDER_NOT_FOUND_ON_CANCEL      |
 | EditOrder        | new order_id; OrderCancelled(reason="edit"),| ORDER_NOT_FOUND_ON_EDIT (6),   |
 |                  | OrderAccepted (ALO, back of its level)      | 400,30,7,8,10,23,21,22,5       |
-| CancelAllOrders  | cancelled_count (0 is a success)            | 3 unknown symbol               |
+| CancelAllOrders  | cancelled_count (0 is a success); resting   | 3 unknown symbol               |
+|                  | orders, then pending stop / TP / SL orders  |                                |
+| CreateStopOrder  | order_id; OrderAccepted (pending, off book) | 3, 400, 36, 10                 |
+| SetPositionTpsl  | OrderAccepted per leg (replacing old legs)  | 3, 400, 13, 17, 36, 10         |
+| CancelStopOrder  | order_id; OrderCancelled(reason="cancel")   | ORDER_NOT_FOUND_ON_CANCEL      |
 | UpdateLeverage   | MarginSettingChanged                        | 3, 11 out of range / decrease  |
 |                  |                                             | with an open position          |
 | UpdateMarginMode | MarginSettingChanged                        | 3, 12 with an open position    |
 | Faucet           | BalanceChanged(reason="faucet")             | 400 non-positive amount        |
-| SetMarkPrice     | MarkPriceSet                                | 3, 400 non-positive price      |
+| SetMarkPrice     | MarkPriceSet, then triggered stops' events  | 3, 400 non-positive price      |
 | BindAgent        | AgentBound                                  | -                              |
 | RevokeAgent      | AgentRevoked                                | 400 agent not bound            |
 | RevokeAllAgents  | one AgentRevoked per agent                  | -                              |
@@ -35,25 +39,29 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from tidepool.domain.markets import MarketSpec
-from tidepool.engine import admin, invariants, risk, settings, snapshot
+from tidepool.engine import admin, invariants, risk, settings, snapshot, stops
 from tidepool.engine.cancels import cancel_all_orders, cancel_order
 from tidepool.engine.commands import (
     Batch,
     BindAgent,
     CancelAllOrders,
     CancelOrder,
+    CancelStopOrder,
     Command,
     CreateMarketOrder,
     CreateOrder,
+    CreateStopOrder,
     EditOrder,
     Faucet,
     RevokeAgent,
     RevokeAllAgents,
     SetMarkPrice,
+    SetPositionTpsl,
     UpdateLeverage,
     UpdateMarginMode,
 )
@@ -77,6 +85,25 @@ __all__ = ["Engine", "EngineConfig", "InvariantBroken"]
 
 
 DEFAULT_CONFIG = EngineConfig()
+
+# One handler per command type (Batch is applied by Engine.apply itself, action by action).
+_HANDLERS: dict[type[Any], Callable[[EngineState, Any], Outcome]] = {
+    CreateOrder: create_order,
+    CreateMarketOrder: create_market_order,
+    CancelOrder: cancel_order,
+    EditOrder: edit_order,
+    CancelAllOrders: cancel_all_orders,
+    CreateStopOrder: stops.create_stop_order,
+    SetPositionTpsl: stops.set_position_tpsl,
+    CancelStopOrder: stops.cancel_stop_order,
+    UpdateLeverage: settings.update_leverage,
+    UpdateMarginMode: settings.update_margin_mode,
+    Faucet: admin.faucet,
+    SetMarkPrice: admin.set_mark_price,
+    BindAgent: admin.bind_agent,
+    RevokeAgent: admin.revoke_agent,
+    RevokeAllAgents: admin.revoke_all_agents,
+}
 
 
 class Engine:
@@ -119,44 +146,21 @@ class Engine:
         return Outcome(events=events, results=results)
 
     def _apply(self, cmd: Command) -> Outcome:
-        state = self._state
-        match cmd:
-            case CreateOrder():
-                return create_order(state, cmd)
-            case CreateMarketOrder():
-                return create_market_order(state, cmd)
-            case CancelOrder():
-                return cancel_order(state, cmd)
-            case EditOrder():
-                return edit_order(state, cmd)
-            case CancelAllOrders():
-                return cancel_all_orders(state, cmd)
-            case UpdateLeverage():
-                return settings.update_leverage(state, cmd)
-            case UpdateMarginMode():
-                return settings.update_margin_mode(state, cmd)
-            case Faucet():
-                return admin.faucet(state, cmd)
-            case SetMarkPrice():
-                return admin.set_mark_price(state, cmd)
-            case BindAgent():
-                return admin.bind_agent(state, cmd)
-            case RevokeAgent():
-                return admin.revoke_agent(state, cmd)
-            case RevokeAllAgents():
-                return admin.revoke_all_agents(state, cmd)
-        raise TypeError(f"not a command: {cmd!r}")
+        handler = _HANDLERS.get(type(cmd))
+        if handler is None:
+            raise TypeError(f"not a command: {cmd!r}")
+        return handler(self._state, cmd)
 
     # ---- reads -------------------------------------------------------------------------------
 
     @in_decimal_context
     def open_orders(self, account: str) -> list[OrderRecord]:
-        """The account's resting orders, ascending order id."""
+        """The account's resting orders and pending stop orders, ascending order id."""
         state = self._state
         acc = state.accounts.get(account)
         if acc is None:
             return []
-        orders = (state.orders[i] for i in acc.open_ids)
+        orders = (state.orders[i] for i in sorted((*acc.open_ids, *acc.stop_ids)))
         return [o.record(state.markets[o.symbol]) for o in orders]
 
     @in_decimal_context

@@ -35,6 +35,16 @@ class OrderAccepted(_Event, frozen=True, tag="order_accepted"):
     order_type: str = "limit"
 
 
+class StopTriggered(_Event, frozen=True, tag="stop_triggered"):
+    """A stop order's trigger price was reached: it now executes as a limit or market order."""
+
+    order_id: int
+    account: str
+    symbol: str
+    price_ticks: int  # its limit (for a stop-market: the reference price moved by slippage)
+    size_lots: int
+
+
 class OrderFilled(_Event, frozen=True, tag="order_filled"):
     """One fill between a resting maker and an incoming taker, at the maker's price."""
 
@@ -105,6 +115,7 @@ class AgentRevoked(_Event, frozen=True, tag="agent_revoked"):
 
 Event = (
     OrderAccepted
+    | StopTriggered
     | OrderFilled
     | OrderCancelled
     | PositionChanged

@@ -35,6 +35,7 @@ def check(state: EngineState) -> None:
         _check_book(book, on_book)
     _check_orders(state, on_book)
     _check_accounts(state, on_book)
+    _check_pending(state)
     _check_positions(state)
     _check_fills(state)
     _check_collateral(state)
@@ -140,6 +141,10 @@ def _check_order(order: Order) -> None:
         f"{name}: {order.initial_lots} != {order.filled_lots} filled + {order.cancelled_lots}"
         f" cancelled + {order.remaining_lots} remaining",
     )
+    if order.pending:  # not triggered yet: nothing filled or cancelled, size may be open (0)
+        ok = order.status == "open" and order.filled_lots == order.cancelled_lots == 0
+        _require(ok, "I3 quantity conservation", f"{name}: pending stop {order.status}")
+        return
     expected = {
         "open": order.filled_lots == 0 and order.remaining_lots > 0,
         "partially_filled": order.filled_lots > 0 and order.remaining_lots > 0,
@@ -175,6 +180,42 @@ def _check_accounts(state: EngineState, on_book: dict[int, Order]) -> None:
         _require(per_symbol == by_symbol, "account index", f"{address}: per-symbol index")
         _require(units == account.order_units, "account index", f"{address}: order margin units")
     _require(indexed == set(on_book), "account index", "resting orders missing from indexes")
+
+
+def _check_pending(state: EngineState) -> None:
+    """Pending stops are indexed per account, and in a trigger index iff armed, else as a leg
+    of their parent; nothing else is."""
+    stop_ids: dict[str, list[int]] = {}
+    armed: dict[tuple[str, str], list[int]] = {}
+    legs: dict[int, list[int]] = {}
+    for order in state.orders.values():
+        if not order.pending:
+            continue
+        stop_ids.setdefault(order.account, []).append(order.order_id)
+        if order.armed:
+            armed.setdefault((order.symbol, order.trigger or ""), []).append(order.order_id)
+        else:
+            assert order.parent_id is not None
+            legs.setdefault(order.parent_id, []).append(order.order_id)
+    for address, account in state.accounts.items():
+        got = list(account.stop_ids)
+        _require(
+            sorted(got) == stop_ids.get(address, []),
+            "stop index",
+            f"{address}: stop ids {got}",
+        )
+    for key, index in state.triggers.items():
+        _require(index.ids() == armed.get(key, []), "stop index", f"trigger index {key}")
+        _require(
+            index.rises == sorted(index.rises) and index.falls == sorted(index.falls),
+            "stop index",
+            f"trigger index {key} unsorted",
+        )
+    _require(
+        {k: sorted(v) for k, v in state.legs.items()} == legs,
+        "stop index",
+        f"legs {state.legs} != {legs}",
+    )
 
 
 def _check_positions(state: EngineState) -> None:

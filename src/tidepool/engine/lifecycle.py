@@ -30,6 +30,7 @@ from tidepool.engine.events import (
 from tidepool.engine.money import average_price, units_to_usd
 from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
+from tidepool.engine.triggers import arm, unindex_pending
 from tidepool.engine.views import FillRecord, OrderStatus
 
 
@@ -99,10 +100,22 @@ def cancel_resting(
     close_incoming(state, step, order, status, reason, event)
 
 
+def cancel_pending(state: EngineState, step: Step, order: Order, reason: str) -> None:
+    """Cancel a stop order that has not triggered (history event `cancel`)."""
+    unindex_pending(state, order)
+    close_incoming(state, step, order, "cancelled", reason, "cancel")
+
+
 def close_incoming(
     state: EngineState, step: Step, order: Order, status: OrderStatus, reason: str, event: str
 ) -> None:
-    """Make an order that is not on the book terminal (IOC remainder, post-only rejection)."""
+    """Make an order that is not on the book terminal (IOC remainder, post-only rejection).
+
+    TP/SL legs still waiting for this order's first fill will never see one: they are
+    cancelled too (reason `parent_cancelled`)."""
+    if order.filled_lots == 0:
+        for leg_id in list(state.legs.get(order.order_id, ())):
+            cancel_pending(state, step, state.orders[leg_id], "parent_cancelled")
     lots = order.close(status, reason, step.ts_ms)
     state.log(order, event, step.ts_ms)
     step.events.append(
@@ -160,6 +173,25 @@ def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) 
     _settle(state, step, maker_account, maker, price, lots, maker_fee, history_id, True)
     taker_account = state.accounts[taker.account]
     _settle(state, step, taker_account, taker, price, lots, taker_fee, taker_history_id, False)
+    for order in (maker, taker):
+        _arm_legs(state, step, order)
+
+
+def _arm_legs(state: EngineState, step: Step, parent: Order) -> None:
+    """The parent's first fill arms its TP/SL legs (history event `stop_parent_order_filled`)."""
+    for leg_id in state.legs.pop(parent.order_id, ()):
+        leg = state.orders[leg_id]
+        arm(state, leg)
+        leg.updated_at = step.ts_ms
+        state.log(leg, "stop_parent_order_filled", step.ts_ms)
+
+
+def _cancel_position_legs(state: EngineState, step: Step, account: Account, symbol: str) -> None:
+    """A position closed or flipped: its armed TP/SL legs protect nothing any more."""
+    for order_id in list(account.stop_ids):
+        leg = state.orders[order_id]
+        if leg.symbol == symbol and leg.tpsl is not None and leg.armed:
+            cancel_pending(state, step, leg, "position_closed")
 
 
 def _trade_side(is_bid: bool, closing: bool) -> str:
@@ -245,3 +277,5 @@ def _settle(
             reason="trade",
         )
     )
+    if new_size == 0 or flipped:
+        _cancel_position_legs(state, step, account, symbol)

@@ -1,25 +1,14 @@
-"""CreateOrder: validate, accept, match against the opposite side, then rest or finish.
+"""CreateOrder and CreateMarketOrder: validate (risk.py), accept, attach TP/SL legs
+(stops.py), execute against the book (execution.py, where the matching semantics are), then
+trigger whatever stop orders the trades made due.
 
-Semantics (Pacifica's, spec §3.2-3.3):
-- The incoming (taker) order matches resting orders at the RESTING price while it crosses,
-  best price first, FIFO within a level (price-time priority, I5); it never fills beyond its
-  limit (I6).
-- Self-trade prevention: a resting order of the taker's own account met while matching is
-  cancelled (status `rejected`, reason/event `self_trade_prevented`) and matching continues.
-- A resting reduce-only order that can no longer trade its whole remainder without increasing
-  its owner's |position| (the position shrank since it was placed) fills what it still can
-  and has the rest cancelled (status `cancelled`, reason `reduce_only`), so reduce-only never
-  increases a position. An incoming reduce-only order is sized against the position when
-  validated and only its own fills change that position while it matches.
-- GTC and TOB rest their remainder (event `make`); IOC cancels it (reason `ioc_remainder`,
-  event `cancel`); ALO that would take is accepted, then rejected (`post_only_rejected`);
-  TOB that would take is re-priced one tick inside the best opposite price, then rests.
+- Limit orders: tif GTC / IOC / ALO / TOB as execution.py describes.
 - Market orders (spec §2.2) are IOC limit orders whose limit is the mark moved against the
   taker by `slippage_percent` (bids round down, asks up, to the tick; never below one tick);
   order type `market`. Nothing on the opposite side within that limit: error 25, no order.
-- Outcome: `order_id` of the accepted order; events in order: OrderAccepted, then per maker
-  either OrderCancelled (STP) or OrderFilled + PositionChanged/BalanceChanged (maker, taker),
-  then the taker's OrderCancelled if it did not rest.
+- Attached `take_profit` / `stop_loss` legs are checked with the order (400, 36) and accepted
+  right after it (ids parent, TP, SL), so a rejected create creates no leg either.
+- Outcome: `order_id` of the accepted order.
 """
 
 from __future__ import annotations
@@ -27,14 +16,18 @@ from __future__ import annotations
 from tidepool.domain.errors import Reject
 from tidepool.engine.commands import CreateMarketOrder, CreateOrder
 from tidepool.engine.events import Outcome
-from tidepool.engine.lifecycle import Step, accept, cancel_resting, close_incoming, fill, rest
-from tidepool.engine.orders import Order
+from tidepool.engine.execution import execute
+from tidepool.engine.lifecycle import Step, accept, close_incoming
 from tidepool.engine.risk import check_create, check_market
 from tidepool.engine.state import EngineState
+from tidepool.engine.stops import add_legs, check_legs, run_triggers
 
 
 def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
     plan = check_create(state, cmd)
+    if not isinstance(plan, Reject):
+        legs = [cmd.take_profit, cmd.stop_loss]
+        plan = check_legs(state, cmd.account, legs, cmd.client_order_id) or plan
     if isinstance(plan, Reject):
         return Outcome(events=[], reject=plan)
     step = Step(cmd.seq, cmd.ts_ms)
@@ -50,15 +43,20 @@ def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
         reduce_only=cmd.reduce_only,
         client_order_id=cmd.client_order_id,
     )
+    add_legs(state, step, order, cmd.take_profit, cmd.stop_loss)
     if plan.post_only_reject:
         close_incoming(state, step, order, "rejected", "post_only_rejected", "post_only_rejected")
     else:
         execute(state, step, order)
+    run_triggers(state, step, cmd.symbol)
     return Outcome(events=step.events, order_id=order.order_id)
 
 
 def create_market_order(state: EngineState, cmd: CreateMarketOrder) -> Outcome:
     limit = check_market(state, cmd)
+    if not isinstance(limit, Reject):
+        legs = [cmd.take_profit, cmd.stop_loss]
+        limit = check_legs(state, cmd.account, legs, cmd.client_order_id) or limit
     if isinstance(limit, Reject):
         return Outcome(events=[], reject=limit)
     step = Step(cmd.seq, cmd.ts_ms)
@@ -75,46 +73,7 @@ def create_market_order(state: EngineState, cmd: CreateMarketOrder) -> Outcome:
         client_order_id=cmd.client_order_id,
         order_type="market",
     )
+    add_legs(state, step, order, cmd.take_profit, cmd.stop_loss)
     execute(state, step, order)
+    run_triggers(state, step, cmd.symbol)
     return Outcome(events=step.events, order_id=order.order_id)
-
-
-def execute(state: EngineState, step: Step, order: Order) -> None:
-    """Match an accepted order, then rest its remainder (GTC, TOB, ALO) or cancel it (IOC)."""
-    match(state, step, order)
-    if order.remaining_lots > 0:
-        if order.tif == "IOC":
-            close_incoming(state, step, order, "cancelled", "ioc_remainder", "cancel")
-        else:
-            rest(state, step, order)
-
-
-def match(state: EngineState, step: Step, taker: Order) -> None:
-    """Fill `taker` against the opposite side while it crosses and has lots left."""
-    opposite = state.books[taker.symbol].opposite(taker.is_bid)
-    limit = taker.price_ticks
-    while taker.remaining_lots > 0:
-        level = opposite.best()
-        if level is None:
-            return
-        if (level.price_ticks > limit) if taker.is_bid else (level.price_ticks < limit):
-            return
-        maker = level.head
-        assert maker is not None, "empty price level on the book"
-        if maker.account == taker.account:
-            cancel_resting(
-                state, step, maker, "rejected", "self_trade_prevented", "self_trade_prevented"
-            )
-            continue
-        lots = min(taker.remaining_lots, maker.remaining_lots)
-        if maker.reduce_only:
-            owner = state.accounts[maker.account]
-            cap = owner.reducible_lots(maker.symbol, maker.is_bid)
-            if cap < maker.remaining_lots:
-                lots = min(lots, cap)
-                if lots > 0:
-                    fill(state, step, maker, taker, lots)
-                if maker.is_open:
-                    cancel_resting(state, step, maker, "cancelled", "reduce_only", "cancel")
-                continue
-        fill(state, step, maker, taker, lots)

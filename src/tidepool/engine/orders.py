@@ -177,6 +177,7 @@ class Order:
             created_at=self.created_at,
             updated_at=self.updated_at,
             avg_fill_price=average_price(spec, self.filled_units, self.filled_lots),
+            pending=self.pending,
         )
 
     def history_entry(self, history_id: int, event_type: str, ts_ms: int) -> HistoryEntry:

@@ -178,7 +178,7 @@ def check_order(state: EngineState, o: OrderCheck) -> Reject | None:
     account = state.accounts.get(o.account)
     reject = _check_size(spec, o.account, o.size_notional)
     if reject is None:
-        reject = _check_open_orders(state, o.account, account, o.replacing is not None)
+        reject = check_open_orders(state, o.account, account, o.replacing is not None)
     if reject is None:
         if o.reduce_only:
             reject = _check_reduce_only(spec, o, account)
@@ -202,9 +202,12 @@ def _check_size(spec: MarketSpec, address: str, notional: Decimal) -> Reject | N
     return None
 
 
-def _check_open_orders(
-    state: EngineState, address: str, account: Account | None, replacing: bool
+def check_open_orders(
+    state: EngineState, address: str, account: Account | None = None, replacing: bool = False
 ) -> Reject | None:
+    """10: the account already has the configured number of open orders (stops included)."""
+    if account is None:
+        account = state.accounts.get(address)
     limit = state.config.max_open_orders
     if account is not None and account.open_count - replacing >= limit:
         return Reject(
@@ -297,5 +300,6 @@ def summary(state: EngineState, address: str) -> AccountSummary:
         order_margin=c.order_margin,
         available_to_spend=c.free,
         orders_count=0 if account is None else len(account.open_ids),
+        stop_orders_count=0 if account is None else len(account.stop_ids),
         positions_count=0 if account is None else len(account.positions),
     )

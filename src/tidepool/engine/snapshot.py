@@ -26,6 +26,7 @@ from tidepool.engine.commands import Side
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
+from tidepool.engine.triggers import index_pending
 from tidepool.engine.views import FillRecord, HistoryEntry, OrderStatus
 
 FORMAT_VERSION = 1
@@ -212,6 +213,8 @@ def decode(data: bytes) -> EngineState:
     for order in state.orders.values():
         if order.on_book:
             state.accounts[order.account].index_open(order)
+        elif order.pending:
+            index_pending(state, order)
     return state
 
 

@@ -11,6 +11,8 @@ Invariants:
 - `fills` is every fill side ever, in history-id order (full, not bounded: trade history and
   klines are exact after replay); `fills_by_account` and `trades` (the taker sides per market,
   i.e. the public trades) index the same records.
+- `triggers[(symbol, trigger type)]` holds the armed pending stop orders, `legs[parent id]`
+  the pending TP/SL legs still waiting for their parent's first fill (see triggers.py).
 - `faucet_total` is every faucet credit; `fees_collected` every fee charged. Together with
   balances and PnL they satisfy collateral conservation (I9, see `invariants.py`).
 """
@@ -25,6 +27,7 @@ from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.orders import Order
+from tidepool.engine.triggers import TRIGGER_TYPES, TriggerIndex
 from tidepool.engine.views import FillRecord, HistoryEntry
 
 
@@ -47,6 +50,10 @@ class EngineState:
         self.last_history_id = 0
         self.fees_collected = Decimal(0)
         self.faucet_total = Decimal(0)
+        self.triggers: dict[tuple[str, str], TriggerIndex] = {
+            (s, t): TriggerIndex() for s in self.markets for t in TRIGGER_TYPES
+        }
+        self.legs: dict[int, list[int]] = {}
         self.fills: list[FillRecord] = []
         self.fills_by_account: dict[str, list[FillRecord]] = {}
         self.trades: dict[str, list[FillRecord]] = {s: [] for s in self.markets}

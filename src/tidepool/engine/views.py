@@ -39,6 +39,7 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     stop_ticks: int | None = None  # stop/TP/SL orders: the trigger price
     trigger: str | None = None  # mark_price | last_trade_price
     parent_id: int | None = None  # TP/SL attached to an order: that order
+    pending: bool = False  # a stop order that has not triggered (not on the book)
 
     @property
     def remaining_lots(self) -> int:
@@ -114,5 +115,6 @@ class AccountSummary(msgspec.Struct, frozen=True, kw_only=True):
     margin_used: Decimal  # positions' notional at mark / leverage
     order_margin: Decimal  # open non-reduce-only orders' remaining notional / leverage
     available_to_spend: Decimal  # equity - margin_used - order_margin
-    orders_count: int
+    orders_count: int  # resting orders (stop orders not included, as on Pacifica)
     positions_count: int
+    stop_orders_count: int = 0  # pending stop / TP / SL orders

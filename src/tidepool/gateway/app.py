@@ -16,7 +16,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tidepool.gateway import accounts, agents, batch, history, markets, orders, sandbox
+from tidepool.gateway import (
+    accounts,
+    agents,
+    batch,
+    history,
+    markets,
+    orders,
+    sandbox,
+    stops,
+)
 from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.wire.envelope import INTERNAL_ERROR, Response, error, ok
 
@@ -57,6 +66,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", f"{API}/orders/cancel"): orders.cancel_order,
     ("POST", f"{API}/orders/cancel_all"): orders.cancel_all_orders,
     ("POST", f"{API}/orders/batch"): batch.batch,
+    ("POST", f"{API}/orders/stop/create"): stops.create_stop_order,
+    ("POST", f"{API}/orders/stop/cancel"): stops.cancel_stop_order,
+    ("POST", f"{API}/positions/tpsl"): stops.set_position_tpsl,
     ("POST", f"{API}/agent/bind"): agents.bind,
     ("POST", f"{API}/agent/revoke"): agents.revoke,
     ("POST", f"{API}/agent/revoke_all"): agents.revoke_all,

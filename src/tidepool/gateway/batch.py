@@ -29,9 +29,11 @@ from tidepool.runtime.speedbump import DELAYED_TIFS
 from tidepool.wire.envelope import Response, invalid_parameters, ok
 from tidepool.wire.requests import (
     CancelOrderRequest,
+    CancelStopOrderRequest,
     CreateMarketOrderRequest,
     CreateOrderRequest,
     EditOrderRequest,
+    SetPositionTpslRequest,
     Signed,
 )
 
@@ -59,6 +61,8 @@ ACTIONS: dict[str, tuple[type[Signed], str, Translator]] = {
     ),
     "Cancel": (CancelOrderRequest, "cancel_order", translate.cancel_order),
     "Edit": (EditOrderRequest, "edit_order", translate.edit_order),
+    "SetPositionTpsl": (SetPositionTpslRequest, "set_position_tpsl", translate.set_position_tpsl),
+    "CancelStopOrder": (CancelStopOrderRequest, "cancel_stop_order", translate.cancel_stop_order),
 }
 
 

@@ -16,18 +16,26 @@ from tidepool.domain.markets import MarketSpec, OffGrid, format_decimal, parse_d
 from tidepool.engine.commands import (
     BatchAction,
     CancelOrder,
+    CancelStopOrder,
     Command,
     CreateMarketOrder,
     CreateOrder,
+    CreateStopOrder,
     EditOrder,
+    SetPositionTpsl,
+    StopLeg,
 )
 from tidepool.gateway.context import Exchange, Rejected, WireError
 from tidepool.wire.envelope import bad_request, invalid_parameters
 from tidepool.wire.requests import (
     CancelOrderRequest,
+    CancelStopOrderRequest,
     CreateMarketOrderRequest,
     CreateOrderRequest,
+    CreateStopOrderRequest,
     EditOrderRequest,
+    SetPositionTpslRequest,
+    StopLegRequest,
     is_uuid,
 )
 
@@ -88,13 +96,44 @@ def percent(name: str, text: str) -> Decimal:
     return value
 
 
+TRIGGER_TYPES = frozenset({"mark_price", "last_trade_price"})
+
+
+def stop_leg(spec: MarketSpec, leg: StopLegRequest | None) -> StopLeg | None:
+    """A stop-leg object in ticks and lots. `mid_price` triggers are not modelled (400)."""
+    if leg is None:
+        return None
+    check_client_order_id(leg.client_order_id)
+    trigger = leg.trigger_price_type or "mark_price"
+    if trigger not in TRIGGER_TYPES:
+        raise WireError(
+            invalid_parameters(
+                f"trigger_price_type {trigger!r} is not supported (mark_price, last_trade_price)"
+            )
+        )
+    size = None
+    if leg.amount is not None and not _is_zero(leg.amount):
+        size = amount_lots(spec, leg.amount)
+    return StopLeg(
+        stop_ticks=price_ticks(spec, leg.stop_price, "Stop price"),
+        limit_ticks=None if leg.limit_price is None else price_ticks(spec, leg.limit_price),
+        size_lots=size,
+        client_order_id=leg.client_order_id,
+        trigger="last_trade_price" if trigger == "last_trade_price" else "mark_price",
+    )
+
+
+def _is_zero(text: str) -> bool:
+    try:
+        return parse_decimal(text) == 0
+    except OffGrid:
+        return False
+
+
 def create_order(ex: Exchange, body: CreateOrderRequest) -> ActionBuilder:
     check_client_order_id(body.client_order_id)
-    if body.take_profit is not None or body.stop_loss is not None:
-        raise WireError(
-            invalid_parameters("take_profit/stop_loss on limit orders are not supported yet")
-        )
     spec = market(ex, body.symbol)
+    tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
     ticks = price_ticks(spec, body.price)
     lots = amount_lots(spec, body.amount)
     return lambda seq, ts: CreateOrder(
@@ -108,16 +147,15 @@ def create_order(ex: Exchange, body: CreateOrderRequest) -> ActionBuilder:
         tif=body.tif,
         reduce_only=body.reduce_only,
         client_order_id=body.client_order_id,
+        take_profit=tp,
+        stop_loss=sl,
     )
 
 
 def create_market_order(ex: Exchange, body: CreateMarketOrderRequest) -> ActionBuilder:
     check_client_order_id(body.client_order_id)
-    if body.take_profit is not None or body.stop_loss is not None:
-        raise WireError(
-            invalid_parameters("take_profit/stop_loss on market orders are not supported yet")
-        )
     spec = market(ex, body.symbol)
+    tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
     lots = amount_lots(spec, body.amount)
     slippage = percent("slippage_percent", body.slippage_percent)
     return lambda seq, ts: CreateMarketOrder(
@@ -130,6 +168,8 @@ def create_market_order(ex: Exchange, body: CreateMarketOrderRequest) -> ActionB
         slippage_percent=slippage,
         reduce_only=body.reduce_only,
         client_order_id=body.client_order_id,
+        take_profit=tp,
+        stop_loss=sl,
     )
 
 
@@ -158,6 +198,50 @@ def edit_order(ex: Exchange, body: EditOrderRequest) -> ActionBuilder:
         symbol=body.symbol,
         price_ticks=ticks,
         size_lots=lots,
+        order_id=body.order_id,
+        client_order_id=body.client_order_id,
+    )
+
+
+def create_stop_order(ex: Exchange, body: CreateStopOrderRequest) -> Builder:
+    spec = market(ex, body.symbol)
+    leg = stop_leg(spec, body.stop_order)
+    assert leg is not None
+    return lambda seq, ts: CreateStopOrder(
+        seq=seq,
+        ts_ms=ts,
+        account=body.account,
+        symbol=body.symbol,
+        side=body.side,
+        reduce_only=body.reduce_only,
+        stop=leg,
+    )
+
+
+def set_position_tpsl(ex: Exchange, body: SetPositionTpslRequest) -> ActionBuilder:
+    spec = market(ex, body.symbol)
+    tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
+    if tp is None and sl is None:
+        raise WireError(invalid_parameters("take_profit or stop_loss is required"))
+    return lambda seq, ts: SetPositionTpsl(
+        seq=seq,
+        ts_ms=ts,
+        account=body.account,
+        symbol=body.symbol,
+        side=body.side,
+        take_profit=tp,
+        stop_loss=sl,
+    )
+
+
+def cancel_stop_order(ex: Exchange, body: CancelStopOrderRequest) -> ActionBuilder:
+    exactly_one_id(body.order_id, body.client_order_id)
+    market(ex, body.symbol)
+    return lambda seq, ts: CancelStopOrder(
+        seq=seq,
+        ts_ms=ts,
+        account=body.account,
+        symbol=body.symbol,
         order_id=body.order_id,
         client_order_id=body.client_order_id,
     )

@@ -38,7 +38,16 @@ def open_order(spec: MarketSpec, o: OrderRecord) -> dict[str, Any]:
 
 
 # Engine reasons Pacifica's wire has no value for are shown as "cancel" (docs/wire-decisions.md).
-_WIRE_REASONS = {"ioc_remainder": "cancel", "reduce_only": "cancel", "edit": "cancel"}
+_WIRE_REASONS = {
+    "ioc_remainder": "cancel",
+    "reduce_only": "cancel",
+    "edit": "cancel",
+    "parent_cancelled": "cancel",
+    "position_closed": "cancel",
+    "replaced": "cancel",
+    "no_position": "cancel",
+    "trigger_rejected": "rejected",
+}
 
 
 def wire_reason(reason: str | None) -> str | None:
@@ -172,7 +181,7 @@ def account(
         "cross_mmr": money(s.margin_used / 2),
         "positions_count": s.positions_count,
         "orders_count": s.orders_count,
-        "stop_orders_count": 0,
+        "stop_orders_count": s.stop_orders_count,
         "updated_at": now_ms,
     }
 

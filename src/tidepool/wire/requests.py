@@ -24,6 +24,16 @@ class Signed(msgspec.Struct, kw_only=True, frozen=True):
     agent_wallet: str | None = None
 
 
+class StopLegRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The stop-leg object of `stop_order`, `take_profit`, `stop_loss` (spec §2)."""
+
+    stop_price: str
+    limit_price: str | None = None  # omitted: a market order when triggered
+    amount: str | None = None  # omitted or "0": the position's size at trigger time
+    client_order_id: str | None = None
+    trigger_price_type: str | None = None  # mark_price (default) | last_trade_price
+
+
 class CreateOrderRequest(Signed, frozen=True):
     symbol: str
     price: str
@@ -32,8 +42,8 @@ class CreateOrderRequest(Signed, frozen=True):
     tif: Literal["GTC", "IOC", "ALO", "TOB"]
     reduce_only: bool
     client_order_id: str | None = None
-    take_profit: dict[str, Any] | None = None
-    stop_loss: dict[str, Any] | None = None
+    take_profit: StopLegRequest | None = None
+    stop_loss: StopLegRequest | None = None
     builder_code: str | None = None
 
 
@@ -44,8 +54,8 @@ class CreateMarketOrderRequest(Signed, frozen=True):
     slippage_percent: str  # percent: "0.5" is 0.5 %
     reduce_only: bool
     client_order_id: str | None = None
-    take_profit: dict[str, Any] | None = None
-    stop_loss: dict[str, Any] | None = None
+    take_profit: StopLegRequest | None = None
+    stop_loss: StopLegRequest | None = None
     builder_code: str | None = None
 
 
@@ -59,6 +69,28 @@ class EditOrderRequest(Signed, frozen=True):
     symbol: str
     price: str
     amount: str | None = None  # omitted: keep the order's remaining size (live behaviour)
+    order_id: int | None = None
+    client_order_id: str | None = None
+
+
+class CreateStopOrderRequest(Signed, frozen=True):
+    symbol: str
+    side: Literal["bid", "ask"]
+    reduce_only: bool
+    stop_order: StopLegRequest
+    builder_code: str | None = None
+
+
+class SetPositionTpslRequest(Signed, frozen=True):
+    symbol: str
+    side: Literal["bid", "ask"]  # the closing side
+    take_profit: StopLegRequest | None = None
+    stop_loss: StopLegRequest | None = None
+    builder_code: str | None = None
+
+
+class CancelStopOrderRequest(Signed, frozen=True):
+    symbol: str
     order_id: int | None = None
     client_order_id: str | None = None
 
