@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         "--strict-auth", action="store_true", help="reject replays and future timestamps"
     )
     s.add_argument("--max-open-orders", type=int, default=1000)
+    s.add_argument(
+        "--price-band-percent",
+        type=Decimal,
+        default=Decimal(50),
+        help="reject limit prices further than this from the mark (error 30); 0 turns it off",
+    )
     s.add_argument("--maker-fee", type=Decimal, default=Decimal("0.00015"))
     s.add_argument("--taker-fee", type=Decimal, default=Decimal("0.0004"))
     s.add_argument("--log-level", default="info")
@@ -79,6 +85,7 @@ def _serve(args: argparse.Namespace) -> int:
         snapshot_every=args.snapshot_every,
         strict_auth=args.strict_auth,
         max_open_orders=args.max_open_orders,
+        price_band_percent=args.price_band_percent,
         maker_fee=args.maker_fee,
         taker_fee=args.taker_fee,
         log_level=args.log_level,

@@ -26,6 +26,7 @@ class Config:
     maker_fee: Decimal = Decimal("0.00015")
     taker_fee: Decimal = Decimal("0.0004")
     max_open_orders: int = 1000
+    price_band_percent: Decimal = Decimal(50)  # error 30 beyond it; 0 = no band
     log_level: str = "info"
     speedbump_ms: int = 100  # delays are drawn from [speedbump_ms / 2, speedbump_ms]; 0 = off
     seed: int | None = None

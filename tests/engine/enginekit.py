@@ -53,7 +53,9 @@ class Driver:
         markets: tuple[MarketSpec, ...] = (market("X"), market("Y")),
         config: EngineConfig | None = None,
     ) -> None:
-        self.engine = Engine(markets, config or EngineConfig())
+        # Scenarios use whole-number prices far from the mark to isolate one rule each: no
+        # price band unless a test configures one (test_validation covers error 30).
+        self.engine = Engine(markets, config or EngineConfig(price_band=None))
         self.seq = 0
 
     def apply(self, cmd_type: type[Command], **fields: Any) -> Outcome:

@@ -156,3 +156,19 @@ def test_fractional_grid_messages_use_decimal_amounts() -> None:
     out = d.limit("a", "bid", 200, 50, symbol="B")  # 100 x 0.05 = 5
     assert out.reject is not None
     assert out.reject.message == "Order amount too low for a: 5 < 10"
+
+
+def test_price_band_around_the_mark() -> None:
+    d = Driver(config=EngineConfig(price_band=Decimal("0.2")))
+    d.fund("a", 10_000)
+    out = rejected(d, lambda: d.limit("a", "bid", 121, 1), Code.PRICE_TOO_FAR_FROM_MARK)
+    assert out.reject is not None and out.reject.message == "Price too far from mark: 121 100"
+    rejected(d, lambda: d.limit("a", "ask", 79, 1), Code.PRICE_TOO_FAR_FROM_MARK)
+    assert d.limit("a", "bid", 80, 1).reject is None  # the band's edge is inside
+    assert d.limit("a", "ask", 120, 1).reject is None
+    rejected(d, lambda: d.edit("a", 79, order_id=1), Code.PRICE_TOO_FAR_FROM_MARK)
+    d.mark("X", 70)
+    assert d.limit("a", "bid", 60, 1).reject is None  # the band follows the mark
+    off = Driver(config=EngineConfig(price_band=None))
+    off.fund("a", 10_000)
+    assert off.limit("a", "bid", 1000, 1).reject is None

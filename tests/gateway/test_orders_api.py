@@ -115,6 +115,8 @@ def test_missing_field_is_named(hx: Harness, alice: Keypair) -> None:
         ({"symbol": "DOGE"}, 3, "Book not found: DOGE"),
         ({"amount": "0.00005"}, 7, "Order amount too low for"),
         ({"amount": "1"}, 5, "Insufficient balance for"),
+        ({"amount": "1000"}, 8, "Order amount too high for"),
+        ({"price": "150001"}, 30, "Price too far from mark: 150001 100000"),
     ],
 )
 def test_business_rejections_are_422_with_the_business_code(

@@ -24,8 +24,12 @@ log = logging.getLogger("tidepool")
 
 
 def engine_config(cfg: Config) -> EngineConfig:
+    band = cfg.price_band_percent / 100 if cfg.price_band_percent > 0 else None
     return EngineConfig(
-        maker_fee=cfg.maker_fee, taker_fee=cfg.taker_fee, max_open_orders=cfg.max_open_orders
+        maker_fee=cfg.maker_fee,
+        taker_fee=cfg.taker_fee,
+        max_open_orders=cfg.max_open_orders,
+        price_band=band,
     )
 
 
