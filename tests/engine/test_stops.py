@@ -8,6 +8,7 @@ from __future__ import annotations
 from enginekit import Driver, cancels, fills, kinds, leg
 
 from tidepool.domain.errors import Code
+from tidepool.engine.commands import CancelAllOrders
 from tidepool.engine.engine import Engine
 
 
@@ -232,3 +233,21 @@ def test_stops_survive_snapshot_and_restore() -> None:
     restored.check_invariants()
     assert restored.state_hash() == d.engine.state_hash()
     assert restored.open_orders("a") == d.engine.open_orders("a")
+
+
+def test_a_triggered_stop_rests_after_younger_orders_and_cancel_all_stays_in_id_order() -> None:
+    """Found by the reference machine: resting order indexes are not in id order any more."""
+    d = driver()
+    d.stop("a", "ask", 97, limit=105, size=1)  # #1
+    d.limit("a", "ask", 106, 1)  # #2 rests first
+    d.mark("X", 97)  # #1 triggers and rests after #2
+    restored = Engine.restore(d.engine.snapshot())
+    out = d.cancel_all("a")
+    assert cancels(out) == ["#1 cancel 1", "#2 cancel 1"]
+    assert restored.apply(out_cmd(d)).events == out.events
+
+
+def out_cmd(d: Driver) -> CancelAllOrders:
+    return CancelAllOrders(
+        seq=d.seq, ts_ms=1_000 * d.seq, account="a", symbol=None, exclude_reduce_only=False
+    )

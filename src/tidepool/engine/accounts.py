@@ -8,13 +8,15 @@ Invariants:
 - Reducing q of |s| lots removes `round_half_even(cost_units * q / |s|)` units of cost (exactly
   `cost_units` when closing), so `cash_flows == realised - cost` holds exactly for every account;
   summed over accounts, realised PnL + unrealised PnL at any common mark is exactly 0 (I9).
-- `open_ids` holds the account's resting order ids in ascending order (ids are assigned in
-  arrival order and an order rests only during its own create); `open_by_symbol` is the same
-  per market. `order_units[symbol]` is the remaining notional in units of its open
-  non-reduce-only orders (the margin they hold). These indexes make cancel_all O(orders
-  cancelled) and margin checks O(markets).
+- `open_ids` holds the account's resting order ids in the order they came to rest (a
+  triggered stop rests after younger orders, and a restored engine re-indexes by id, so
+  readers sort when order matters); `open_by_symbol` is the same per market.
+  `order_units[symbol]` is the remaining notional in units of its open non-reduce-only orders
+  (the margin they hold). These indexes make cancel_all O(orders cancelled) and margin checks
+  O(markets).
 - `stop_ids` holds the account's untriggered stop/TP/SL orders (not on a book, holding no
-  margin), ascending; `order_ids` every order id the account ever had, ascending (history reads).
+  margin), ascending (stops are indexed when created, or in id order on restore).
+- `order_ids` holds every order id the account ever had, ascending (history pages).
 - `settings` lists only markets whose leverage or margin mode differ from the default.
 """
 

@@ -65,7 +65,7 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
     if account is None:
         return Outcome(events=[], cancelled_count=0)
     scope = account.open_ids if cmd.symbol is None else account.open_by_symbol.get(cmd.symbol, {})
-    resting = [state.orders[order_id] for order_id in scope]
+    resting = [state.orders[order_id] for order_id in sorted(scope)]
     pending = [state.orders[order_id] for order_id in account.stop_ids]
     if cmd.symbol is not None:
         pending = [order for order in pending if order.symbol == cmd.symbol]

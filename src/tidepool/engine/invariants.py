@@ -158,8 +158,7 @@ def _check_order(order: Order) -> None:
 def _check_accounts(state: EngineState, on_book: dict[int, Order]) -> None:
     indexed: set[int] = set()
     for address, account in state.accounts.items():
-        ids = list(account.open_ids)
-        _require(ids == sorted(ids), "account index", f"{address}: open ids not ascending")
+        ids = sorted(account.open_ids)
         units: dict[str, int] = {}
         by_symbol: dict[str, list[int]] = {}
         for order_id in ids:
@@ -176,7 +175,7 @@ def _check_accounts(state: EngineState, on_book: dict[int, Order]) -> None:
                     units.get(order.symbol, 0) + order.remaining_lots * order.price_ticks
                 )
         indexed.update(ids)
-        per_symbol = {s: list(v) for s, v in account.open_by_symbol.items()}
+        per_symbol = {s: sorted(v) for s, v in account.open_by_symbol.items()}
         _require(per_symbol == by_symbol, "account index", f"{address}: per-symbol index")
         _require(units == account.order_units, "account index", f"{address}: order margin units")
     _require(indexed == set(on_book), "account index", "resting orders missing from indexes")
