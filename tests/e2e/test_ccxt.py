@@ -20,7 +20,7 @@ def make_exchange(server: ServerProcess, funds: str) -> ccxt.pacifica:
     account = str(kp.pubkey())
     faucet = {"account": account, "amount": funds}
     assert requests.post(f"{server.url}/sandbox/faucet", json=faucet, timeout=5).ok
-    ex = ccxt.pacifica({"privateKey": str(kp), "walletAddress": account})
+    ex = ccxt.pacifica({"privateKey": str(kp), "walletAddress": account, "enableRateLimit": False})
     ex.set_sandbox_mode(True)
     ex.urls["test"] = {"public": server.url, "private": server.url}
     return ex
@@ -83,3 +83,97 @@ def test_errors_map_to_ccxt_exceptions(server: ServerProcess) -> None:
         exchange.create_order(BTC, "limit", "buy", 0.0001, 90000)
     with pytest.raises(ccxt.InvalidOrder):
         exchange.create_order(BTC, "limit", "buy", 100, 90000)  # over max_order_size
+
+
+ETH = "ETH/USDC:USDC"
+SOL = "SOL/USDC:USDC"
+
+
+def set_mark(server: ServerProcess, symbol: str, price: str) -> None:
+    body = {"symbol": symbol, "price": price}
+    assert requests.post(f"{server.url}/sandbox/mark_price", json=body, timeout=5).ok
+
+
+def test_market_order_fills_and_shows_in_every_read(server: ServerProcess) -> None:
+    maker, taker = make_exchange(server, "100000"), make_exchange(server, "100000")
+    maker.load_markets()
+    taker.load_markets()
+    since = taker.milliseconds() - 60_000
+    maker.create_order(ETH, "limit", "sell", 0.05, 3510, {"timeInForce": "PO"})
+    order = taker.create_order(ETH, "market", "buy", 0.02)  # mark 3500 + 0.5 %: limit 3517.5
+    assert order["id"] and order["status"] == "open"
+    fetched = taker.fetch_order(order["id"], ETH)
+    assert (fetched["status"], fetched["type"], fetched["filled"]) == ("closed", "market", 0.02)
+    assert fetched["average"] == 3510 and fetched["side"] == "buy"
+    [position] = taker.fetch_positions([ETH])
+    assert (position["side"], position["contracts"], position["entryPrice"]) == (
+        "long",
+        0.02,
+        3510,
+    )
+    balance = taker.fetch_balance()
+    assert balance["USDC"]["total"] == pytest.approx(100000 - 70.2 * 0.0004)
+    [mine] = taker.fetch_my_trades(ETH)
+    assert (mine["side"], mine["price"], mine["amount"], mine["takerOrMaker"]) == (
+        "buy",
+        3510,
+        0.02,
+        "taker",
+    )
+    assert mine["fee"]["cost"] == pytest.approx(0.02808) and mine["order"] == order["id"]
+    [theirs] = maker.fetch_my_trades(ETH)
+    assert (theirs["side"], theirs["takerOrMaker"]) == ("sell", "maker")
+    book = taker.fetch_order_book(ETH)
+    assert book["asks"] == [[3510, 0.03]] and book["bids"] == []
+    candles = taker.fetch_ohlcv(ETH, "1m", since)
+    assert candles[-1][1:] == [3510, 3510, 3510, 3510, 0.02]
+    [public] = taker.fetch_trades(ETH)
+    assert (public["price"], public["amount"], public["side"]) == (3510, 0.02, "buy")
+
+
+def test_batch_create_edit_cancel_and_history(exchange: ccxt.pacifica) -> None:
+    exchange.load_markets()
+    created = exchange.create_orders(
+        [
+            {"symbol": BTC, "type": "limit", "side": "buy", "amount": 0.001, "price": 95000},
+            {"symbol": BTC, "type": "limit", "side": "buy", "amount": 0.001, "price": 95001},
+            {"symbol": BTC, "type": "limit", "side": "buy", "amount": 100, "price": 95002},
+        ]
+    )
+    assert [o["status"] for o in created] == ["open", "open", "rejected"]
+    first, second = created[0]["id"], created[1]["id"]
+    edited = exchange.edit_order(first, BTC, "limit", "buy", 0.002, 94000)
+    assert edited["id"] not in (first, second)
+    assert {(o["id"], o["price"], o["amount"]) for o in exchange.fetch_open_orders(BTC)} == {
+        (edited["id"], 94000, 0.002),
+        (second, 95001, 0.001),
+    }
+    cancelled = exchange.cancel_orders([edited["id"], second, first], BTC)
+    assert [o["status"] for o in cancelled] == ["canceled", "canceled", "closed"]
+    history = {o["id"]: o for o in exchange.fetch_orders(BTC)}
+    assert {history[i]["status"] for i in (first, second, edited["id"])} == {"canceled"}
+    assert history[edited["id"]]["amount"] == 0.002
+    assert history[edited["id"]]["price"] == 94000
+
+
+def test_stop_and_tpsl_orders(server: ServerProcess) -> None:
+    trader, maker = make_exchange(server, "100000"), make_exchange(server, "100000")
+    trader.load_markets()
+    maker.load_markets()
+    maker.create_order(SOL, "limit", "sell", 1, 151, {"timeInForce": "PO"})
+    trader.create_order(SOL, "limit", "buy", 1, 151)  # long 1 SOL
+    stop = trader.create_order(SOL, "limit", "buy", 0.1, 170, {"triggerPrice": 169})
+    tpsl = trader.create_order(
+        SOL, "limit", "sell", 1, None, {"takeProfitPrice": 180, "stopLossPrice": 140}
+    )
+    assert tpsl["status"] == "open"
+    types = {o["info"]["order_type"]: o for o in trader.fetch_open_orders(SOL)}
+    assert set(types) == {"stop_limit", "take_profit_market", "stop_loss_market"}
+    assert types["stop_loss_market"]["triggerPrice"] == 140
+    trader.cancel_order(stop["id"], SOL, {"stop": True})
+    maker.create_order(SOL, "limit", "buy", 2, 139, {"timeInForce": "PO"})
+    set_mark(server, "SOL", "139.5")  # the stop-loss closes the long into the 139 bid
+    assert trader.fetch_positions([SOL]) == []
+    assert trader.fetch_open_orders(SOL) == []
+    closing = trader.fetch_my_trades(SOL)[-1]
+    assert (closing["side"], closing["price"], closing["amount"]) == ("sell", 139, 1)

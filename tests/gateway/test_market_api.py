@@ -41,6 +41,7 @@ def test_market_order_fills_and_reads_back_as_market(
         "0.001",
     )
     assert newest["event_type"] == "fulfill_market"
+    assert newest["price"] == "100400"  # a fill event shows the fill price (limit: 100500)
     _, pos = hx.get("/api/v1/positions", account=str(bob.pubkey()))
     assert [(p["side"], p["amount"], p["entry_price"]) for p in pos["data"]] == [
         ("bid", "0.001", "100400")

@@ -149,10 +149,9 @@ def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) 
     if maker.remaining_lots == 0:
         book.remove(maker, 0)
         maker_account.unindex(maker)
-    history_id = state.log(maker, "fulfill_limit", step.ts_ms)
-    taker_history_id = state.log(
-        taker, "fulfill_market" if is_market(taker) else "fulfill_limit", step.ts_ms
-    )
+    history_id = state.log(maker, "fulfill_limit", step.ts_ms, price)
+    taker_event = "fulfill_market" if is_market(taker) else "fulfill_limit"
+    taker_history_id = state.log(taker, taker_event, step.ts_ms, price)
     step.events.append(
         OrderFilled(
             seq=step.seq,

@@ -180,14 +180,16 @@ class Order:
             pending=self.pending,
         )
 
-    def history_entry(self, history_id: int, event_type: str, ts_ms: int) -> HistoryEntry:
+    def history_entry(
+        self, history_id: int, event_type: str, ts_ms: int, fill_ticks: int | None = None
+    ) -> HistoryEntry:
         return HistoryEntry(
             history_id=history_id,
             order_id=self.order_id,
             client_order_id=self.client_order_id,
             symbol=self.symbol,
             side=self.side,
-            price_ticks=self.price_ticks,
+            price_ticks=self.price_ticks if fill_ticks is None else fill_ticks,
             initial_lots=self.initial_lots,
             filled_lots=self.filled_lots,
             cancelled_lots=self.cancelled_lots,

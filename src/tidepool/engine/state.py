@@ -77,9 +77,10 @@ class EngineState:
             self.accounts[address] = account
         return account
 
-    def log(self, order: Order, event_type: str, ts_ms: int) -> int:
-        """Append a history entry showing `order` as it is now; returns its history id."""
+    def log(self, order: Order, event_type: str, ts_ms: int, fill_ticks: int | None = None) -> int:
+        """Append a history entry showing `order` as it is now; returns its history id.
+        A fill's entry shows the fill price (`fill_ticks`) as its price, as Pacifica's does."""
         self.last_history_id += 1
-        entry = order.history_entry(self.last_history_id, event_type, ts_ms)
+        entry = order.history_entry(self.last_history_id, event_type, ts_ms, fill_ticks)
         self.history.setdefault(order.order_id, []).append(entry)
         return self.last_history_id

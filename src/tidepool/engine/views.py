@@ -47,6 +47,9 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One lifecycle event of an order. `price_ticks` is the order's price, except on a fill
+    event (`fulfill_*`), where it is the fill's price."""
+
     history_id: int
     order_id: int
     client_order_id: str | None
