@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench" + (" --quick" if quick else "")
     if args.only != ",".join(PIECES):
         command += f" --only {args.only}"
+    if args.wait_quiet:
+        command += f" --wait-quiet {args.wait_quiet:g}"
     report: dict[str, Any] = {
         "command": command,
         "quick": quick,
