@@ -28,6 +28,8 @@ def test_info_lists_default_markets(hx: Harness) -> None:
         "base_asset": "BTC",
     }
     assert [m["symbol"] for m in body["data"]] == ["BTC", "ETH", "SOL"]
+    assert list(body) == ["success", "data", "error", "code", "not_modelled"]
+    assert "liquidations" in body["not_modelled"]
 
 
 def test_mark_price_moves_prices(hx: Harness) -> None:

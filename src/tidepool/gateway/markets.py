@@ -35,9 +35,27 @@ def market_info(spec: MarketSpec) -> dict[str, Any]:
     }
 
 
+# What Tidepool does not model (spec A7), also answered by GET /info as an extra top-level key
+# after the envelope (clients ignore unknown keys, spec §0). README and docs say the same.
+NOT_MODELLED = (
+    "liquidations",
+    "funding (rates are reported as 0)",
+    "isolated margin as a separate collateral pool (the mode is recorded and reported)",
+    "mid_price stop triggers (mark_price and last_trade_price are modelled)",
+    "deposits and withdrawals (use POST /sandbox/faucet)",
+    "spot markets",
+    "vaults (lake)",
+    "TWAP orders",
+    "builder-code fees (accepted and ignored)",
+    "API config keys and IP whitelists",
+    "rate limits",
+    "WebSocket",
+)
+
+
 async def info(ex: Exchange, req: Request) -> Response:
     specs = sorted(ex.markets.values(), key=lambda s: s.created_at)
-    return ok([market_info(s) for s in specs])
+    return ok([market_info(s) for s in specs], not_modelled=list(NOT_MODELLED))
 
 
 async def prices(ex: Exchange, req: Request) -> Response:
