@@ -22,8 +22,17 @@ def driver() -> Driver:
 
 def fills_of(d: Driver, account: str) -> list[tuple[int, str, int, int, str, str, bool]]:
     page, _ = d.engine.fills_page(account, 100)
+    spec = d.engine.markets["X"]
     return [
-        (f.order_id, f.side, f.size_lots, f.price_ticks, str(f.entry_price), str(f.pnl), f.maker)
+        (
+            f.order_id,
+            f.side,
+            f.size_lots,
+            f.price_ticks,
+            str(f.entry_price(spec)),
+            str(f.pnl),
+            f.maker,
+        )
         for f in page
     ]
 

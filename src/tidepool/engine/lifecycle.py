@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from tidepool.engine.accounts import Account, Position, apply_fill
+from tidepool.engine.commands import Side
 from tidepool.engine.events import (
     BalanceChanged,
     Event,
@@ -50,13 +51,40 @@ class Step:
         self.events: list[Event] = []
 
 
-def accept(state: EngineState, step: Step, **fields: Any) -> Order:
+def accept(
+    state: EngineState,
+    step: Step,
+    *,
+    account: str,
+    symbol: str,
+    side: Side,
+    price_ticks: int,
+    initial_lots: int,
+    tif: str,
+    reduce_only: bool,
+    client_order_id: str | None,
+    order_type: str = "limit",
+    **stop_fields: Any,
+) -> Order:
     """Give a new order the next id, register it (and its client id), emit OrderAccepted.
 
-    `fields` are Order's constructor arguments except `order_id` and `created_at`.
-    """
+    `stop_fields` are Order's stop-order arguments (stop_ticks, trigger, rises, armed,
+    parent_id, tpsl)."""
     state.last_order_id += 1
-    order = Order(order_id=state.last_order_id, created_at=step.ts_ms, **fields)
+    order = Order(
+        order_id=state.last_order_id,
+        account=account,
+        symbol=symbol,
+        side=side,
+        price_ticks=price_ticks,
+        initial_lots=initial_lots,
+        tif=tif,
+        reduce_only=reduce_only,
+        client_order_id=client_order_id,
+        created_at=step.ts_ms,
+        order_type=order_type,
+        **stop_fields,
+    )
     state.orders[order.order_id] = order
     state.account(order.account).order_ids.append(order.order_id)
     if order.client_order_id is not None:
@@ -172,8 +200,9 @@ def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) 
     _settle(state, step, maker_account, maker, price, lots, maker_fee, history_id, True)
     taker_account = state.accounts[taker.account]
     _settle(state, step, taker_account, taker, price, lots, taker_fee, taker_history_id, False)
-    for order in (maker, taker):
-        _arm_legs(state, step, order)
+    if state.legs:
+        for order in (maker, taker):
+            _arm_legs(state, step, order)
 
 
 def _arm_legs(state: EngineState, step: Step, parent: Order) -> None:
@@ -220,7 +249,8 @@ def _settle(
         position = Position(created_at=step.ts_ms)
         account.positions[symbol] = position
     old_size = position.size_lots
-    old_entry = average_price(spec, abs(position.cost_units), abs(old_size))
+    closing = old_size != 0 and (old_size > 0) != order.is_bid
+    entry_basis = (abs(position.cost_units), abs(old_size))
     signed = lots if order.is_bid else -lots
     realised = units_to_usd(spec, apply_fill(position, signed, price_ticks))
     new_size = position.size_lots
@@ -237,7 +267,6 @@ def _settle(
         del account.positions[symbol]
     delta = realised - fee
     account.balance += delta
-    closing = old_size != 0 and (old_size > 0) != order.is_bid
     state.record_fill(
         FillRecord(
             history_id=history_id,
@@ -247,7 +276,8 @@ def _settle(
             symbol=symbol,
             price_ticks=price_ticks,
             size_lots=lots,
-            entry_price=old_entry if closing else entry,
+            entry_units=entry_basis[0] if closing else abs(position.cost_units),
+            entry_lots=entry_basis[1] if closing else abs(new_size),
             fee=fee,
             pnl=realised,
             maker=is_maker,
@@ -276,5 +306,5 @@ def _settle(
             reason="trade",
         )
     )
-    if new_size == 0 or flipped:
+    if account.stop_ids and (new_size == 0 or flipped):
         _cancel_position_legs(state, step, account, symbol)

@@ -25,7 +25,8 @@ from tidepool.engine.stops import add_legs, check_legs, run_triggers
 
 def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
     plan = check_create(state, cmd)
-    if not isinstance(plan, Reject):
+    has_legs = cmd.take_profit is not None or cmd.stop_loss is not None
+    if has_legs and not isinstance(plan, Reject):
         legs = [cmd.take_profit, cmd.stop_loss]
         plan = check_legs(state, cmd.account, legs, cmd.client_order_id) or plan
     if isinstance(plan, Reject):
@@ -43,7 +44,8 @@ def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
         reduce_only=cmd.reduce_only,
         client_order_id=cmd.client_order_id,
     )
-    add_legs(state, step, order, cmd.take_profit, cmd.stop_loss)
+    if has_legs:
+        add_legs(state, step, order, cmd.take_profit, cmd.stop_loss)
     if plan.post_only_reject:
         close_incoming(state, step, order, "rejected", "post_only_rejected", "post_only_rejected")
     else:

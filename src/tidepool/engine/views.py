@@ -13,7 +13,9 @@ from typing import Literal
 
 import msgspec
 
+from tidepool.domain.markets import MarketSpec
 from tidepool.engine.commands import Side
+from tidepool.engine.money import average_price, in_decimal_context
 
 OrderStatus = Literal["open", "partially_filled", "filled", "cancelled", "rejected"]
 
@@ -73,8 +75,9 @@ class FillRecord(msgspec.Struct, frozen=True, array_like=True, kw_only=True):
 
     `history_id` is the order-history entry of this fill; `side` is Pacifica's open_long |
     open_short | close_long | close_short (before the fill, a flip counts as a close);
-    `entry_price` is the position's entry before a closing fill, after an opening one; `pnl` is
-    the realised PnL of the fill, fees excluded.
+    `entry_units / entry_lots` is the position's entry price (in ticks) before a closing fill,
+    after an opening one (`entry_price()` as a price); `pnl` is the realised PnL of the fill,
+    fees excluded.
     """
 
     history_id: int
@@ -84,12 +87,17 @@ class FillRecord(msgspec.Struct, frozen=True, array_like=True, kw_only=True):
     symbol: str
     price_ticks: int
     size_lots: int
-    entry_price: Decimal
+    entry_units: int
+    entry_lots: int
     fee: Decimal
     pnl: Decimal
     maker: bool
     side: str
     created_at: int
+
+    @in_decimal_context
+    def entry_price(self, spec: MarketSpec) -> Decimal:
+        return average_price(spec, self.entry_units, self.entry_lots)
 
 
 class MarginSettingRecord(msgspec.Struct, frozen=True, kw_only=True):

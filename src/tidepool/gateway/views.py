@@ -95,7 +95,7 @@ def account_fill(spec: MarketSpec, f: FillRecord) -> dict[str, Any]:
         "symbol": f.symbol,
         "amount": spec.format_amount(f.size_lots),
         "price": spec.format_price(f.price_ticks),
-        "entry_price": money(f.entry_price),
+        "entry_price": money(f.entry_price(spec)),
         "fee": money(f.fee),
         "pnl": money(f.pnl),
         "event_type": "fulfill_maker" if f.maker else "fulfill_taker",
