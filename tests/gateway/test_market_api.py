@@ -81,3 +81,19 @@ def test_malformed_market_order_is_400(
     hx.faucet(alice)
     status, body = hx.post_signed(MARKET, alice, market_payload(**fields))
     assert status == 400 and needle in body["error"], body
+
+
+class CountingSpeedbump:
+    def __init__(self) -> None:
+        self.waits = 0
+
+    async def wait(self) -> None:
+        self.waits += 1
+
+
+def test_market_orders_wait_out_the_speedbump(hx: Harness, alice: Keypair) -> None:
+    bump = CountingSpeedbump()
+    hx.exchange.speedbump = bump  # type: ignore[assignment]
+    hx.faucet(alice)
+    hx.post_signed(MARKET, alice, market_payload())
+    assert bump.waits == 1

@@ -5,8 +5,10 @@ method is a read that never mutates (unknown accounts read as empty). What `appl
 
 | command          | success                                     | rejections (state unchanged)   |
 |------------------|---------------------------------------------|--------------------------------|
-| CreateOrder      | order_id; OrderAccepted, fills, cancels     | 3,400,36,30,7,8,10,23,21,22,5  |
-| CreateMarketOrder| order_id; OrderAccepted, fills, IOC cancel  | 3,400,36,25,7,8,10,23,21,22,5,25|
+| CreateOrder      | order_id; OrderAccepted (+ TP/SL legs),     | 3,400,36,30,7,8,10,23,21,22,5; |
+|                  | fills, cancels, triggered stops' events     | legs 400,36                    |
+| CreateMarketOrder| order_id; as CreateOrder, IOC remainder     | 3,400,36,25,7,8,10,23,21,22,5, |
+|                  | cancelled                                   | 25 (nothing in reach); legs    |
 | CancelOrder      | order_id; OrderCancelled(reason="cancel")   | ORDER_NOT_FOUND_ON_CANCEL      |
 | EditOrder        | new order_id; OrderCancelled(reason="edit"),| ORDER_NOT_FOUND_ON_EDIT (6),   |
 |                  | OrderAccepted (ALO, back of its level)      | 400,30,7,8,10,23,21,22,5       |
