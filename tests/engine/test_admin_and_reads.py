@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, Inexact, Rounded, localcontext
 
+import msgspec
 from enginekit import Driver, kinds
+from test_determinism import MARKETS, record_stream
 
+from tidepool.engine.engine import Engine
 from tidepool.engine.events import AgentRevoked
 
 
@@ -104,3 +107,20 @@ def test_results_do_not_depend_on_the_callers_decimal_context() -> None:
     with localcontext() as ctx:
         ctx.prec = 3
         assert run() == reference
+
+
+def test_a_mixed_stream_replays_identically_under_a_hostile_decimal_context() -> None:
+    """Every command kind (cancels skip the context switch: they must do no Decimal
+    arithmetic) gives the same outcomes and state under a caller context that would round
+    or trap any computation made outside the engine's own context."""
+    cmds, encoded, engine = record_stream(7, 1500)
+    replay = Engine(MARKETS)
+    with localcontext() as ctx:
+        ctx.prec = 2
+        ctx.rounding = ROUND_DOWN
+        ctx.traps[Inexact] = True
+        ctx.traps[Rounded] = True
+        got = [msgspec.msgpack.encode(replay.apply(cmd)) for cmd in cmds]
+        assert ctx.prec == 2 and ctx.rounding == ROUND_DOWN  # the caller's context is back
+    assert got == encoded
+    assert replay.state_hash() == engine.state_hash()

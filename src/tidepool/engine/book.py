@@ -98,9 +98,10 @@ class BookSide:
         level.size_lots -= lots
         level.count -= 1
         if level.count == 0:
-            self._drop_level(level.price_ticks)
+            self.drop_level(level.price_ticks)
 
-    def _drop_level(self, price_ticks: int) -> None:
+    def drop_level(self, price_ticks: int) -> None:
+        """Forget an empty level."""
         del self.levels[price_ticks]
         key = self._key(price_ticks)
         if self.keys[-1] == key:

@@ -24,8 +24,22 @@ from tidepool.engine.state import EngineState
 
 
 def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
-    order = find_resting(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id)
-    if order is None:
+    # find_resting, written out: this is the hottest command.
+    order_id = cmd.order_id
+    account = cmd.account
+    cloid = cmd.client_order_id
+    if cloid is not None:
+        by_cloid = state.cloids.get((account, cloid))
+        if by_cloid is None or (order_id is not None and order_id != by_cloid):
+            return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
+        order_id = by_cloid
+    order = None if order_id is None else state.orders.get(order_id)
+    if (
+        order is None
+        or order.level is None  # not resting (see find_resting)
+        or order.account != account
+        or order.symbol != cmd.symbol
+    ):
         return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
     step = Step(cmd.seq, cmd.ts_ms)
     cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
@@ -36,9 +50,12 @@ def find_resting(
     state: EngineState, account: str, symbol: str, order_id: int | None, cloid: str | None
 ) -> Order | None:
     """The account's order on the `symbol` book with that id / client id (the newest order of
-    that client id: an edit's replacement takes it over), or None."""
+    that client id: an edit's replacement takes it over), or None.
+
+    Between commands an order is on the book iff it has a price level: an open order that is
+    neither a pending stop nor resting exists only while the command that took it in runs."""
     order = find_order(state, account, symbol, order_id, cloid)
-    return order if order is not None and order.on_book else None
+    return order if order is not None and order.level is not None else None
 
 
 def find_order(

@@ -42,7 +42,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from decimal import Decimal, getcontext, setcontext
 from typing import Any
 
 from tidepool.domain.markets import MarketSpec
@@ -72,7 +72,7 @@ from tidepool.engine.edits import edit_order
 from tidepool.engine.events import ActionResult, Event, Outcome
 from tidepool.engine.invariants import InvariantBroken
 from tidepool.engine.matching import create_market_order, create_order
-from tidepool.engine.money import average_price, in_decimal_context, margin
+from tidepool.engine.money import ENGINE_CONTEXT, average_price, in_decimal_context, margin
 from tidepool.engine.state import EngineState
 from tidepool.engine.views import (
     AccountSummary,
@@ -108,6 +108,16 @@ _HANDLERS: dict[type[Any], Callable[[EngineState, Any], Outcome]] = {
 }
 
 
+# Handlers that do no Decimal arithmetic at all (order ids, lots and ticks are ints): they skip
+# switching the decimal context. tests/engine/test_admin_and_reads.py runs them under a hostile
+# caller context to keep it that way.
+_NO_DECIMAL_HANDLERS: dict[type[Any], Callable[[EngineState, Any], Outcome]] = {
+    CancelOrder: cancel_order,
+    CancelAllOrders: cancel_all_orders,
+    CancelStopOrder: stops.cancel_stop_order,
+}
+
+
 class Engine:
     def __init__(
         self, markets: Sequence[MarketSpec], config: EngineConfig = DEFAULT_CONFIG
@@ -132,11 +142,20 @@ class Engine:
     def last_order_id(self) -> int:
         return self._state.last_order_id
 
-    @in_decimal_context
     def apply(self, cmd: Command) -> Outcome:
-        if isinstance(cmd, Batch):
-            return self._batch(cmd)
-        return self._apply(cmd)
+        kind = type(cmd)
+        plain = _NO_DECIMAL_HANDLERS.get(kind)
+        if plain is not None:
+            return plain(self._state, cmd)
+        # The inline form of @in_decimal_context: this is the hottest entry point.
+        saved = getcontext()
+        setcontext(ENGINE_CONTEXT)
+        try:
+            if kind is Batch:
+                return self._batch(cmd)  # type: ignore[arg-type]
+            return self._apply(cmd)
+        finally:
+            setcontext(saved)
 
     def _batch(self, batch: Batch) -> Outcome:
         events: list[Event] = []

@@ -183,21 +183,22 @@ class Order:
     def history_entry(
         self, history_id: int, event_type: str, ts_ms: int, fill_ticks: int | None = None
     ) -> HistoryEntry:
+        # positional, in HistoryEntry's field order (see there)
         return HistoryEntry(
-            history_id=history_id,
-            order_id=self.order_id,
-            client_order_id=self.client_order_id,
-            symbol=self.symbol,
-            side=self.side,
-            price_ticks=self.price_ticks if fill_ticks is None else fill_ticks,
-            initial_lots=self.initial_lots,
-            filled_lots=self.filled_lots,
-            cancelled_lots=self.cancelled_lots,
-            event_type=event_type,
-            order_type=self.order_type,
-            order_status=self.status,
-            reduce_only=self.reduce_only,
-            created_at=ts_ms,
-            stop_ticks=self.stop_ticks,
-            parent_id=self.parent_id,
+            history_id,
+            self.order_id,
+            self.client_order_id,
+            self.symbol,
+            self.side,
+            self.price_ticks if fill_ticks is None else fill_ticks,
+            self.initial_lots,
+            self.filled_lots,
+            self.cancelled_lots,
+            event_type,
+            self.order_type,
+            self.status,
+            self.reduce_only,
+            ts_ms,
+            self.stop_ticks,
+            self.parent_id,
         )

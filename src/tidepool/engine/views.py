@@ -48,9 +48,12 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
         return self.initial_lots - self.filled_lots - self.cancelled_lots
 
 
-class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+class HistoryEntry(msgspec.Struct, frozen=True):
     """One lifecycle event of an order. `price_ticks` is the order's price, except on a fill
-    event (`fulfill_*`), where it is the fill's price."""
+    event (`fulfill_*`), where it is the fill's price.
+
+    Not kw_only: the engine builds one per order event and positional construction of these
+    16 fields is ~6x cheaper than by keyword (the encoded form is the same)."""
 
     history_id: int
     order_id: int
@@ -70,14 +73,14 @@ class HistoryEntry(msgspec.Struct, frozen=True, kw_only=True):
     parent_id: int | None = None
 
 
-class FillRecord(msgspec.Struct, frozen=True, array_like=True, kw_only=True):
+class FillRecord(msgspec.Struct, frozen=True, array_like=True):
     """One side of one fill, as the account's trade history shows it (also its stored form).
 
     `history_id` is the order-history entry of this fill; `side` is Pacifica's open_long |
     open_short | close_long | close_short (before the fill, a flip counts as a close);
     `entry_units / entry_lots` is the position's entry price (in ticks) before a closing fill,
     after an opening one (`entry_price()` as a price); `pnl` is the realised PnL of the fill,
-    fees excluded.
+    fees excluded. Not kw_only, for the same reason as HistoryEntry.
     """
 
     history_id: int
