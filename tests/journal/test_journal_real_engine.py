@@ -25,7 +25,13 @@ def _through_sequencer(state_dir: Path, cmds: list[Command], snapshot_every: int
     """Submit `cmds` (their seqs must continue the dir's) and close; encoded outcomes."""
     clock = ManualClock(TS)
     seqr = Sequencer.open(
-        state_dir, DEFAULT_MARKETS, EngineConfig(), clock, "process", snapshot_every
+        state_dir,
+        DEFAULT_MARKETS,
+        EngineConfig(),
+        clock,
+        "process",
+        snapshot_every,
+        gc_policy=False,
     )
     outcomes: list[bytes] = []
 

@@ -15,16 +15,31 @@ from tidepool.runtime.clock import ManualClock
 from tidepool.runtime.sequencer import Sequencer
 
 
-def _run(state_dir: Path, n: int, snapshot_every: int, close: bool = True) -> str:
-    """Submit toy commands 1..n through a process-mode sequencer; the live state hash."""
+def _run(
+    state_dir: Path, n: int, snapshot_every: int, close: bool = True, background: bool = False
+) -> str:
+    """Submit toy commands 1..n through a process-mode sequencer; the live state hash.
+
+    background False: periodic snapshots in place, so the tests can tell exactly where they are.
+    background True: forked as in the server; waited for before closing or returning.
+    """
     seqr = Sequencer.open(
-        state_dir, [], ToyConfig(), ManualClock(TS), "process", snapshot_every, engine_cls=ToyEngine
+        state_dir,
+        [],
+        ToyConfig(),
+        ManualClock(TS),
+        "process",
+        snapshot_every,
+        engine_cls=ToyEngine,
+        gc_policy=False,
+        background_snapshots=background,
     )
     start = seqr.last_seq
 
     async def go() -> None:
         for i in range(start + 1, start + n + 1):
             await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+        await seqr.wait_snapshot()
         if close:
             await seqr.close()
 
@@ -146,3 +161,89 @@ def test_failed_snapshot_is_logged_and_leaves_no_temp_file(
     store, engine = open_toy_store(tmp_path)
     store.close()
     assert engine.state_hash() == live
+
+
+def test_background_snapshots_end_in_the_same_state(tmp_path: Path) -> None:
+    live = _run(tmp_path, 1000, snapshot_every=50, close=False, background=True)
+    assert live == _oracle(1000)
+    snapshots = [seq for seq, _ in list_snapshots(tmp_path)]
+    # one child at a time: how many periods were skipped depends on its speed, not the result
+    assert len(snapshots) == 2 and snapshots[-1] >= 50
+    assert not list(tmp_path.glob("*.tmp"))
+    engine, report = recover(tmp_path, ToyEngine.restore, None, repair=False)
+    assert report.snapshot_seq == snapshots[-1]
+    assert report.last_seq == 1000 and engine.state_hash() == live
+    # compaction ran in the child: only segments after the older kept snapshot remain
+    assert list_segments(tmp_path)[0][0] <= snapshots[0] + 1
+    live = _run(tmp_path, 100, snapshot_every=50, background=True)
+    assert live == _oracle(1100)
+    assert list_snapshots(tmp_path)[-1][0] == 1100
+
+
+def test_close_waits_for_the_snapshot_in_flight(tmp_path: Path) -> None:
+    seqr = Sequencer.open(
+        tmp_path,
+        [],
+        ToyConfig(),
+        ManualClock(TS),
+        "fsync",
+        10,
+        engine_cls=ToyEngine,
+        gc_policy=False,
+    )
+
+    async def go() -> None:
+        for i in range(1, 11):
+            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+        assert seqr.snapshot_in_flight
+        await seqr.close()
+
+    asyncio.run(go())
+    assert not seqr.snapshot_in_flight
+    assert [seq for seq, _ in list_snapshots(tmp_path)] == [0, 10]
+    _, report = recover(tmp_path, ToyEngine.restore, None, repair=False)
+    assert report.snapshot_seq == 10 and report.records_replayed == 0
+
+
+def test_failed_background_snapshot_is_logged_and_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import tidepool.journal.layout as layout
+
+    store, _ = open_toy_store(tmp_path)
+    store.close()
+    real_replace = layout.os.replace
+
+    def full_disk(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    # Patched before the fork, so the child inherits it: its snapshot fails at the rename.
+    monkeypatch.setattr(layout.os, "replace", full_disk)
+    seqr = Sequencer.open(
+        tmp_path,
+        [],
+        ToyConfig(),
+        ManualClock(TS),
+        "process",
+        100,
+        engine_cls=ToyEngine,
+        gc_policy=False,
+    )
+
+    async def go() -> None:
+        for i in range(1, 101):
+            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+        await seqr.wait_snapshot()
+        assert "background snapshot at seq 100 failed" in caplog.text
+        assert [seq for seq, _ in list_snapshots(tmp_path)] == [0]
+        assert not list(tmp_path.glob("*.tmp"))  # the child removed its temp file
+        monkeypatch.setattr(layout.os, "replace", real_replace)
+        for i in range(101, 201):  # retried one period later
+            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+        await seqr.wait_snapshot()
+        assert [seq for seq, _ in list_snapshots(tmp_path)] == [0, 200]
+        await seqr.close()
+
+    asyncio.run(go())
+    engine, report = recover(tmp_path, ToyEngine.restore, None, repair=False)
+    assert report.snapshot_seq == 200 and engine.state_hash() == _oracle(200)

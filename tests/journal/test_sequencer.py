@@ -27,6 +27,7 @@ def _open(state_dir: Path, durability: Durability, snapshot_every: int = 100_000
         durability,
         snapshot_every,
         engine_cls=ToyEngine,
+        gc_policy=False,
     )
 
 

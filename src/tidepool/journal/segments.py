@@ -8,8 +8,14 @@ Invariants:
 - sync() may run in a worker thread while the event loop appends; a lock makes sync() and roll()
   exclusive, and roll() fsyncs the old segment before closing it, so a sync that started before a
   roll still covers every record appended before it started.
+- roll(defer_sync=True) (the roll at a background snapshot, on the event loop) does no fsync at
+  all: the old segment is kept open as "retired" and the new segment's directory entry is marked
+  unsynced. Every later sync() fsyncs the retired segments and the directory before the current
+  segment, so the previous invariant still holds; the snapshot child fsyncs the retired segments
+  too, and release_retired() closes them once a snapshot made them redundant for durability.
 - A new segment is named by the seq its first record will have, and its creation is fsynced in
-  the directory before any record goes into it.
+  the directory before any record goes into it (roll(defer_sync=True): before the next sync()
+  returns, which is before any record in it is acknowledged under durability `fsync`).
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class JournalWriter:
         self._max_bytes = max_segment_bytes
         self._lock = threading.Lock()
         self._broken: str | None = None
+        self._retired: list[int] = []  # rolled-off segments not yet fsynced (defer_sync)
+        self._dir_unsynced = False
         self.last_seq = last_seq
         if append_to is not None:
             self._fd = os.open(append_to, os.O_WRONLY | os.O_APPEND)
@@ -47,12 +55,20 @@ class JournalWriter:
             self._fd = self._create(last_seq + 1)
             self._size = 0
 
-    def _create(self, first_seq: int) -> int:
+    def _create(self, first_seq: int, sync_dir: bool = True) -> int:
         fd = os.open(
             segment_path(self._dir, first_seq), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL
         )
-        fsync_dir(self._dir)
+        if sync_dir:
+            fsync_dir(self._dir)
+        else:
+            self._dir_unsynced = True
         return fd
+
+    @property
+    def retired_fds(self) -> tuple[int, ...]:
+        """Descriptors of rolled-off segments whose fsync is still owed (roll(defer_sync=True))."""
+        return tuple(self._retired)
 
     def append(self, seq: int, record: bytes) -> None:
         if self._broken is not None:
@@ -81,25 +97,58 @@ class JournalWriter:
     def sync(self) -> None:
         """fsync everything appended so far (callable from a worker thread)."""
         with self._lock:
+            self._sync_deferred()
             os.fsync(self._fd)
 
-    def roll(self) -> None:
-        """Start a new segment at last_seq + 1 (no-op if the current one is empty)."""
+    def _sync_deferred(self) -> None:
+        """Pay what roll(defer_sync=True) owes: older segments first, then the directory."""
+        while self._retired:
+            fd = self._retired[0]
+            os.fsync(fd)
+            os.close(fd)
+            self._retired.pop(0)
+        if self._dir_unsynced:
+            fsync_dir(self._dir)
+            self._dir_unsynced = False
+
+    def roll(self, *, defer_sync: bool = False) -> None:
+        """Start a new segment at last_seq + 1 (no-op if the current one is empty).
+
+        defer_sync: no fsync now (neither of the old segment nor of the directory); see the
+        module docstring for who pays it later.
+        """
         with self._lock:
             if self._size == 0:
                 return
-            os.fsync(self._fd)
-            new_fd = self._create(self.last_seq + 1)  # if this fails, the old one stays current
-            os.close(self._fd)
+            if not defer_sync:
+                os.fsync(self._fd)
+            # if this fails, the old one stays current
+            new_fd = self._create(self.last_seq + 1, sync_dir=not defer_sync)
+            if defer_sync:
+                self._retired.append(self._fd)
+            else:
+                os.close(self._fd)
             self._fd = new_fd
             self._size = 0
+
+    def release_retired(self, fds: tuple[int, ...]) -> None:
+        """Close retired segments that someone else (the snapshot child) has fsynced."""
+        with self._lock:
+            for fd in fds:
+                if fd in self._retired:
+                    self._retired.remove(fd)
+                    os.close(fd)
 
     def close(self) -> None:
         with self._lock:
             if self._fd < 0:
                 return
             try:
+                self._sync_deferred()
                 os.fsync(self._fd)
             finally:
+                for fd in self._retired:
+                    os.close(fd)
+                self._retired.clear()
                 os.close(self._fd)
                 self._fd = -1

@@ -14,23 +14,42 @@ Invariants:
   corrupt newest snapshot can always fall back to it.
 - rebuild() returns an engine at exactly last_seq, built from disk (or memory) only: it never
   sees a command that was applied but not stored.
+- Background snapshots (start_snapshot): the roll happens in the server without any fsync
+  (segments.roll(defer_sync=True)); then a forked child, working on a copy-on-write image of the
+  engine, fsyncs the rolled-off segment, encodes, writes the snapshot atomically and compacts,
+  in that order, and exits. The server only pays the fork. The child does nothing else: it
+  closes every inherited descriptor but the ones it fsyncs (listening socket, client
+  connections, the lock: the server's copies stay as they are), ignores SIGINT/SIGTERM, dies
+  with the server (PR_SET_PDEATHSIG, so a killed server never leaves a child holding its port
+  or writing into the state dir of its successor), never logs (another thread may have held
+  the logging lock at fork time) and leaves by os._exit. Only one child at a time. A failed
+  child is reported by its exit status (its traceback goes to stderr) and the server retries at
+  the next period; the journal still holds every command, so nothing depends on it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import fcntl
+import gc
 import itertools
 import logging
 import os
+import signal
+import time
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, Protocol
+from typing import Generic, NoReturn, Protocol
 
 from tidepool.engine.commands import Command
 from tidepool.journal.crashpoints import CrashPoints
 from tidepool.journal.errors import StateDirError, StateDirLocked
 from tidepool.journal.framing import encode_record
 from tidepool.journal.layout import LOCK, fsync_dir, list_segments, list_snapshots
-from tidepool.journal.machine import Fresh, M, Restore
+from tidepool.journal.machine import Fresh, M, Machine, Restore
 from tidepool.journal.manifest import initialise, is_initialised, read_manifest
 from tidepool.journal.recovery import RecoveryReport, recover
 from tidepool.journal.segments import DEFAULT_MAX_SEGMENT_BYTES, JournalWriter
@@ -39,6 +58,21 @@ from tidepool.journal.snapshots import write_snapshot
 log = logging.getLogger("tidepool.journal")
 
 SNAPSHOTS_KEPT = 2
+
+# Exit statuses of a snapshot child.
+CHILD_OK = 0
+CHILD_FAILED = 1  # no new snapshot (the journal has everything; retry later)
+CHILD_COMPACTION_FAILED = 2  # the snapshot is durable, old files were not all removed
+
+
+@dataclass(frozen=True)
+class SnapshotJob:
+    """A snapshot being written by a forked child."""
+
+    pid: int
+    seq: int
+    retired: tuple[int, ...]  # rolled-off segment fds the child fsyncs before the snapshot
+    started: float  # time.monotonic()
 
 
 class CommandStore(Protocol[M]):
@@ -53,6 +87,10 @@ class CommandStore(Protocol[M]):
     def sync(self) -> None: ...
 
     def write_snapshot(self, engine: M, seq: int) -> None: ...
+
+    def start_snapshot(self, engine: M, seq: int) -> SnapshotJob | None: ...
+
+    def finish_snapshot(self, job: SnapshotJob, exit_code: int) -> bool: ...
 
     def rebuild(self) -> M: ...
 
@@ -134,6 +172,7 @@ class FileStore(Generic[M]):
         self._writer.sync()
 
     def write_snapshot(self, engine: M, seq: int) -> None:
+        """Snapshot at `seq` in this process (blocking): roll, write atomically, compact."""
         if seq != self._writer.last_seq:
             raise ValueError(f"snapshot at seq {seq}, but the journal ends at {self.last_seq}")
         if seq == self._snapshot_seq:
@@ -143,21 +182,46 @@ class FileStore(Generic[M]):
         self._writer.roll()
         write_snapshot(self.state_dir, seq, state_hash, data, self._crash)
         self._snapshot_seq = seq
-        self._compact()
+        compact(self.state_dir)
 
-    def _compact(self) -> None:
-        snapshots = list_snapshots(self.state_dir)
-        if len(snapshots) <= SNAPSHOTS_KEPT:
-            return
-        oldest_kept = snapshots[-SNAPSHOTS_KEPT][0]
-        doomed = [path for _, path in snapshots[:-SNAPSHOTS_KEPT]]
-        segments = list_segments(self.state_dir)
-        for (_, path), (next_first, _) in itertools.pairwise(segments):
-            if next_first <= oldest_kept + 1:
-                doomed.append(path)  # its last seq is <= oldest_kept
-        for path in doomed:
-            path.unlink()
-        fsync_dir(self.state_dir)
+    def start_snapshot(self, engine: M, seq: int) -> SnapshotJob | None:
+        """Fork a child that writes the snapshot at `seq` (see the module docstring); None if
+        there is nothing to write. Collect it with finish_snapshot once it has exited."""
+        if seq != self._writer.last_seq:
+            raise ValueError(f"snapshot at seq {seq}, but the journal ends at {self.last_seq}")
+        if seq == self._snapshot_seq:
+            return None
+        self._writer.roll(defer_sync=True)
+        retired = self._writer.retired_fds
+        child_crash = self._crash.for_snapshot_child() if self._crash is not None else None
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
+            _snapshot_child(self.state_dir, seq, engine, retired, child_crash, parent)
+        return SnapshotJob(pid, seq, retired, time.monotonic())
+
+    def finish_snapshot(self, job: SnapshotJob, exit_code: int) -> bool:
+        """Account for a finished child; True if its snapshot is durable."""
+        if exit_code not in (CHILD_OK, CHILD_COMPACTION_FAILED):
+            log.error(
+                "%s: background snapshot at seq %d failed (child exit status %d, its error is "
+                "on stderr); the journal still has every command, retrying at the next period",
+                self.state_dir,
+                job.seq,
+                exit_code,
+            )
+            return False
+        if exit_code == CHILD_COMPACTION_FAILED:
+            log.warning("%s: snapshot %d written, compaction failed", self.state_dir, job.seq)
+        self._writer.release_retired(job.retired)
+        self._snapshot_seq = max(self._snapshot_seq, job.seq)
+        log.info(
+            "%s: background snapshot at seq %d done in %.0f ms",
+            self.state_dir,
+            job.seq,
+            (time.monotonic() - job.started) * 1e3,
+        )
+        return True
 
     def rebuild(self) -> M:
         engine, report = recover(self.state_dir, self._restore, self._fresh, repair=False)
@@ -174,6 +238,75 @@ class FileStore(Generic[M]):
             if self._lock_fd >= 0:
                 os.close(self._lock_fd)
                 self._lock_fd = -1
+
+
+def compact(state_dir: Path) -> None:
+    """Keep the SNAPSHOTS_KEPT newest snapshots and the segments not wholly covered by the older."""
+    snapshots = list_snapshots(state_dir)
+    if len(snapshots) <= SNAPSHOTS_KEPT:
+        return
+    oldest_kept = snapshots[-SNAPSHOTS_KEPT][0]
+    doomed = [path for _, path in snapshots[:-SNAPSHOTS_KEPT]]
+    segments = list_segments(state_dir)
+    for (_, path), (next_first, _) in itertools.pairwise(segments):
+        if next_first <= oldest_kept + 1:
+            doomed.append(path)  # its last seq is <= oldest_kept
+    for path in doomed:
+        path.unlink()
+    fsync_dir(state_dir)
+
+
+def _snapshot_child(
+    state_dir: Path,
+    seq: int,
+    engine: Machine,
+    retired: tuple[int, ...],
+    crash: CrashPoints | None,
+    parent: int,
+) -> NoReturn:
+    """Body of the forked snapshot child. Never returns; touches only what it needs."""
+    code = CHILD_FAILED
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        _die_with(parent)
+        gc.disable()  # short-lived: collecting would only dirty copy-on-write pages
+        _close_fds_except(retired)
+        for fd in retired:
+            os.fsync(fd)  # the old segment is durable before the snapshot that covers it
+        data = engine.snapshot()
+        write_snapshot(state_dir, seq, engine.state_hash(), data, crash)
+        code = CHILD_COMPACTION_FAILED
+        compact(state_dir)
+        code = CHILD_OK
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.write(2, f"snapshot child (seq {seq}):\n{traceback.format_exc()}".encode())
+    finally:
+        os._exit(code)
+
+
+_PR_SET_PDEATHSIG = 1
+_libc_name = ctypes.util.find_library("c")
+_libc = ctypes.CDLL(_libc_name, use_errno=True) if _libc_name else None
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when the server dies (Linux); if it already has
+    died (between the fork and here), leave now."""
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(CHILD_FAILED)
+
+
+def _close_fds_except(keep: tuple[int, ...]) -> None:
+    low = 3  # keep stdin/stdout/stderr: stderr carries a failure's traceback
+    for fd in sorted(keep):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def _lock(state_dir: Path) -> int:
@@ -216,6 +349,14 @@ class MemoryStore(Generic[M]):
         self._base = engine.snapshot()
         self._base_seq = seq
         self._log.clear()
+
+    def start_snapshot(self, engine: M, seq: int) -> SnapshotJob | None:
+        """Nothing to fork for: done in place (it is only a rollback base)."""
+        self.write_snapshot(engine, seq)
+        return None
+
+    def finish_snapshot(self, job: SnapshotJob, exit_code: int) -> bool:
+        raise AssertionError("MemoryStore never starts a background snapshot")
 
     def rebuild(self) -> M:
         engine = self._restore(self._base)

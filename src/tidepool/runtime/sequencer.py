@@ -16,11 +16,21 @@ Invariants:
   only). A crash between apply and append loses only a command nobody was answered for.
 - If the store cannot be written or the engine cannot be rebuilt, the sequencer stops: every
   later submit raises JournalWriteError. Restarting recovers from the state dir.
+- Snapshots every `snapshot_every` commands are written in the background by a forked child
+  (FileStore.start_snapshot): the event loop pays the fork, not the encoding or the fsyncs. At
+  most one is in flight; while it is, a due snapshot waits for it. The child is reaped from
+  submit() (one waitpid(WNOHANG) per command while a child runs) and by close(), which waits
+  for it before writing the final snapshot in place. A failed child is logged and retried one
+  period later; the journal holds every command meanwhile.
+- Sequencer.open installs the server's GC policy (runtime/gcpolicy.py) before recovery and
+  freezes the recovered state after it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -31,7 +41,8 @@ from tidepool.engine.events import Outcome
 from tidepool.journal.crashpoints import CrashPoints
 from tidepool.journal.errors import JournalWriteError
 from tidepool.journal.groupcommit import GroupCommitter
-from tidepool.journal.store import CommandStore, FileStore, MemoryStore
+from tidepool.journal.store import CommandStore, FileStore, MemoryStore, SnapshotJob
+from tidepool.runtime import gcpolicy
 from tidepool.runtime.clock import Clock
 
 if TYPE_CHECKING:
@@ -50,8 +61,13 @@ class Sequencer:
         clock: Clock,
         durability: Durability = "process",
         snapshot_every: int = 100_000,
+        *,
+        background_snapshots: bool = True,
     ) -> None:
-        """`store` None means durability `none` (an in-memory store is made for rollbacks)."""
+        """`store` None means durability `none` (an in-memory store is made for rollbacks).
+
+        background_snapshots False: periodic snapshots are written in place, blocking.
+        """
         if (store is None) != (durability == "none"):
             raise ValueError(f"durability {durability!r} needs a state store, and only it does")
         if snapshot_every < 1:
@@ -73,6 +89,8 @@ class Sequencer:
         self._stopped: str | None = None
         self._closed = False
         self._crash = CrashPoints.from_env()
+        self._background = background_snapshots
+        self._job: SnapshotJob | None = None
 
     @classmethod
     def open(
@@ -85,10 +103,14 @@ class Sequencer:
         snapshot_every: int = 100_000,
         *,
         engine_cls: type[Engine] | None = None,
+        gc_policy: bool = True,
+        background_snapshots: bool = True,
     ) -> Sequencer:
         """Recover (or create) `state_dir` and return a sequencer positioned at its last seq.
 
         With durability `none` the state dir is not touched and the engine starts empty.
+        gc_policy: install the server's GC policy for this process (gcpolicy.py) before
+        recovering, and freeze the recovered state; False leaves the GC alone (in-process tests).
         """
         cls_: type[Engine]
         if engine_cls is None:
@@ -101,12 +123,25 @@ class Sequencer:
         def fresh() -> Engine:
             return cls_(markets, engine_config)
 
+        if gc_policy:
+            gcpolicy.install()
         if durability == "none":
-            return cls(fresh(), None, clock, durability, snapshot_every)
-        store, engine, _ = FileStore.open(
-            Path(state_dir), cls_.restore, fresh, crash=CrashPoints.from_env()
-        )
-        return cls(engine, store, clock, durability, snapshot_every)
+            seqr = cls(fresh(), None, clock, durability, snapshot_every)
+        else:
+            store, engine, _ = FileStore.open(
+                Path(state_dir), cls_.restore, fresh, crash=CrashPoints.from_env()
+            )
+            seqr = cls(
+                engine,
+                store,
+                clock,
+                durability,
+                snapshot_every,
+                background_snapshots=background_snapshots,
+            )
+        if gc_policy:
+            gcpolicy.freeze_now()
+        return seqr
 
     @property
     def last_seq(self) -> int:
@@ -140,7 +175,9 @@ class Sequencer:
         self._last_seq = seq
         if self._crash is not None:
             self._crash.reached("after_journal_append")
-        if seq - self._snapshot_seq >= self._snapshot_every:
+        if self._job is not None:
+            self._reap_snapshot(block=False)
+        if seq - self._snapshot_seq >= self._snapshot_every and self._job is None:
             self._snapshot()
         if self._committer is not None:
             try:
@@ -169,15 +206,40 @@ class Sequencer:
             self._stopped = reason
             log.error("sequencer stopped, restart to recover from the state dir: %s", reason)
 
-    def _snapshot(self) -> None:
+    def _snapshot(self, *, in_place: bool = False) -> None:
         """Snapshot at the current seq. A failure is logged, not raised: the journal has it all."""
         self._snapshot_seq = self._last_seq  # also on failure: retry after another period
         try:
-            self._store.write_snapshot(self.engine, self._last_seq)
+            if self._background and not in_place:
+                self._job = self._store.start_snapshot(self.engine, self._last_seq)
+            else:
+                self._store.write_snapshot(self.engine, self._last_seq)
         except Exception:
             log.exception(
                 "snapshot at seq %d failed; the journal still has every command", self._last_seq
             )
+
+    def _reap_snapshot(self, *, block: bool) -> None:
+        """Collect the snapshot child if it has exited (or, `block`, once it has)."""
+        job = self._job
+        assert job is not None
+        try:
+            pid, status = os.waitpid(job.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:  # reaped by someone else: its snapshot is not known to exist
+            pid, status = job.pid, 1 << 8
+        if pid == 0:
+            return
+        self._job = None
+        self._store.finish_snapshot(job, os.waitstatus_to_exitcode(status))
+
+    @property
+    def snapshot_in_flight(self) -> bool:
+        return self._job is not None
+
+    async def wait_snapshot(self) -> None:
+        """Wait for the background snapshot in flight, if any, and account for it."""
+        if self._job is not None:
+            await asyncio.to_thread(self._reap_snapshot, block=True)
 
     async def close(self) -> None:
         """Final snapshot, flush and close. Idempotent."""
@@ -187,6 +249,7 @@ class Sequencer:
         stopped, self._stopped = self._stopped, self._stopped or "closed"
         if self._committer is not None:
             await self._committer.drain()
+        await self.wait_snapshot()
         if stopped is None and self._last_seq > self._store.snapshot_seq:
-            self._snapshot()
+            self._snapshot(in_place=True)
         self._store.close()
