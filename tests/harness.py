@@ -13,11 +13,13 @@ from solders.keypair import Keypair
 from pacifica_recipe import signed_body
 from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
 from tidepool.engine.engine import Engine
-from tidepool.gateway.app import GatewayApp
+from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.context import Exchange
+from tidepool.gateway.preverify import verdicts
 from tidepool.runtime.clock import ManualClock
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.signing import ReplayGuard, VerifyPolicy
+from tidepool.wire.envelope import Response
 
 OP_TYPES = {
     "/api/v1/orders/create": "create_order",
@@ -38,9 +40,27 @@ OP_TYPES = {
 }
 
 
+class _WorkerLayout(AsgiApp):
+    """The request path of `serve --workers N` without the processes: the signature work as a
+    gateway worker does it, then the engine process's dispatch trusting those verdicts."""
+
+    def __init__(self, gateway: GatewayApp) -> None:
+        super().__init__()
+        self._gateway = gateway
+
+    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+        ex = self._gateway.exchange
+        verified = verdicts(method, path, body, ex.clock.now_ms(), ex.policy)
+        return await self._gateway.dispatch(method, path, query_string, body, verified)
+
+
 class Harness:
     def __init__(
-        self, markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS, *, strict: bool = False
+        self,
+        markets: tuple[MarketSpec, ...] = DEFAULT_MARKETS,
+        *,
+        strict: bool = False,
+        workers: bool = False,
     ) -> None:
         self.clock = ManualClock()
         self.sequencer = Sequencer(Engine(markets), None, self.clock, durability="none")
@@ -51,7 +71,8 @@ class Harness:
             policy=VerifyPolicy(strict=strict),
             replay_guard=ReplayGuard() if strict else None,
         )
-        self.app = GatewayApp(self.exchange)
+        self.gateway = GatewayApp(self.exchange)
+        self.app: AsgiApp = _WorkerLayout(self.gateway) if workers else self.gateway
         self.loop = asyncio.new_event_loop()
 
     def close(self) -> None:

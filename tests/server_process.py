@@ -13,6 +13,10 @@ from typing import Any
 
 import httpx
 
+# The two process layouts: everything in one process, and two gateway worker processes (HTTP,
+# signatures) in front of the engine process (`--workers`).
+LAYOUTS: dict[str, tuple[str, ...]] = {"one_process": (), "workers": ("--workers", "2")}
+
 _LISTENING = re.compile(r"Tidepool listening on (http://\S+)")
 
 

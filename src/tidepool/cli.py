@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         help="GTC/IOC creates wait a random delay in [N/2, N] ms before matching; 0 turns it off",
     )
     s.add_argument("--seed", type=int, help="seed of the server's random source (speedbump draws)")
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="gateway worker processes doing HTTP and signature checks in front of the engine "
+        "process (more signed requests/s on several cores); 0 = one process does everything",
+    )
 
     j = sub.add_parser("journal", help="offline state-dir tools")
     jsub = j.add_subparsers(dest="journal_command", required=True)
@@ -91,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         speedbump_ms=args.speedbump_ms,
         seed=args.seed,
+        workers=args.workers,
     )
     if args.markets is not None:
         cfg = dataclasses.replace(cfg, markets=load_markets(args.markets))

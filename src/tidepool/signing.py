@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,9 +42,11 @@ __all__ = [
     "VERIFICATION_FAILED",
     "VERIFICATION_FAILED_ID",
     "ReplayGuard",
+    "SignatureCheck",
     "SignatureError",
     "VerifyPolicy",
     "canonical_message",
+    "ed25519_check",
     "is_public_key",
     "sign_payload",
     "signed_body",
@@ -98,6 +100,16 @@ class VerifyPolicy:
     strict: bool = False
     max_future_ms: int = 5_000
     max_window_ms: int = 60_000
+
+
+# The one cryptographic primitive: does `signature` verify `message` under `public_key`?
+# Pluggable so that gateway worker processes can run it and the engine process can accept their
+# verdicts without repeating the ed25519 work (gateway.preverify).
+SignatureCheck = Callable[[Signature, Pubkey, bytes], bool]
+
+
+def ed25519_check(signature: Signature, public_key: Pubkey, message: bytes) -> bool:
+    return signature.verify(public_key, message)
 
 
 # --------------------------------------------------------------------------- canonical message
@@ -475,6 +487,7 @@ def verify_request(
     policy: VerifyPolicy = VerifyPolicy(),
     replay_guard: ReplayGuard | None = None,
     agent_wallet_is_payload: bool | None = None,
+    check: SignatureCheck = ed25519_check,
 ) -> str:
     """Authenticate a flat signed body (§1.2); returns the base58 signer that verified.
 
@@ -482,6 +495,7 @@ def verify_request(
     `AGENT_PAYLOAD_OPS` (or when `agent_wallet_is_payload` is True) `agent_wallet` is a signed
     payload field and `account` signs. `known_fields` are the endpoint's payload fields (used
     only as a fallback candidate, A3). The replay guard is consulted only under a strict policy.
+    `check` is the ed25519 primitive, called once per candidate message until one verifies.
     """
     signature_text = body.get("signature")
     if type(signature_text) is not str:
@@ -501,7 +515,9 @@ def verify_request(
     header_keys = _AGENT_PAYLOAD_HEADER_KEYS if agent_is_payload else HEADER_KEYS
     received = {k: v for k, v in body.items() if k not in header_keys}
     windows: tuple[Any, ...] = (window,) if has_window else _ABSENT_WINDOW_CANDIDATES
-    if not _verifies(signature, public_key, op_type, timestamp, windows, received, known_fields):
+    if not _verifies(
+        check, signature, public_key, op_type, timestamp, windows, received, known_fields
+    ):
         raise SignatureError(VERIFICATION_FAILED, VERIFICATION_FAILED_ID)
 
     if (
@@ -514,6 +530,7 @@ def verify_request(
 
 
 def _verifies(
+    check: SignatureCheck,
     signature: Signature,
     public_key: Pubkey,
     op_type: str,
@@ -529,6 +546,6 @@ def _verifies(
                 if message in tried:
                     continue
                 tried.add(message)
-                if signature.verify(public_key, message):
+                if check(signature, public_key, message):
                     return True
     return False

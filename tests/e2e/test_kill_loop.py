@@ -30,7 +30,7 @@ import pytest
 from solders.keypair import Keypair
 
 from pacifica_recipe import keypair, signed_body
-from server_process import ServerProcess
+from server_process import LAYOUTS, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -189,7 +189,10 @@ def test_kill_minus_nine_loses_nothing_acknowledged(tmp_path: Path, seed: int) -
     rng = random.Random(seed)
     state = tmp_path / "state"
     log = ClientLog()
-    srv = ServerProcess(state, "--snapshot-every", str(rng.choice([50, 200, 100_000]))).start()
+    layout = LAYOUTS[rng.choice(sorted(LAYOUTS))]  # killed: the engine process, workers or not
+    srv = ServerProcess(
+        state, "--snapshot-every", str(rng.choice([50, 200, 100_000])), *layout
+    ).start()
     _fund(srv)
     kill_after = rng.uniform(0.2, 1.5)
 

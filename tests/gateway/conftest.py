@@ -9,9 +9,12 @@ from harness import Harness
 from pacifica_recipe import keypair
 
 
-@pytest.fixture
-def hx() -> Iterator[Harness]:
-    h = Harness()
+@pytest.fixture(params=["one_process", "workers"])
+def hx(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """Every gateway test runs twice: as a single-process server answers, and as the engine
+    process answers behind gateway workers (signatures checked in the worker, gateway.preverify):
+    the answers must be the same."""
+    h = Harness(workers=request.param == "workers")
     yield h
     h.close()
 

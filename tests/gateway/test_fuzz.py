@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,9 +50,17 @@ FIELDS = [
 POST_PATHS = sorted(path for method, path in ROUTES if method == "POST")
 GET_PATHS = sorted(path for method, path in ROUTES if method == "GET")
 
-_hx = Harness()
-_hx.faucet(KP, "1000000")
-_hx.create(KP, price="90000")
+
+def _harness(workers: bool) -> Harness:
+    h = Harness(workers=workers)
+    h.faucet(KP, "1000000")
+    h.create(KP, price="90000")
+    return h
+
+
+# Both process layouts: in the worker layout the signature verdicts come from gateway.preverify.
+HARNESSES = [_harness(False), _harness(True)]
+LAYOUTS = pytest.mark.parametrize("_hx", HARNESSES, ids=["one_process", "workers"])
 
 
 def _check(status: int, body: Any) -> None:
@@ -72,7 +81,8 @@ def _check(status: int, body: Any) -> None:
         ),
     ),
 )
-def test_arbitrary_bodies_never_crash(path: str, body: bytes) -> None:
+@LAYOUTS
+def test_arbitrary_bodies_never_crash(_hx: Harness, path: str, body: bytes) -> None:
     status, answer = _hx.request("POST", path, body=body)
     _check(status, answer)
     _hx.engine.check_invariants()
@@ -84,7 +94,10 @@ def test_arbitrary_bodies_never_crash(path: str, body: bytes) -> None:
     field=st.sampled_from(FIELDS),
     value=json_values,
 )
-def test_a_mangled_signed_body_changes_nothing(path: str, field: str, value: Any) -> None:
+@LAYOUTS
+def test_a_mangled_signed_body_changes_nothing(
+    _hx: Harness, path: str, field: str, value: Any
+) -> None:
     payload = {
         "symbol": "BTC",
         "price": "91000",
@@ -120,6 +133,7 @@ def test_a_mangled_signed_body_changes_nothing(path: str, field: str, value: Any
         max_size=3,
     ),
 )
-def test_arbitrary_queries_never_crash(path: str, params: dict[str, str]) -> None:
+@LAYOUTS
+def test_arbitrary_queries_never_crash(_hx: Harness, path: str, params: dict[str, str]) -> None:
     status, answer = _hx.get(path, **params)
     _check(status, answer)

@@ -39,7 +39,7 @@ async def settings(ex: Exchange, req: Request) -> Response:
 
 
 async def update_leverage(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, UpdateLeverageRequest, "update_leverage")
+    body = signed_request(ex, req, UpdateLeverageRequest)
     market(ex, body.symbol)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: UpdateLeverage(
@@ -50,7 +50,7 @@ async def update_leverage(ex: Exchange, req: Request) -> Response:
 
 
 async def update_margin_mode(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, UpdateMarginModeRequest, "update_margin_mode")
+    body = signed_request(ex, req, UpdateMarginModeRequest)
     market(ex, body.symbol)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: UpdateMarginMode(

@@ -27,7 +27,7 @@ def _agent_of(body: AgentWalletRequest) -> str:
 
 
 async def bind(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, AgentWalletRequest, "bind_agent_wallet", agent_is_payload=True)
+    body = signed_request(ex, req, AgentWalletRequest)
     agent = _agent_of(body)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: BindAgent(seq=seq, ts_ms=ts, account=body.account, agent=agent)
@@ -36,7 +36,7 @@ async def bind(ex: Exchange, req: Request) -> Response:
 
 
 async def revoke(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, AgentWalletRequest, "revoke_agent_wallet", agent_is_payload=True)
+    body = signed_request(ex, req, AgentWalletRequest)
     agent = _agent_of(body)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: RevokeAgent(seq=seq, ts_ms=ts, account=body.account, agent=agent)
@@ -45,7 +45,7 @@ async def revoke(ex: Exchange, req: Request) -> Response:
 
 
 async def revoke_all(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, EmptyPayloadRequest, "revoke_all_agent_wallets")
+    body = signed_request(ex, req, EmptyPayloadRequest)
     _main_key_only(body.account, body.agent_wallet)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: RevokeAllAgents(seq=seq, ts_ms=ts, account=body.account)
@@ -54,7 +54,7 @@ async def revoke_all(ex: Exchange, req: Request) -> Response:
 
 
 async def list_agents(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, EmptyPayloadRequest, "list_agent_wallets")
+    body = signed_request(ex, req, EmptyPayloadRequest)
     _main_key_only(body.account, body.agent_wallet)
     return ok({"agent_wallets": sorted(ex.engine.agents(body.account))})
 

@@ -26,7 +26,7 @@ from tidepool.gateway import (
     sandbox,
     stops,
 )
-from tidepool.gateway.context import Exchange, Request, WireError
+from tidepool.gateway.context import API, Exchange, Request, Verified, WireError
 from tidepool.wire.envelope import INTERNAL_ERROR, Response, error, ok
 
 log = logging.getLogger("tidepool.gateway")
@@ -37,7 +37,6 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MAX_BODY_BYTES = 1 << 20
-API = "/api/v1"
 
 
 async def health(ex: Exchange, req: Request) -> Response:
@@ -81,13 +80,16 @@ _PATHS = frozenset(path for _, path in ROUTES)
 _CONTENT_TYPE = (b"content-type", b"application/json")
 
 
-class GatewayApp:
+class AsgiApp:
+    """The ASGI plumbing: read the body (bounded), answer one JSON Response, run the lifespan
+    hooks. Shared by the in-process gateway and the gateway worker processes."""
+
     def __init__(
         self,
-        exchange: Exchange,
+        on_startup: Callable[[], Awaitable[None]] | None = None,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        self.exchange = exchange
+        self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,12 +99,15 @@ class GatewayApp:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
+    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+        raise NotImplementedError
+
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
         if body is None:
             response = error(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
         else:
-            response = await self.dispatch(
+            response = await self.answer(
                 scope["method"], scope["path"], scope["query_string"], body
             )
         # An explicit length spares clients chunked decoding of every small JSON answer.
@@ -110,8 +115,45 @@ class GatewayApp:
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
-    async def dispatch(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
-        path = path.rstrip("/") or "/"
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self._on_startup is not None:
+                    await self._on_startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._on_shutdown is not None:
+                    await self._on_shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+class GatewayApp(AsgiApp):
+    """The whole exchange API in this process: routes to handlers over `exchange`."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(on_shutdown=on_shutdown)
+        self.exchange = exchange
+
+    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+        return await self.dispatch(method, path, query_string, body)
+
+    async def dispatch(
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        verified: Verified | None = None,
+    ) -> Response:
+        """Answer one request. `verified`: the signature verdicts of the gateway worker process
+        that received it (None: verify here)."""
+        path = normalize(path)
         handler = ROUTES.get((method, path))
         if handler is None:
             if path in _PATHS:
@@ -119,23 +161,16 @@ class GatewayApp:
             return error(404, f"Not found: {path}")
         query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
         try:
-            return await handler(self.exchange, Request(method, path, query, body))
+            return await handler(self.exchange, Request(method, path, query, body, verified))
         except WireError as exc:
             return exc.response
         except Exception:
             log.exception("unexpected failure on %s %s", method, path)
             return INTERNAL_ERROR
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self._on_shutdown is not None:
-                    await self._on_shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+
+def normalize(path: str) -> str:
+    return path.rstrip("/") or "/"
 
 
 async def _read_body(receive: Receive) -> bytes | None:

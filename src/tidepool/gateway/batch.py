@@ -24,7 +24,7 @@ from tidepool.engine.commands import Batch
 from tidepool.engine.events import ActionResult
 from tidepool.gateway import translate
 from tidepool.gateway.context import Exchange, Rejected, Request, WireError, decode_json_object
-from tidepool.gateway.signed import typed, verify_body
+from tidepool.gateway.signed import SignedSpec, typed, verify_body
 from tidepool.runtime.speedbump import DELAYED_TIFS
 from tidepool.wire.envelope import Response, invalid_parameters, ok
 from tidepool.wire.requests import (
@@ -51,18 +51,23 @@ class BatchRequest(msgspec.Struct, frozen=True):
 
 Translator = Callable[[Exchange, Any], translate.ActionBuilder]
 
-# action type -> (typed body, signed operation type, translation)
-ACTIONS: dict[str, tuple[type[Signed], str, Translator]] = {
-    "Create": (CreateOrderRequest, "create_order", translate.create_order),
+# action type -> (typed body and signed operation type, translation)
+ACTIONS: dict[str, tuple[SignedSpec, Translator]] = {
+    "Create": (SignedSpec(CreateOrderRequest, "create_order"), translate.create_order),
     "CreateMarket": (
-        CreateMarketOrderRequest,
-        "create_market_order",
+        SignedSpec(CreateMarketOrderRequest, "create_market_order"),
         translate.create_market_order,
     ),
-    "Cancel": (CancelOrderRequest, "cancel_order", translate.cancel_order),
-    "Edit": (EditOrderRequest, "edit_order", translate.edit_order),
-    "SetPositionTpsl": (SetPositionTpslRequest, "set_position_tpsl", translate.set_position_tpsl),
-    "CancelStopOrder": (CancelStopOrderRequest, "cancel_stop_order", translate.cancel_stop_order),
+    "Cancel": (SignedSpec(CancelOrderRequest, "cancel_order"), translate.cancel_order),
+    "Edit": (SignedSpec(EditOrderRequest, "edit_order"), translate.edit_order),
+    "SetPositionTpsl": (
+        SignedSpec(SetPositionTpslRequest, "set_position_tpsl"),
+        translate.set_position_tpsl,
+    ),
+    "CancelStopOrder": (
+        SignedSpec(CancelStopOrderRequest, "cancel_stop_order"),
+        translate.cancel_stop_order,
+    ),
 }
 
 
@@ -84,8 +89,8 @@ async def batch(ex: Exchange, req: Request) -> Response:
             raise WireError(
                 invalid_parameters(f"actions[{i}]: unknown action type {action.type!r}")
             )
-        struct_type, op_type, translator = entry
-        body = verify_body(ex, action.data, struct_type, op_type)
+        spec, translator = entry
+        body = verify_body(ex, req, action.data, spec)
         delayed = delayed or _delayed(body)
         try:
             slots.append(translator(ex, body))

@@ -37,12 +37,20 @@ class Rejected(WireError):
         self.reject = reject
 
 
+API = "/api/v1"
+
+# (public key, signature, message) triples whose ed25519 check a gateway worker process already
+# passed for this request (gateway.preverify); None: this process verifies for itself.
+Verified = frozenset[tuple[bytes, bytes, bytes]]
+
+
 @dataclass
 class Request:
     method: str
     path: str
     query: dict[str, str]
     body: bytes
+    verified: Verified | None = None
 
 
 @dataclass

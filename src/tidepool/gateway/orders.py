@@ -27,7 +27,7 @@ from tidepool.wire.requests import (
 
 
 async def create_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CreateOrderRequest, "create_order")
+    body = signed_request(ex, req, CreateOrderRequest)
     build = translate.create_order(ex, body)
     if body.tif in DELAYED_TIFS:
         await ex.speedbump.wait()
@@ -35,7 +35,7 @@ async def create_order(ex: Exchange, req: Request) -> Response:
 
 
 async def create_market_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CreateMarketOrderRequest, "create_market_order")
+    body = signed_request(ex, req, CreateMarketOrderRequest)
     build = translate.create_market_order(ex, body)
     await ex.speedbump.wait()
     return _answer(await ex.sequencer.submit(build))
@@ -43,12 +43,12 @@ async def create_market_order(ex: Exchange, req: Request) -> Response:
 
 async def edit_order(ex: Exchange, req: Request) -> Response:
     """Cancel-and-replace; the replacement is ALO, so the speedbump never applies."""
-    body = signed_request(ex, req, EditOrderRequest, "edit_order")
+    body = signed_request(ex, req, EditOrderRequest)
     return _answer(await ex.sequencer.submit(translate.edit_order(ex, body)))
 
 
 async def cancel_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CancelOrderRequest, "cancel_order")
+    body = signed_request(ex, req, CancelOrderRequest)
     outcome = await ex.sequencer.submit(translate.cancel_order(ex, body))
     return rejected(outcome.reject) if outcome.reject is not None else ok(None)
 
@@ -60,7 +60,7 @@ def _answer(outcome: Outcome) -> Response:
 
 
 async def cancel_all_orders(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CancelAllOrdersRequest, "cancel_all_orders")
+    body = signed_request(ex, req, CancelAllOrdersRequest)
     symbol: str | None = None
     if not body.all_symbols:
         if body.symbol is None:

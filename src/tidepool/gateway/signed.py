@@ -1,20 +1,74 @@
 """The signed-request pipeline, in Pacifica's order: deserialize (typed), then signature, then
 agent authorisation. Business validation comes after, in the handlers and the engine.
+
+`SIGNED_ROUTES` is the one place that says which body type and operation type each signed path
+has: the handlers look themselves up in it, and so do gateway worker processes, which run the
+signature work ahead of the engine process (gateway.preverify).
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, NamedTuple, TypeVar
 
 import msgspec
+from solders.pubkey import Pubkey
+from solders.signature import Signature
 
-from tidepool.gateway.context import Exchange, Request, WireError, decode_json_object
-from tidepool.signing import SignatureError, verify_request
+from tidepool.gateway.context import API, Exchange, Request, Verified, WireError, decode_json_object
+from tidepool.signing import (
+    ReplayGuard,
+    SignatureCheck,
+    SignatureError,
+    VerifyPolicy,
+    ed25519_check,
+    verify_request,
+)
 from tidepool.wire.envelope import bad_request, invalid_parameters
-from tidepool.wire.requests import Signed, payload_fields
+from tidepool.wire.requests import (
+    AgentWalletRequest,
+    CancelAllOrdersRequest,
+    CancelOrderRequest,
+    CancelStopOrderRequest,
+    CreateMarketOrderRequest,
+    CreateOrderRequest,
+    CreateStopOrderRequest,
+    EditOrderRequest,
+    EmptyPayloadRequest,
+    SetPositionTpslRequest,
+    Signed,
+    UpdateLeverageRequest,
+    UpdateMarginModeRequest,
+    payload_fields,
+)
 
 T = TypeVar("T", bound=msgspec.Struct)
 S = TypeVar("S", bound=Signed)
+
+
+class SignedSpec(NamedTuple):
+    body: type[Signed]
+    op_type: str
+    # bind/revoke: `agent_wallet` is the signed subject of the operation, the main key signs.
+    agent_is_payload: bool = False
+
+
+SIGNED_ROUTES: dict[str, SignedSpec] = {
+    f"{API}/orders/create": SignedSpec(CreateOrderRequest, "create_order"),
+    f"{API}/orders/create_market": SignedSpec(CreateMarketOrderRequest, "create_market_order"),
+    f"{API}/orders/edit": SignedSpec(EditOrderRequest, "edit_order"),
+    f"{API}/orders/cancel": SignedSpec(CancelOrderRequest, "cancel_order"),
+    f"{API}/orders/cancel_all": SignedSpec(CancelAllOrdersRequest, "cancel_all_orders"),
+    f"{API}/orders/stop/create": SignedSpec(CreateStopOrderRequest, "create_stop_order"),
+    f"{API}/orders/stop/cancel": SignedSpec(CancelStopOrderRequest, "cancel_stop_order"),
+    f"{API}/positions/tpsl": SignedSpec(SetPositionTpslRequest, "set_position_tpsl"),
+    f"{API}/account/leverage": SignedSpec(UpdateLeverageRequest, "update_leverage"),
+    f"{API}/account/margin": SignedSpec(UpdateMarginModeRequest, "update_margin_mode"),
+    f"{API}/agent/bind": SignedSpec(AgentWalletRequest, "bind_agent_wallet", True),
+    f"{API}/agent/revoke": SignedSpec(AgentWalletRequest, "revoke_agent_wallet", True),
+    f"{API}/agent/revoke_all": SignedSpec(EmptyPayloadRequest, "revoke_all_agent_wallets"),
+    f"{API}/agent/list": SignedSpec(EmptyPayloadRequest, "list_agent_wallets"),
+}
 
 _known_fields: dict[type[msgspec.Struct], frozenset[str]] = {}
 
@@ -27,51 +81,61 @@ def typed(raw: dict[str, Any], struct_type: type[T]) -> T:
         raise WireError(invalid_parameters(str(exc))) from None
 
 
-def signed_request(
-    ex: Exchange,
-    req: Request,
-    struct_type: type[S],
-    op_type: str,
-    *,
-    agent_is_payload: bool = False,
-) -> S:
-    """Decode, type-check and authenticate a signed POST; returns the typed body.
-
-    `agent_is_payload` is for bind/revoke, where `agent_wallet` is the signed subject of the
-    operation and the main account is the signer.
-    """
-    return verify_body(
-        ex, decode_json_object(req.body), struct_type, op_type, agent_is_payload=agent_is_payload
-    )
-
-
-def verify_body(
-    ex: Exchange,
+def authenticate(
     raw: dict[str, Any],
-    struct_type: type[S],
-    op_type: str,
-    *,
-    agent_is_payload: bool = False,
-) -> S:
-    """`signed_request` for a body already parsed (a batch action's `data`)."""
-    body = typed(raw, struct_type)
-    known = _known_fields.get(struct_type)
+    spec: SignedSpec,
+    now_ms: int,
+    policy: VerifyPolicy,
+    check: SignatureCheck = ed25519_check,
+    replay_guard: ReplayGuard | None = None,
+) -> tuple[Signed, str]:
+    """Typed decode and signature check of one signed body: (typed body, signer). Raises
+    WireError with Pacifica's envelope. Agent authorisation is not checked here."""
+    body = typed(raw, spec.body)
+    known = _known_fields.get(spec.body)
     if known is None:
-        known = _known_fields[struct_type] = payload_fields(struct_type)
-    if agent_is_payload:
+        known = _known_fields[spec.body] = payload_fields(spec.body)
+    if spec.agent_is_payload:
         known = known | {"agent_wallet"}
     try:
         signer = verify_request(
             raw,
-            op_type,
-            ex.clock.now_ms(),
+            spec.op_type,
+            now_ms,
             known_fields=known,
-            policy=ex.policy,
-            replay_guard=ex.replay_guard,
-            agent_wallet_is_payload=agent_is_payload,
+            policy=policy,
+            replay_guard=replay_guard,
+            agent_wallet_is_payload=spec.agent_is_payload,
+            check=check,
         )
     except SignatureError as exc:
         raise WireError(bad_request(exc.message, exc.error_id)) from None
+    return body, signer
+
+
+def signed_request(ex: Exchange, req: Request, struct_type: type[S]) -> S:
+    """Decode, type-check and authenticate the signed POST of `req.path`; the typed body."""
+    spec = SIGNED_ROUTES[req.path]
+    if spec.body is not struct_type:  # a handler and the table disagree: a programming error
+        raise TypeError(f"{req.path} takes {spec.body.__name__}, not {struct_type.__name__}")
+    return verify_body(ex, req, decode_json_object(req.body), spec)  # type: ignore[return-value]
+
+
+def verify_body(ex: Exchange, req: Request, raw: dict[str, Any], spec: SignedSpec) -> Signed:
+    """`signed_request` for a body already parsed (a batch action's `data`), then the agent
+    check, which needs the engine and so always runs in the engine's process."""
+    check = ed25519_check if req.verified is None else partial(_preverified, req.verified)
+    body, signer = authenticate(
+        raw, spec, ex.clock.now_ms(), ex.policy, check, replay_guard=ex.replay_guard
+    )
     if signer != body.account and not ex.engine.is_agent(body.account, signer):
         raise WireError(bad_request("Agent not authorized for account", "agent_not_authorized"))
     return body
+
+
+def _preverified(
+    verified: Verified, signature: Signature, public_key: Pubkey, message: bytes
+) -> bool:
+    """The verdict of the worker process that received the request: it verified exactly this
+    key, signature and message (the same body gives the same candidate messages here)."""
+    return (bytes(public_key), bytes(signature), message) in verified

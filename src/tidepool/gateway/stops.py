@@ -16,7 +16,7 @@ from tidepool.wire.requests import (
 
 
 async def create_stop_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CreateStopOrderRequest, "create_stop_order")
+    body = signed_request(ex, req, CreateStopOrderRequest)
     outcome = await ex.sequencer.submit(translate.create_stop_order(ex, body))
     if outcome.reject is not None:
         return rejected(outcome.reject)
@@ -24,12 +24,12 @@ async def create_stop_order(ex: Exchange, req: Request) -> Response:
 
 
 async def cancel_stop_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CancelStopOrderRequest, "cancel_stop_order")
+    body = signed_request(ex, req, CancelStopOrderRequest)
     outcome = await ex.sequencer.submit(translate.cancel_stop_order(ex, body))
     return rejected(outcome.reject) if outcome.reject is not None else ok(None)
 
 
 async def set_position_tpsl(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, SetPositionTpslRequest, "set_position_tpsl")
+    body = signed_request(ex, req, SetPositionTpslRequest)
     outcome = await ex.sequencer.submit(translate.set_position_tpsl(ex, body))
     return rejected(outcome.reject) if outcome.reject is not None else ok(None)

@@ -71,14 +71,21 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve(cfg: Config) -> None:
-    exchange = build_exchange(cfg)
-    app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((cfg.host, cfg.port))
     host, port = sock.getsockname()[:2]
-    # Tests and scripts read this line to learn the port chosen by --port 0.
-    sys.stdout.write(f"Tidepool listening on http://{host}:{port} (REST under /api/v1)\n")
+    # Tests and scripts read this line to learn the port chosen by --port 0; it is printed once
+    # requests can be answered.
+    announce = f"Tidepool listening on http://{host}:{port} (REST under /api/v1)\n"
+    if cfg.workers > 0:
+        from tidepool.runtime.workers import serve_with_workers
+
+        serve_with_workers(cfg, sock, announce)
+        return
+    exchange = build_exchange(cfg)
+    app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close)
+    sys.stdout.write(announce)
     sys.stdout.flush()
     server = _Server(
         uvicorn.Config(

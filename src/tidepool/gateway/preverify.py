@@ -1,0 +1,64 @@
+"""Signature work done ahead of the engine process, in a gateway worker process.
+
+ed25519 is the largest cost of a signed request and needs no exchange state, so with
+`tidepool serve --workers N` the worker that received the request runs, for every signed body
+the request holds (one, or each action of a batch), the same typed decode and `verify_request`
+the engine process would, and sends along the (public key, signature, message) triples that
+passed the ed25519 check. The engine process then runs the unchanged handler, whose
+`verify_request` looks those triples up instead of repeating the curve arithmetic
+(gateway.signed). Everything else, and every error answer, still comes from the engine process,
+so a request gets the same answer whichever process layout serves it.
+
+Nothing here decides an answer: a malformed body or a bad signature simply yields fewer
+triples, and the engine process finds and reports the problem itself.
+"""
+
+from __future__ import annotations
+
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from tidepool.gateway.app import normalize
+from tidepool.gateway.batch import ACTIONS, MAX_ACTIONS, BatchRequest
+from tidepool.gateway.context import API, WireError, decode_json_object
+from tidepool.gateway.signed import SIGNED_ROUTES, authenticate, typed
+from tidepool.signing import VerifyPolicy, ed25519_check
+
+BATCH_PATH = f"{API}/orders/batch"
+
+Triple = tuple[bytes, bytes, bytes]
+
+
+def verdicts(
+    method: str, path: str, body: bytes, now_ms: int, policy: VerifyPolicy
+) -> frozenset[Triple]:
+    """What a worker sends along with a request (empty for anything but a POST)."""
+    if method != "POST":
+        return frozenset()
+    return frozenset(preverify(normalize(path), body, now_ms, policy))
+
+
+def preverify(path: str, body: bytes, now_ms: int, policy: VerifyPolicy) -> list[Triple]:
+    """The verified (public key, signature, message) triples of a POST to `path`."""
+    found: list[Triple] = []
+
+    def check(signature: Signature, public_key: Pubkey, message: bytes) -> bool:
+        if ed25519_check(signature, public_key, message):
+            found.append((bytes(public_key), bytes(signature), message))
+            return True
+        return False
+
+    spec = SIGNED_ROUTES.get(path)
+    try:
+        if spec is not None:
+            authenticate(decode_json_object(body), spec, now_ms, policy, check)
+        elif path == BATCH_PATH:
+            request = typed(decode_json_object(body), BatchRequest)
+            for action in request.actions[:MAX_ACTIONS]:
+                entry = ACTIONS.get(action.type)
+                if entry is None:
+                    break
+                authenticate(action.data, entry[0], now_ms, policy, check)
+    except WireError:
+        pass  # the engine process meets the same problem and answers it
+    return found

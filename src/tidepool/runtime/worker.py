@@ -1,0 +1,133 @@
+"""A gateway worker process (`tidepool serve --workers N` starts N of them).
+
+It owns the expensive, stateless part of a request: HTTP parsing (uvicorn + httptools on the
+listening socket it shares with the other workers) and the ed25519 checks
+(gateway.preverify). Each request then goes over the link to the engine process, which answers
+it with the same handlers as a single-process server; the answer's bytes come back unchanged.
+
+The worker holds no exchange state, so it can die and be restarted at any time; when the
+engine process goes away (the link closes) the worker answers what is in flight with 503 and
+exits.
+
+Started by runtime.workers as `python -m tidepool.runtime.worker --listen-fd A --link-fd B`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Sequence
+
+import msgspec
+import uvicorn
+
+from tidepool.gateway.app import AsgiApp
+from tidepool.gateway.preverify import verdicts
+from tidepool.runtime.link import READY, FrameProtocol, LinkRequest, LinkResponse
+from tidepool.signing import VerifyPolicy
+from tidepool.wire.envelope import Response, error
+
+log = logging.getLogger("tidepool.worker")
+
+_decode_response = msgspec.msgpack.Decoder(LinkResponse).decode
+ENGINE_GONE = error(503, "Tidepool engine process is not available")
+
+
+class _EngineLink(FrameProtocol):
+    def __init__(self, on_lost: asyncio.Event) -> None:
+        super().__init__()
+        self.pending: dict[int, asyncio.Future[Response]] = {}
+        self._on_lost = on_lost
+
+    def frame_received(self, frame: bytes) -> None:
+        answer = _decode_response(frame)
+        future = self.pending.pop(answer.id, None)
+        if future is not None and not future.done():
+            future.set_result(Response(answer.status, answer.body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        for future in self.pending.values():
+            if not future.done():
+                future.set_result(ENGINE_GONE)
+        self.pending.clear()
+        self._on_lost.set()
+
+
+class ForwardingApp(AsgiApp):
+    def __init__(self, link_sock: socket.socket, policy: VerifyPolicy) -> None:
+        super().__init__(on_startup=self._connect)
+        self._link_sock = link_sock
+        self._policy = policy
+        self._link: _EngineLink | None = None
+        self._next_id = 0
+        self.engine_lost = asyncio.Event()
+
+    async def _connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        _, link = await loop.create_unix_connection(
+            lambda: _EngineLink(self.engine_lost), sock=self._link_sock
+        )
+        self._link = link
+        link.send(LinkRequest(0, READY, "", b"", b"", frozenset()))
+
+    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+        link = self._link
+        if link is None or link.transport is None:
+            return ENGINE_GONE
+        verified = verdicts(method, path, body, time.time_ns() // 1_000_000, self._policy)
+        self._next_id += 1
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        link.pending[self._next_id] = future
+        link.send(LinkRequest(self._next_id, method, path, query_string, body, verified))
+        return await future
+
+
+class _WorkerServer(uvicorn.Server):
+    """Stops when the engine process goes away, so no worker outlives its engine."""
+
+    def __init__(self, config: uvicorn.Config, app: ForwardingApp) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def on_tick(self, counter: int) -> bool:
+        if self._app.engine_lost.is_set():
+            log.warning("engine process went away; worker exiting")
+            return True
+        return await super().on_tick(counter)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="tidepool-worker")
+    p.add_argument("--listen-fd", type=int, required=True)
+    p.add_argument("--link-fd", type=int, required=True)
+    p.add_argument("--strict-auth", action="store_true")
+    p.add_argument("--log-level", default="info")
+    args = p.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    listener = socket.socket(fileno=args.listen_fd)
+    link_sock = socket.socket(fileno=args.link_fd)
+    app = ForwardingApp(link_sock, VerifyPolicy(strict=args.strict_auth))
+    server = _WorkerServer(
+        uvicorn.Config(
+            app,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        ),
+        app,
+    )
+    server.run(sockets=[listener])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

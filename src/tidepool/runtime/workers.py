@@ -1,0 +1,187 @@
+"""The engine process of `tidepool serve --workers N`.
+
+One process cannot do more signed requests per second than one core can verify (ed25519 is
+about half of a request's CPU, HTTP parsing a third; docs/benchmarks.md). With workers, N
+gateway worker processes (runtime.worker) share the listening socket and do HTTP and the
+signature checks; this process keeps the exchange: it recovers the state dir, owns the one
+sequencer, engine and journal, and answers every request the workers forward with the same
+GatewayApp.dispatch a single-process server uses, trusting the workers' ed25519 verdicts
+(gateway.preverify). Ordering, durability and answers are therefore exactly those of the
+single-process server: one writer, commands journaled before they are answered.
+
+A worker that dies is restarted; SIGINT/SIGTERM stops the workers (they finish what they hold),
+then writes the final snapshot and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import msgspec
+import uvloop
+
+from tidepool.config import Config
+from tidepool.gateway.app import GatewayApp
+from tidepool.runtime.link import READY, FrameProtocol, LinkRequest, LinkResponse
+
+log = logging.getLogger("tidepool.workers")
+
+_decode_request = msgspec.msgpack.Decoder(LinkRequest).decode
+_READY_TIMEOUT_S = 60.0
+_STOP_TIMEOUT_S = 10.0
+
+
+class _WorkerLink(FrameProtocol):
+    """The engine's end of one worker's link: each request becomes a task running dispatch."""
+
+    def __init__(self, app: GatewayApp) -> None:
+        super().__init__()
+        self._app = app
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def frame_received(self, frame: bytes) -> None:
+        request = _decode_request(frame)
+        if request.method == READY:
+            if not self.ready.done():
+                self.ready.set_result(None)
+            return
+        task = asyncio.ensure_future(self._serve(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, request: LinkRequest) -> None:
+        response = await self._app.dispatch(
+            request.method, request.path, request.query, request.body, request.verified
+        )
+        self.send(LinkResponse(request.id, response.status, response.body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait for the requests already received (their commands complete and are journaled
+        even if the worker that sent them is gone: apply-then-append is never cut short)."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+
+class _Worker:
+    def __init__(self, index: int, cfg: Config, listener: socket.socket, app: GatewayApp) -> None:
+        self.index = index
+        self._cfg = cfg
+        self._listener = listener
+        self._app = app
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.link: _WorkerLink | None = None
+
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        argv = [
+            sys.executable,
+            "-m",
+            "tidepool.runtime.worker",
+            "--listen-fd",
+            str(self._listener.fileno()),
+            "--link-fd",
+            str(theirs.fileno()),
+            "--log-level",
+            self._cfg.log_level,
+        ]
+        if self._cfg.strict_auth:
+            argv.append("--strict-auth")
+        # A new session: a terminal's Ctrl-C reaches only this process, which then stops the
+        # workers in order (after their last answers), instead of all at once.
+        self.proc = subprocess.Popen(
+            argv, pass_fds=(self._listener.fileno(), theirs.fileno()), start_new_session=True
+        )
+        theirs.close()
+        loop = asyncio.get_running_loop()
+        _, link = await loop.create_unix_connection(lambda: _WorkerLink(self._app), sock=ours)
+        self.link = link
+        done, _ = await asyncio.wait(
+            {link.ready, link.lost}, timeout=_READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
+        if link.ready not in done:
+            self.kill()
+            raise RuntimeError(f"gateway worker {self.index} did not start")
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+
+    async def wait(self, timeout: float) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        deadline = asyncio.get_running_loop().time() + timeout
+        while proc.poll() is None and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def _run(cfg: Config, listener: socket.socket, announce: str) -> None:
+    from tidepool.runtime.server import build_exchange
+
+    exchange = build_exchange(cfg)
+    app = GatewayApp(exchange)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    workers = [_Worker(i, cfg, listener, app) for i in range(cfg.workers)]
+    try:
+        await asyncio.gather(*(w.start() for w in workers))
+        sys.stdout.write(announce)
+        sys.stdout.flush()
+        await _supervise(workers, stop)
+    finally:
+        for w in workers:
+            w.terminate()
+        await asyncio.gather(*(w.wait(_STOP_TIMEOUT_S) for w in workers))
+        for w in workers:
+            if w.link is not None:
+                await w.link.drain()
+        await exchange.sequencer.close()
+
+
+async def _supervise(workers: list[_Worker], stop: asyncio.Event) -> None:
+    """Until asked to stop: restart any worker whose link closes (it died)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        while not stop.is_set():
+            lost: dict[asyncio.Future[Any], _Worker] = {
+                w.link.lost: w for w in workers if w.link is not None
+            }
+            waiting: set[asyncio.Future[Any]] = {stopping, *lost}
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                worker = lost.get(future)
+                if worker is None or stop.is_set():
+                    continue
+                await worker.wait(_STOP_TIMEOUT_S)
+                code = worker.proc.returncode if worker.proc is not None else None
+                log.warning("gateway worker %d exited (%s); restarting it", worker.index, code)
+                await worker.start()
+    finally:
+        stopping.cancel()
+
+
+def serve_with_workers(cfg: Config, listener: socket.socket, announce: str) -> None:
+    listener.listen(2048)
+    uvloop.run(_run(cfg, listener, announce))

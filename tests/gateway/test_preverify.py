@@ -1,0 +1,102 @@
+"""The trust boundary of `serve --workers N`: what a gateway worker's signature verdicts are and
+what the engine process accepts on their strength (gateway.preverify, gateway.signed)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from solders.keypair import Keypair
+
+from harness import Harness
+from pacifica_recipe import keypair
+from tidepool.gateway.preverify import verdicts
+from tidepool.signing import canonical_message
+
+CREATE = "/api/v1/orders/create"
+
+
+@pytest.fixture
+def hx() -> Iterator[Harness]:
+    """One layout is enough: these tests call the engine side's dispatch directly."""
+    h = Harness()
+    yield h
+    h.close()
+
+
+def _order(price: str = "90000") -> dict[str, Any]:
+    return {
+        "symbol": "BTC",
+        "price": price,
+        "amount": "0.001",
+        "side": "bid",
+        "tif": "ALO",
+        "reduce_only": False,
+    }
+
+
+def _dispatch(hx: Harness, path: str, body: dict[str, Any], verified: Any) -> tuple[int, Any]:
+    response = hx.loop.run_until_complete(
+        hx.gateway.dispatch("POST", path, b"", json.dumps(body).encode(), verified)
+    )
+    return response.status, json.loads(response.body)
+
+
+def _verdicts(hx: Harness, path: str, body: dict[str, Any]) -> frozenset[Any]:
+    return verdicts("POST", path, json.dumps(body).encode(), hx.clock.now_ms(), hx.exchange.policy)
+
+
+def test_a_verdict_names_the_key_signature_and_exact_message(hx: Harness, alice: Keypair) -> None:
+    body = hx.signed(CREATE, alice, _order())
+    ((public_key, signature, message),) = _verdicts(hx, CREATE, body)
+    assert public_key == bytes(alice.pubkey())
+    assert message == canonical_message("create_order", body["timestamp"], 5000, _order())
+    assert signature == bytes(alice.sign_message(message))
+
+
+def test_no_verdict_no_order_the_engine_process_does_not_verify_itself(
+    hx: Harness, alice: Keypair
+) -> None:
+    hx.faucet(alice)
+    body = hx.signed(CREATE, alice, _order())
+    before = hx.engine.state_hash()
+    status, answer = _dispatch(hx, CREATE, body, frozenset())
+    assert status == 400 and answer["error_id"] == "signature_verification_failed"
+    assert hx.engine.state_hash() == before
+    status, answer = _dispatch(hx, CREATE, body, _verdicts(hx, CREATE, body))
+    assert status == 200 and answer["data"]["order_id"] >= 1
+
+
+def test_a_verdict_for_another_message_authorises_nothing(hx: Harness, alice: Keypair) -> None:
+    """Same key and signature, different body: the message in the triple no longer matches."""
+    hx.faucet(alice)
+    genuine = hx.signed(CREATE, alice, _order("90000"))
+    tampered = {**genuine, "price": "1"}
+    status, answer = _dispatch(hx, CREATE, tampered, _verdicts(hx, CREATE, genuine))
+    assert status == 400 and answer["error_id"] == "signature_verification_failed"
+    assert hx.engine.open_orders(str(alice.pubkey())) == []
+
+
+def test_bad_signatures_and_bad_bodies_yield_no_verdicts(hx: Harness, alice: Keypair) -> None:
+    body = hx.signed(CREATE, alice, _order())
+    assert _verdicts(hx, CREATE, {**body, "price": "1"}) == frozenset()
+    assert _verdicts(hx, CREATE, {**body, "side": 7}) == frozenset()
+    assert verdicts("POST", CREATE, b"{not json", 0, hx.exchange.policy) == frozenset()
+    assert verdicts("GET", CREATE, json.dumps(body).encode(), 0, hx.exchange.policy) == frozenset()
+
+
+def test_a_batch_gets_one_verdict_per_action_up_to_the_first_bad_one(
+    hx: Harness, alice: Keypair
+) -> None:
+    bob = keypair(2)
+    actions = [
+        {"type": "Create", "data": hx.signed(CREATE, alice, _order("90000"))},
+        {"type": "Create", "data": hx.signed(CREATE, bob, _order("91000"))},
+    ]
+    path = "/api/v1/orders/batch"
+    signers = {key for key, _, _ in _verdicts(hx, path, {"actions": actions})}
+    assert signers == {bytes(alice.pubkey()), bytes(bob.pubkey())}
+    broken = [{**actions[0], "data": {**actions[0]["data"], "price": "1"}}, actions[1]]
+    assert _verdicts(hx, path, {"actions": broken}) == frozenset()
