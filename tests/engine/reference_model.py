@@ -54,6 +54,7 @@ class Result:
     cancels: list[tuple[int, str, int]] = field(default_factory=list)
     triggered: list[int] = field(default_factory=list)
     count: int | None = None
+    more: bool = False
 
 
 class Reference:
@@ -425,7 +426,18 @@ class Reference:
             self.book.append(new)
         return r
 
-    def cancel_all(self, account: str, symbol: str | None, exclude_reduce_only: bool) -> Result:
+    def cancel_all(
+        self,
+        account: str,
+        symbol: str | None,
+        exclude_reduce_only: bool,
+        up_to: int | None = None,
+        limit: int | None = None,
+    ) -> Result:
+        """Resting orders in scope, then pending ones, lowest id first; with a `limit`, no
+        further order is taken once `limit` orders (legs included) are gone."""
+        if limit is not None and limit < 1:
+            return Result(reject=400)
         r = Result()
 
         def in_scope(o: ROrder) -> bool:
@@ -433,15 +445,21 @@ class Reference:
                 o.account == account
                 and (symbol is None or o.symbol == symbol)
                 and not (exclude_reduce_only and o.reduce_only)
+                and (up_to is None or o.order_id <= up_to)
             )
 
         resting = [o for o in sorted(self.book, key=lambda o: o.order_id) if in_scope(o)]
         pending = [o for o in sorted(self.stops, key=lambda o: o.order_id) if in_scope(o)]
-        for o in resting:
-            self.book.remove(o)
-            self.finish(o, "cancelled", "cancel", r)
-        for o in pending:
-            if o in self.stops:
+        for o in resting + pending:
+            if o not in self.book and o not in self.stops:
+                continue  # a leg that went with its parent
+            if limit is not None and len(r.cancels) >= limit:
+                r.more = True
+                break
+            if o in self.book:
+                self.book.remove(o)
+                self.finish(o, "cancelled", "cancel", r)
+            else:
                 self.cancel_pending(o, "cancel", r)
         r.count = len(r.cancels)
         return r

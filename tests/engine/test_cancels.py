@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
-from enginekit import Driver, cancels
+from enginekit import Driver, cancels, leg
 
 from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL
+from tidepool.engine.commands import CancelAllOrders, Command
+from tidepool.engine.engine import Engine
+from tidepool.engine.events import Event, Outcome
 
 CLOID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
 
@@ -124,3 +128,118 @@ def test_cancel_all_exclude_reduce_only_keeps_reduce_only_orders(d: Driver) -> N
 def test_cancel_all_unknown_symbol_is_book_not_found(d: Driver) -> None:
     out = d.cancel_all("a", "NOPE")
     assert out.reject is not None and out.reject.code == 3
+
+
+# ---- chunked cancel_all (up_to_order_id / limit) ----------------------------------------------
+
+
+def chunk_scene() -> tuple[Driver, int]:
+    """Account a with everything cancel_all meets: resting orders in two markets, a reduce-only
+    order, a parent with unfilled TP/SL legs, plain and position stops, a triggered stop that
+    rested after younger orders, and orders younger than the returned cut-off id."""
+    d = Driver()
+    for account in ("a", "b"):
+        d.fund(account)
+    d.limit("b", "ask", 100, 5)
+    d.limit("a", "bid", 100, 5)  # a is long 5
+    d.stop("a", "ask", 97, limit=105, size=1)  # triggers below, rests after younger orders
+    d.limit("a", "bid", 90, 1)
+    d.limit("a", "ask", 120, 1, reduce_only=True)
+    d.limit("a", "bid", 91, 2, tp=leg(110), sl=leg(85))  # parent + 2 legs waiting for a fill
+    d.limit("a", "bid", 60, 1, symbol="Y")
+    d.stop("a", "bid", 150, size=1)
+    d.tpsl("a", "ask", tp=leg(130), sl=leg(80))
+    d.limit("a", "bid", 92, 1)
+    d.mark("X", 97)  # the first stop triggers and rests now
+    d.limit("b", "bid", 50, 1)  # another account's order: never touched
+    cut = d.engine.last_order_id
+    d.limit("a", "bid", 93, 1)  # younger than the cut-off
+    d.stop("a", "bid", 160, size=1)
+    return d, cut
+
+
+def _cancel_all(engine: Engine, seq: int, **kw: Any) -> Outcome:
+    fields: dict[str, Any] = {"account": "a", "symbol": None, "exclude_reduce_only": False}
+    fields.update(kw)
+    # one ts for every chunk: the state then depends only on what was cancelled, in what order
+    return engine.apply(CancelAllOrders(seq=seq, ts_ms=99_000, **fields))
+
+
+@pytest.mark.parametrize("symbol", [None, "X"])
+@pytest.mark.parametrize("exclude", [False, True])
+@pytest.mark.parametrize("cut_off", [False, True])
+@pytest.mark.parametrize("limit", [1, 2, 3, 5])
+def test_chunked_cancel_all_ends_where_one_cancel_all_ends(
+    symbol: str | None, exclude: bool, cut_off: bool, limit: int
+) -> None:
+    d, cut = chunk_scene()
+    up_to = cut if cut_off else None
+    kw = {"symbol": symbol, "exclude_reduce_only": exclude, "up_to_order_id": up_to}
+    whole = Engine.restore(d.engine.snapshot())
+    one = _cancel_all(whole, 1000, **kw)
+    assert one.reject is None and one.more is False
+    chunked = Engine.restore(d.engine.snapshot())
+    events: list[Event] = []
+    total = chunks = 0
+    while chunks < 100:
+        chunks += 1
+        out = _cancel_all(chunked, 1000, limit=limit, **kw)
+        chunked.check_invariants()
+        assert out.reject is None and out.cancelled_count is not None
+        assert out.cancelled_count <= limit + 2  # a parent takes its unfilled legs along
+        events += out.events
+        total += out.cancelled_count
+        if not out.more:
+            break
+        assert out.cancelled_count >= limit
+    assert chunks > 1 or one.cancelled_count <= limit
+    assert one.cancelled_count is not None and one.cancelled_count >= 6
+    assert total == one.cancelled_count and events == one.events
+    assert chunked.snapshot() == whole.snapshot()
+    again = _cancel_all(chunked, 1001, limit=limit, **kw)
+    assert again.cancelled_count == 0 and again.more is False
+    left = {o.order_id for o in whole.open_orders("a")}
+    if up_to is not None:
+        assert {i for i in left if i > up_to} == {cut + 1, cut + 2}
+    assert whole.open_orders("b") == d.engine.open_orders("b")
+
+
+def test_cancel_all_up_to_an_id_and_with_a_limit() -> None:
+    d, cut = chunk_scene()
+    ids = [o.order_id for o in d.engine.open_orders("a")]
+    resting = [o.order_id for o in d.engine.open_orders("a") if not o.pending]
+    out = d.apply(CancelAllOrders, account="a", symbol=None, exclude_reduce_only=False, limit=2)
+    assert out.more is True and [c.split()[0] for c in cancels(out)] == [
+        f"#{i}" for i in resting[:2]
+    ]
+    out = d.apply(
+        CancelAllOrders, account="a", symbol=None, exclude_reduce_only=False, up_to_order_id=cut
+    )
+    assert out.more is False
+    assert [o.order_id for o in d.engine.open_orders("a")] == [i for i in ids if i > cut]
+
+
+def test_cancel_all_limit_below_one_is_invalid(d: Driver) -> None:
+    d.limit("a", "bid", 100, 3)
+    before = d.engine.state_hash()
+    out = d.apply(CancelAllOrders, account="a", symbol=None, exclude_reduce_only=False, limit=0)
+    assert out.reject is not None and out.reject.http_status == 400
+    assert d.engine.state_hash() == before
+
+
+def test_cancel_all_without_chunk_fields_encodes_as_before_they_existed() -> None:
+    """Journals written before the fields existed decode, and a command that does not use
+    them encodes byte for byte as it did then."""
+    # encode_record's payload for this command, as the code before the fields wrote it
+    old = (
+        b"\x86\xa4type\xaacancel_all\xa7account\xa1a\xa6symbol\xc0"
+        b"\xb3exclude_reduce_only\xc3\xa3seq\x07\xa5ts_ms\x08"
+    )
+    cmd = msgspec.msgpack.decode(old, type=Command)
+    assert cmd == CancelAllOrders(
+        seq=7, ts_ms=8, account="a", symbol=None, exclude_reduce_only=True
+    )
+    assert isinstance(cmd, CancelAllOrders) and cmd.up_to_order_id is None and cmd.limit is None
+    assert msgspec.msgpack.encode(cmd) == old
+    chunk = msgspec.structs.replace(cmd, up_to_order_id=5, limit=100)
+    assert msgspec.msgpack.decode(msgspec.msgpack.encode(chunk), type=Command) == chunk

@@ -342,13 +342,24 @@ class EngineVersusReference(RuleBasedStateMachine):
         if before is not None:
             assert self.engine.state_hash() == before
 
-    @rule(account=accounts, symbol=st.none() | symbols, exclude=st.booleans())
-    def cancel_all(self, account: str, symbol: str | None, exclude: bool) -> None:
-        expected = self.ref.cancel_all(account, symbol, exclude)
+    @rule(account=accounts, symbol=st.none() | symbols, exclude=st.booleans(), data=st.data())
+    def cancel_all(
+        self, account: str, symbol: str | None, exclude: bool, data: st.DataObject
+    ) -> None:
+        # chunked forms too: a cut-off id and / or a limit (0 is rejected)
+        up_to = data.draw(st.none() | st.integers(1, self.ref.last_id + 1), "up_to")
+        limit = data.draw(st.none() | st.integers(0, 4), "limit")
+        expected = self.ref.cancel_all(account, symbol, exclude, up_to, limit)
         out = self.apply(
-            CancelAllOrders, account=account, symbol=symbol, exclude_reduce_only=exclude
+            CancelAllOrders,
+            account=account,
+            symbol=symbol,
+            exclude_reduce_only=exclude,
+            up_to_order_id=up_to,
+            limit=limit,
         )
         self.compare(out, expected)
+        assert out.more == expected.more
 
     @rule(account=accounts, symbol=symbols, leverage=st.integers(0, 11))
     def leverage(self, account: str, symbol: str, leverage: int) -> None:

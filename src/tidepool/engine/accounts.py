@@ -8,9 +8,10 @@ Invariants:
 - Reducing q of |s| lots removes `round_half_even(cost_units * q / |s|)` units of cost (exactly
   `cost_units` when closing), so `cash_flows == realised - cost` holds exactly for every account;
   summed over accounts, realised PnL + unrealised PnL at any common mark is exactly 0 (I9).
-- `open_ids` holds the account's resting order ids in the order they came to rest (a
-  triggered stop rests after younger orders, and a restored engine re-indexes by id, so
-  readers sort when order matters); `open_by_symbol` is the same per market.
+- `open_ids` holds the account's resting order ids in ASCENDING id order (cancel_all walks it
+  as is, and can stop part-way when chunked); `open_by_symbol` is the same per market. Orders
+  normally come to rest in id order; a triggered stop rests after younger orders, and then
+  both indexes are rebuilt in order (rare, O(orders of the account)).
   `order_units[symbol]` is the remaining notional in units of its open non-reduce-only orders
   (the margin they hold). These indexes make cancel_all O(orders cancelled) and margin checks
   O(markets).
@@ -125,8 +126,19 @@ class Account:
         return size if size > 0 else 0
 
     def index_open(self, order: Order) -> None:
-        self.open_ids[order.order_id] = None
-        self.open_by_symbol.setdefault(order.symbol, {})[order.order_id] = None
+        order_id = order.order_id
+        open_ids = self.open_ids
+        if open_ids and order_id < next(reversed(open_ids)):
+            self.open_ids = dict.fromkeys(sorted((*open_ids, order_id)))
+            same = self.open_by_symbol.get(order.symbol, {})
+            self.open_by_symbol[order.symbol] = dict.fromkeys(sorted((*same, order_id)))
+        else:
+            open_ids[order_id] = None
+            by_symbol = self.open_by_symbol.get(order.symbol)
+            if by_symbol is None:
+                self.open_by_symbol[order.symbol] = {order_id: None}
+            else:
+                by_symbol[order_id] = None
         if not order.reduce_only:
             units = order.remaining_lots * order.price_ticks
             self.order_units[order.symbol] = self.order_units.get(order.symbol, 0) + units

@@ -6,20 +6,27 @@ Semantics (spec §2.5, §2.6, A1, A6):
   other symbol, filled, cancelled, rejected) is ORDER_NOT_FOUND_ON_CANCEL with state unchanged
   (I7). Success: `Outcome(order_id=..., events=[OrderCancelled(reason="cancel")])`.
 - CancelAllOrders cancels the account's resting orders in one symbol (or all when `symbol`
-  is None), ascending order id, then its pending stop / TP / SL orders (spec A6);
+  is None), ascending order id, then its pending stop / TP / SL orders (spec A6), ascending
+  order id too;
   `exclude_reduce_only` keeps every reduce-only order, TP/SL legs included (a leg whose
   parent is cancelled before any fill goes with it). Cost is O(orders of the account in
-  scope) through the per-account indexes, never O(book). `cancelled_count` counts every
-  order removed; 0 is a success.
+  scope) through the per-account indexes (kept in id order, so no sort), never O(book).
+  `cancelled_count` counts every order removed; 0 is a success.
+- Chunked CancelAllOrders (`up_to_order_id`, `limit`; see commands.py): the same walk, cut
+  after `limit` orders removed; `Outcome.more` tells whether orders in scope remain. A
+  `limit` below 1 is 400. The cost of one chunk is O(its orders + reduce-only orders it
+  skips), whatever the account holds.
 """
 
 from __future__ import annotations
 
 from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, book_not_found
+from tidepool.engine.accounts import Account
 from tidepool.engine.commands import CancelAllOrders, CancelOrder
-from tidepool.engine.events import OrderCancelled, Outcome
+from tidepool.engine.events import Outcome
 from tidepool.engine.lifecycle import Step, cancel_pending, cancel_resting
 from tidepool.engine.orders import Order
+from tidepool.engine.risk import invalid
 from tidepool.engine.state import EngineState
 
 
@@ -78,22 +85,63 @@ def find_order(
 def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
     if cmd.symbol is not None and cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
+    limit = cmd.limit
+    if limit is not None and limit < 1:
+        return Outcome(events=[], reject=invalid("limit must be at least 1"))
     account = state.accounts.get(cmd.account)
     if account is None:
         return Outcome(events=[], cancelled_count=0)
-    scope = account.open_ids if cmd.symbol is None else account.open_by_symbol.get(cmd.symbol, {})
-    resting = [state.orders[order_id] for order_id in sorted(scope)]
-    pending = [state.orders[order_id] for order_id in account.stop_ids]
-    if cmd.symbol is not None:
-        pending = [order for order in pending if order.symbol == cmd.symbol]
-    if cmd.exclude_reduce_only:
-        resting = [order for order in resting if not order.reduce_only]
-        pending = [order for order in pending if not order.reduce_only]
     step = Step(cmd.seq, cmd.ts_ms)
+    events = step.events
+    resting, more = _resting_in_scope(state, account, cmd)
     for order in resting:
+        # `limit` bounds the orders removed: legs that went with a parent count too
+        if limit is not None and len(events) >= limit:
+            more = True
+            break
         cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
-    for order in pending:
-        if order.pending:  # not already cancelled with its parent
+    # Pending stop / TP / SL orders, after the resting ones (legs cancelled with their parent
+    # just now have left `stop_ids`; cancelling a pending order cancels nothing else).
+    if account.stop_ids and not more:
+        up_to = cmd.up_to_order_id
+        for order_id in list(account.stop_ids):  # ascending id (accounts.py)
+            if up_to is not None and order_id > up_to:
+                break
+            order = state.orders[order_id]
+            if (cmd.symbol is not None and order.symbol != cmd.symbol) or (
+                cmd.exclude_reduce_only and order.reduce_only
+            ):
+                continue
+            if limit is not None and len(events) >= limit:
+                more = True
+                break
             cancel_pending(state, step, order, "cancel")
-    count = sum(isinstance(e, OrderCancelled) for e in step.events)
-    return Outcome(events=step.events, cancelled_count=count)
+    # every event here is an OrderCancelled: one per order removed
+    return Outcome(events=events, cancelled_count=len(events), more=more)
+
+
+def _resting_in_scope(
+    state: EngineState, account: Account, cmd: CancelAllOrders
+) -> tuple[list[Order], bool]:
+    """The account's resting orders in the command's scope, ascending id, at most `limit` of
+    them; and whether more remain beyond those. The index is in ascending id order
+    (accounts.py), so this walks only the part in scope and stops early. The orders are
+    collected first because cancelling edits the index."""
+    scope = account.open_ids if cmd.symbol is None else account.open_by_symbol.get(cmd.symbol)
+    resting: list[Order] = []
+    if not scope:
+        return resting, False
+    orders = state.orders
+    up_to, limit, exclude = cmd.up_to_order_id, cmd.limit, cmd.exclude_reduce_only
+    if up_to is None and limit is None and not exclude:
+        return [orders[order_id] for order_id in scope], False
+    for order_id in scope:
+        if up_to is not None and order_id > up_to:
+            break
+        order = orders[order_id]
+        if exclude and order.reduce_only:
+            continue
+        if limit is not None and len(resting) == limit:
+            return resting, True
+        resting.append(order)
+    return resting, False

@@ -129,12 +129,23 @@ class EditOrder(_Command, frozen=True, tag="edit"):
     client_order_id: str | None = None
 
 
-class CancelAllOrders(_Command, frozen=True, tag="cancel_all"):
-    """`symbol` is None when all symbols are meant."""
+class CancelAllOrders(_Command, frozen=True, tag="cancel_all", omit_defaults=True):
+    """`symbol` is None when all symbols are meant.
+
+    Chunking (both optional; None means no bound): only orders with an id <= `up_to_order_id`
+    are in scope (pending stops / TP / SL included), and at most `limit` (>= 1) are cancelled,
+    lowest ids first, resting before pending as always (a parent's unfilled TP/SL legs go with
+    it, so one command may remove up to 2 more). `Outcome.more` says whether orders in scope
+    remain. Repeating the command with the same `up_to_order_id` until `more` is False ends in
+    the state one unbounded command would give, if nothing else happened in between (ts_ms and
+    seq of the chunks are of course their own). omit_defaults: a command without the new
+    fields encodes exactly as before they existed, so journals stay byte-identical."""
 
     account: str
     symbol: str | None
     exclude_reduce_only: bool
+    up_to_order_id: int | None = None
+    limit: int | None = None
 
 
 class UpdateLeverage(_Command, frozen=True, tag="leverage"):

@@ -143,3 +143,4 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     order_id: int | None = None
     cancelled_count: int | None = None
     results: list[ActionResult] | None = None
+    more: bool = False  # CancelAllOrders with a `limit`: orders in its scope remain

@@ -159,6 +159,12 @@ def _check_accounts(state: EngineState, on_book: dict[int, Order]) -> None:
     indexed: set[int] = set()
     for address, account in state.accounts.items():
         ids = sorted(account.open_ids)
+        _require(
+            list(account.open_ids) == ids
+            and all(list(v) == sorted(v) for v in account.open_by_symbol.values()),
+            "account index",
+            f"{address}: open-order indexes not in ascending id order",
+        )
         units: dict[str, int] = {}
         by_symbol: dict[str, list[int]] = {}
         for order_id in ids:
@@ -199,7 +205,7 @@ def _check_pending(state: EngineState) -> None:
     for address, account in state.accounts.items():
         got = list(account.stop_ids)
         _require(
-            sorted(got) == stop_ids.get(address, []),
+            got == stop_ids.get(address, []),
             "stop index",
             f"{address}: stop ids {got}",
         )
