@@ -92,14 +92,32 @@ def wait_until_quiet(max_wait: float, threshold: float = 0.2) -> float:
     return time.monotonic() - t0
 
 
-def _pin_prefix(cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") else []
+def _pin_prefix(cpu: int | None) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
 
 
 class Server:
-    """A server subprocess pinned to one CPU that prints `... listening on http://H:P`."""
+    """A server subprocess that prints `... listening on http://H:P`, pinned to one CPU unless
+    `cpu` is None (a multi-process server, free to use every core)."""
 
-    def __init__(self, name: str, argv: list[str], cpu: int = SERVER_CPU) -> None:
+    def __init__(self, name: str, argv: list[str], cpu: int | None = SERVER_CPU) -> None:
         self.name = name
         self.argv = [*_pin_prefix(cpu), *argv]
         self.proc: subprocess.Popen[str] | None = None
@@ -137,9 +155,8 @@ class Server:
         return self.proc.pid
 
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        """CPU used so far by the server and its child processes (gateway workers)."""
+        return sum(_process_cpu_seconds(pid) for pid in (self.pid, *_children(self.pid)))
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

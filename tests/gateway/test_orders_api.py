@@ -88,6 +88,9 @@ def test_same_account_cross_cancels_the_resting_order(hx: Harness, alice: Keypai
         ({"tif": "FOK"}, "tif"),
         ({"reduce_only": "false"}, "reduce_only"),
         ({"client_order_id": "not-a-uuid"}, "client_order_id"),
+        # 36 characters that uuid.UUID would accept (it drops hyphens wherever they are)
+        ({"client_order_id": "0123456789abcdef0123456789abcdef----"}, "client_order_id"),
+        ({"client_order_id": "{12345678-1234-1234-1234-1234567890}"}, "client_order_id"),
     ],
 )
 def test_malformed_create_is_a_400_naming_the_problem(

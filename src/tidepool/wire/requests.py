@@ -8,7 +8,7 @@ Amounts and prices stay strings here; the market codec turns them into ticks and
 
 from __future__ import annotations
 
-import uuid
+import re
 from typing import Any, Literal
 
 import msgspec
@@ -134,12 +134,11 @@ def payload_fields(struct_type: type[msgspec.Struct]) -> frozenset[str]:
     return frozenset(struct_type.__struct_fields__) - HEADER_KEYS
 
 
+# The 8-4-4-4-12 hex form only. uuid.UUID would also take 36 characters with hyphens anywhere
+# (it strips them), and costs ~5x more on the hot path of every create and cancel by client id.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def is_uuid(text: str) -> bool:
     """Pacifica's client order ids are hyphenated UUID strings."""
-    if len(text) != 36:
-        return False
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+    return _UUID.fullmatch(text) is not None
