@@ -1,7 +1,9 @@
 """Signed HTTP load on loopback: Tidepool and the two reference ceilings, side by side.
 
-Every server is one process pinned to CPU 0 (`taskset -c 0`); the load generator
-(bench/loadgen.py) is one process pinned to CPU 1; the orchestrator only waits while a run is
+Every single-process server is pinned to CPU 0 (`taskset -c 0`); the load generator
+(bench/loadgen.py) is one process pinned to CPU 1; Tidepool with `--workers 2` (two gateway
+worker processes and the engine process) runs unpinned, on both CPUs, so it competes with the
+load generator for CPU 1; the orchestrator only waits while a run is
 measured. All request bodies are signed before the runs (bench/fixtures.py). For each run the
 server's own CPU time (utime + stime from /proc/PID/stat) is read before and after, which gives
 the server CPU cost per request independently of the client.
@@ -17,6 +19,7 @@ Order of the runs:
      engine + journal path, answered 400 "Order not found"), at saturation;
    - mix: 60/35/5 create/cancel/cancel_all on 16 other accounts;
    - profile: one more signed-cancel saturation run under `py-spy record` (if installed).
+3. The same scenarios (but the profile) against a fresh `tidepool serve --workers 2`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ from bench.loadgen import save_requests
 
 SERVER_CPU = 0
 CLIENT_CPU = 1
+SINGLE = "one_process"
+WORKERS = "workers"
+WORKER_PROCESSES = 2
 _LISTENING = re.compile(r"listening on (http://[\d.]+:(\d+))")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,7 +309,10 @@ def _snapshots(state_dir: Path) -> set[str]:
 
 
 class TidepoolRuns:
-    def __init__(self, plan: Plan, workdir: Path, srv: Server, state_dir: Path) -> None:
+    def __init__(
+        self, plan: Plan, workdir: Path, srv: Server, state_dir: Path, layout: str = SINGLE
+    ) -> None:
+        self.layout = layout
         self.plan = plan
         self.workdir = workdir
         self.srv = srv
@@ -334,7 +343,7 @@ class TidepoolRuns:
             quiet_wait=p.quiet_wait,
         )
         res["snapshots_written"] = len(_snapshots(self.state_dir) - snaps)
-        row = _row(scenario, res, server="tidepool", **extra)
+        row = _row(scenario, res, server="tidepool", layout=self.layout, **extra)
         self.rows.append(row)
         return row
 
@@ -488,6 +497,64 @@ def summarize_profile(text: str, top: int = 25) -> dict[str, Any]:
     return {"samples": total, "self": rows(self_c), "inclusive": rows(incl)}
 
 
+def _tidepool_argv(state_dir: Path, workers: int) -> list[str]:
+    argv = [
+        sys.executable,
+        "-m",
+        "tidepool",
+        "serve",
+        "--port",
+        "0",
+        "--state-dir",
+        str(state_dir),
+        "--durability",
+        "process",
+        "--speedbump-ms",
+        "0",
+        "--max-open-orders",
+        "1000000",
+        "--log-level",
+        "warning",
+    ]
+    return [*argv, "--workers", str(workers)] if workers else argv
+
+
+def run_tidepool(
+    plan: Plan,
+    workdir: Path,
+    pool: list[bytes],
+    v_rps: float,
+    layout: str,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every Tidepool scenario against a fresh server of one layout: `SINGLE` (one process
+    pinned to CPU 0, like the ceilings) or `WORKERS` (the engine process and WORKER_PROCESSES
+    gateway workers, unpinned: they share both CPUs with the load generator)."""
+    workers = WORKER_PROCESSES if layout == WORKERS else 0
+    state_dir = workdir / f"state-{layout}"
+    argv = _tidepool_argv(state_dir, workers)
+    info: dict[str, Any] = {"argv": argv[1:]}
+    with Server(f"tidepool {layout}", argv, cpu=None if workers else SERVER_CPU) as srv:
+        _faucet(srv.url, range(plan.accounts + plan.mix_accounts))
+        runs = TidepoolRuns(plan, workdir, srv, state_dir, layout)
+        book = fixtures.CreateCancelBook(range(plan.accounts))
+        c_rps = runs.creates(book, v_rps)
+        cancel_est = min(v_rps * (2 if workers else 1), 2.5 * max(c_rps, 100.0))
+        runs.cancels(book, cancel_est)
+        runs.run("cancel_unknown", pool, 0, cycle=True)
+        mix = fixtures.Mix(range(plan.accounts, plan.accounts + plan.mix_accounts))
+        runs.mix(mix, cancel_est)
+        if layout == SINGLE:
+            cancel_sat = [
+                r for r in runs.rows if r["scenario"] == "cancels" and not r["target_rate"]
+            ]
+            prof_est = cancel_sat[0]["throughput_rps"] if cancel_sat else cancel_est
+            info["profile"] = profile_cancels(runs, book, prof_est, plan.profile_seconds)
+        info["signing_s"] = runs.signing_s
+        info["resting_orders_left"] = len(book.resting)
+        info["journal_bytes"] = sum(p.stat().st_size for p in state_dir.glob("*.journal"))
+    return runs.rows, info
+
+
 def run(quick: bool) -> dict[str, Any]:
     plan = Plan.make(quick)
     workdir = Path(tempfile.mkdtemp(prefix="tidepool-bench-http-"))
@@ -500,45 +567,11 @@ def run(quick: bool) -> dict[str, Any]:
         ceilings = run_ceilings(plan, workdir, pool)
         verify_sat = next(r for r in ceilings if r["scenario"] == "verify_ceiling")
         v_rps = max(1.0, float(verify_sat["throughput_rps"]))
-        state_dir = workdir / "state"
-        argv = [
-            sys.executable,
-            "-m",
-            "tidepool",
-            "serve",
-            "--port",
-            "0",
-            "--state-dir",
-            str(state_dir),
-            "--durability",
-            "process",
-            "--speedbump-ms",
-            "0",
-            "--max-open-orders",
-            "1000000",
-            "--log-level",
-            "warning",
-        ]
-        tidepool: dict[str, Any] = {"argv": argv[1:]}
-        with Server("tidepool", argv) as srv:
-            _faucet(srv.url, range(plan.accounts + plan.mix_accounts))
-            runs = TidepoolRuns(plan, workdir, srv, state_dir)
-            book = fixtures.CreateCancelBook(accounts)
-            c_rps = runs.creates(book, v_rps)
-            cancel_est = min(v_rps, 2.5 * max(c_rps, 100.0))
-            runs.cancels(book, cancel_est)
-            runs.run("cancel_unknown", pool, 0, cycle=True)
-            mix = fixtures.Mix(range(plan.accounts, plan.accounts + plan.mix_accounts))
-            runs.mix(mix, cancel_est)
-            cancel_sat = [
-                r for r in runs.rows if r["scenario"] == "cancels" and not r["target_rate"]
-            ]
-            prof_est = cancel_sat[0]["throughput_rps"] if cancel_sat else cancel_est
-            tidepool["profile"] = profile_cancels(runs, book, prof_est, plan.profile_seconds)
-            tidepool["signing_s"] = runs.signing_s
-            tidepool["resting_orders_left"] = len(book.resting)
-            tidepool["journal_bytes"] = sum(p.stat().st_size for p in state_dir.glob("*.journal"))
-        rows = ceilings + runs.rows
+        rows = list(ceilings)
+        tidepool: dict[str, Any] = {}
+        for layout in (SINGLE, WORKERS):
+            layout_rows, tidepool[layout] = run_tidepool(plan, workdir, pool, v_rps, layout)
+            rows += layout_rows
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return {
@@ -547,6 +580,7 @@ def run(quick: bool) -> dict[str, Any]:
             "server_cpu": SERVER_CPU,
             "client_cpu": CLIENT_CPU,
             "how": "taskset -c" if shutil.which("taskset") else "none (taskset missing)",
+            "workers_layout": f"{WORKER_PROCESSES} gateway workers + engine process, unpinned",
         },
         "ceiling_pool_signing_s": pool_signing,
         "runs": rows,
