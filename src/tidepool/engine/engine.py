@@ -264,7 +264,7 @@ class Engine:
 
     def order_history(self, order_id: int) -> list[HistoryEntry]:
         """Every lifecycle event of the order, newest first; [] if unknown."""
-        return self._state.history.get(order_id, [])[::-1]
+        return list(self._state.history.get(order_id, ())[::-1])
 
     def depth(
         self, symbol: str, levels: int = 10

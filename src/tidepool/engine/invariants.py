@@ -115,7 +115,7 @@ def _check_orders(state: EngineState, on_book: dict[int, Order]) -> None:
                 "I11 client order id",
                 str(key),
             )
-        entries = state.history.get(order.order_id, [])
+        entries = state.history.get(order.order_id, ())
         hids = [h.history_id for h in entries]
         _require(
             bool(entries) and hids == sorted(set(hids)) and hids[-1] <= state.last_history_id,

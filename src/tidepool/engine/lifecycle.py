@@ -168,7 +168,7 @@ def cancel_resting(
     order.updated_at = ts_ms
     state.last_history_id = history_id = state.last_history_id + 1
     # a resting order always has its `make` entry already
-    state.history[order_id].append(order.history_entry(history_id, event, ts_ms))
+    state.history[order_id] += (order.history_entry(history_id, event, ts_ms),)
     step.events.append(
         OrderCancelled(
             seq=step.seq,

@@ -199,8 +199,10 @@ def decode(data: bytes) -> EngineState:
         _restore_account(state, a)
     for o in snap.orders:
         _restore_order(state, o)
+    grouped: dict[int, list[HistoryEntry]] = {}
     for entry in snap.history:
-        state.history.setdefault(entry.order_id, []).append(entry)
+        grouped.setdefault(entry.order_id, []).append(entry)
+    state.history = {order_id: tuple(entries) for order_id, entries in grouped.items()}
     for fill in snap.fills:
         state.record_fill(fill)
     for b in snap.books:

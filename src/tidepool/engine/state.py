@@ -43,7 +43,9 @@ class EngineState:
         self.marks: dict[str, Decimal] = {s: m.initial_mark_price for s, m in self.markets.items()}
         self.long_lots: dict[str, int] = dict.fromkeys(self.markets, 0)
         self.orders: dict[int, Order] = {}
-        self.history: dict[int, list[HistoryEntry]] = {}
+        # tuples, not lists: entries per order are few, and a tuple of untracked entries is
+        # dropped from the garbage collector's view (a list would be traversed for ever)
+        self.history: dict[int, tuple[HistoryEntry, ...]] = {}
         self.accounts: dict[str, Account] = {}
         self.cloids: dict[tuple[str, str], int] = {}
         self.last_order_id = 0
@@ -82,5 +84,6 @@ class EngineState:
         A fill's entry shows the fill price (`fill_ticks`) as its price, as Pacifica's does."""
         self.last_history_id += 1
         entry = order.history_entry(self.last_history_id, event_type, ts_ms, fill_ticks)
-        self.history.setdefault(order.order_id, []).append(entry)
+        history = self.history.get(order.order_id)
+        self.history[order.order_id] = (entry,) if history is None else (*history, entry)
         return self.last_history_id
