@@ -49,8 +49,7 @@ class _WorkerLayout(AsgiApp):
         self._gateway = gateway
 
     async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
-        ex = self._gateway.exchange
-        verified = verdicts(method, path, body, ex.clock.now_ms(), ex.policy)
+        verified = verdicts(method, path, body)
         return await self._gateway.dispatch(method, path, query_string, body, verified)
 
 

@@ -44,13 +44,13 @@ def _dispatch(hx: Harness, path: str, body: dict[str, Any], verified: Any) -> tu
     return response.status, json.loads(response.body)
 
 
-def _verdicts(hx: Harness, path: str, body: dict[str, Any]) -> frozenset[Any]:
-    return verdicts("POST", path, json.dumps(body).encode(), hx.clock.now_ms(), hx.exchange.policy)
+def _verdicts(path: str, body: dict[str, Any]) -> frozenset[Any]:
+    return verdicts("POST", path, json.dumps(body).encode())
 
 
 def test_a_verdict_names_the_key_signature_and_exact_message(hx: Harness, alice: Keypair) -> None:
     body = hx.signed(CREATE, alice, _order())
-    ((public_key, signature, message),) = _verdicts(hx, CREATE, body)
+    ((public_key, signature, message),) = _verdicts(CREATE, body)
     assert public_key == bytes(alice.pubkey())
     assert message == canonical_message("create_order", body["timestamp"], 5000, _order())
     assert signature == bytes(alice.sign_message(message))
@@ -65,7 +65,7 @@ def test_no_verdict_no_order_the_engine_process_does_not_verify_itself(
     status, answer = _dispatch(hx, CREATE, body, frozenset())
     assert status == 400 and answer["error_id"] == "signature_verification_failed"
     assert hx.engine.state_hash() == before
-    status, answer = _dispatch(hx, CREATE, body, _verdicts(hx, CREATE, body))
+    status, answer = _dispatch(hx, CREATE, body, _verdicts(CREATE, body))
     assert status == 200 and answer["data"]["order_id"] >= 1
 
 
@@ -74,17 +74,17 @@ def test_a_verdict_for_another_message_authorises_nothing(hx: Harness, alice: Ke
     hx.faucet(alice)
     genuine = hx.signed(CREATE, alice, _order("90000"))
     tampered = {**genuine, "price": "1"}
-    status, answer = _dispatch(hx, CREATE, tampered, _verdicts(hx, CREATE, genuine))
+    status, answer = _dispatch(hx, CREATE, tampered, _verdicts(CREATE, genuine))
     assert status == 400 and answer["error_id"] == "signature_verification_failed"
     assert hx.engine.open_orders(str(alice.pubkey())) == []
 
 
 def test_bad_signatures_and_bad_bodies_yield_no_verdicts(hx: Harness, alice: Keypair) -> None:
     body = hx.signed(CREATE, alice, _order())
-    assert _verdicts(hx, CREATE, {**body, "price": "1"}) == frozenset()
-    assert _verdicts(hx, CREATE, {**body, "side": 7}) == frozenset()
-    assert verdicts("POST", CREATE, b"{not json", 0, hx.exchange.policy) == frozenset()
-    assert verdicts("GET", CREATE, json.dumps(body).encode(), 0, hx.exchange.policy) == frozenset()
+    assert _verdicts(CREATE, {**body, "price": "1"}) == frozenset()
+    assert _verdicts(CREATE, {**body, "side": 7}) == frozenset()
+    assert verdicts("POST", CREATE, b"{not json") == frozenset()
+    assert verdicts("GET", CREATE, json.dumps(body).encode()) == frozenset()
 
 
 def test_a_batch_gets_one_verdict_per_action_up_to_the_first_bad_one(
@@ -96,7 +96,36 @@ def test_a_batch_gets_one_verdict_per_action_up_to_the_first_bad_one(
         {"type": "Create", "data": hx.signed(CREATE, bob, _order("91000"))},
     ]
     path = "/api/v1/orders/batch"
-    signers = {key for key, _, _ in _verdicts(hx, path, {"actions": actions})}
+    signers = {key for key, _, _ in _verdicts(path, {"actions": actions})}
     assert signers == {bytes(alice.pubkey()), bytes(bob.pubkey())}
     broken = [{**actions[0], "data": {**actions[0]["data"], "price": "1"}}, actions[1]]
-    assert _verdicts(hx, path, {"actions": broken}) == frozenset()
+    assert _verdicts(path, {"actions": broken}) == frozenset()
+
+
+def test_an_expired_request_gets_its_verdict_but_the_engine_process_refuses_it(
+    hx: Harness, alice: Keypair
+) -> None:
+    """Time is the engine process's business: a worker's verdict does not depend on its clock."""
+    hx.faucet(alice)
+    body = hx.signed(CREATE, alice, _order(), timestamp=hx.clock.now_ms() - 60_000)
+    verified = _verdicts(CREATE, body)
+    assert len(verified) == 1
+    status, answer = _dispatch(hx, CREATE, body, verified)
+    assert (status, answer["error"]) == (400, "Invalid message")
+
+
+@pytest.mark.parametrize("workers", [False, True], ids=["one_process", "workers"])
+def test_the_strict_profile_holds_behind_workers(workers: bool, alice: Keypair) -> None:
+    """Duplicates and over-long windows are refused by the engine process, whatever verdicts the
+    (profile-less) worker sent."""
+    hx = Harness(strict=True, workers=workers)
+    try:
+        hx.faucet(alice)
+        body = hx.signed(CREATE, alice, _order())
+        assert hx.post(CREATE, body)[0] == 200
+        status, answer = hx.post(CREATE, body)
+        assert (status, answer["error"]) == (400, "Invalid message: duplicate request")
+        status, answer = hx.post(CREATE, hx.signed(CREATE, alice, _order(), expiry_window=600_000))
+        assert (status, answer["error"]) == (400, "Invalid message: expiry window too large")
+    finally:
+        hx.close()

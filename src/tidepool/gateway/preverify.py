@@ -10,7 +10,11 @@ passed the ed25519 check. The engine process then runs the unchanged handler, wh
 so a request gets the same answer whichever process layout serves it.
 
 Nothing here decides an answer: a malformed body or a bad signature simply yields fewer
-triples, and the engine process finds and reports the problem itself.
+triples, and the engine process finds and reports the problem itself. For the same reason the
+worker ignores time and the strict profile: it checks with `now_ms` 0 (nothing has expired)
+and the default policy (which also tries ccxt's short signatures), so a verdict never depends on
+the worker's clock or settings; expiry, the strict caps and duplicates are checked by the engine
+process, as for a single-process server.
 """
 
 from __future__ import annotations
@@ -29,16 +33,18 @@ BATCH_PATH = f"{API}/orders/batch"
 Triple = tuple[bytes, bytes, bytes]
 
 
-def verdicts(
-    method: str, path: str, body: bytes, now_ms: int, policy: VerifyPolicy
-) -> frozenset[Triple]:
+_NO_CLOCK = 0
+_ANY_PROFILE = VerifyPolicy()
+
+
+def verdicts(method: str, path: str, body: bytes) -> frozenset[Triple]:
     """What a worker sends along with a request (empty for anything but a POST)."""
     if method != "POST":
         return frozenset()
-    return frozenset(preverify(normalize(path), body, now_ms, policy))
+    return frozenset(preverify(normalize(path), body))
 
 
-def preverify(path: str, body: bytes, now_ms: int, policy: VerifyPolicy) -> list[Triple]:
+def preverify(path: str, body: bytes) -> list[Triple]:
     """The verified (public key, signature, message) triples of a POST to `path`."""
     found: list[Triple] = []
 
@@ -51,14 +57,14 @@ def preverify(path: str, body: bytes, now_ms: int, policy: VerifyPolicy) -> list
     spec = SIGNED_ROUTES.get(path)
     try:
         if spec is not None:
-            authenticate(decode_json_object(body), spec, now_ms, policy, check)
+            authenticate(decode_json_object(body), spec, _NO_CLOCK, _ANY_PROFILE, check)
         elif path == BATCH_PATH:
             request = typed(decode_json_object(body), BatchRequest)
             for action in request.actions[:MAX_ACTIONS]:
                 entry = ACTIONS.get(action.type)
                 if entry is None:
                     break
-                authenticate(action.data, entry[0], now_ms, policy, check)
+                authenticate(action.data, entry[0], _NO_CLOCK, _ANY_PROFILE, check)
     except WireError:
         pass  # the engine process meets the same problem and answers it
     return found

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import logging
 import socket
-import time
 from collections.abc import Sequence
 
 import msgspec
@@ -27,7 +26,6 @@ import uvicorn
 from tidepool.gateway.app import AsgiApp
 from tidepool.gateway.preverify import verdicts
 from tidepool.runtime.link import READY, FrameProtocol, LinkRequest, LinkResponse
-from tidepool.signing import VerifyPolicy
 from tidepool.wire.envelope import Response, error
 
 log = logging.getLogger("tidepool.worker")
@@ -58,10 +56,9 @@ class _EngineLink(FrameProtocol):
 
 
 class ForwardingApp(AsgiApp):
-    def __init__(self, link_sock: socket.socket, policy: VerifyPolicy) -> None:
+    def __init__(self, link_sock: socket.socket) -> None:
         super().__init__(on_startup=self._connect)
         self._link_sock = link_sock
-        self._policy = policy
         self._link: _EngineLink | None = None
         self._next_id = 0
         self.engine_lost = asyncio.Event()
@@ -78,7 +75,7 @@ class ForwardingApp(AsgiApp):
         link = self._link
         if link is None or link.transport is None:
             return ENGINE_GONE
-        verified = verdicts(method, path, body, time.time_ns() // 1_000_000, self._policy)
+        verified = verdicts(method, path, body)
         self._next_id += 1
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         link.pending[self._next_id] = future
@@ -104,7 +101,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="tidepool-worker")
     p.add_argument("--listen-fd", type=int, required=True)
     p.add_argument("--link-fd", type=int, required=True)
-    p.add_argument("--strict-auth", action="store_true")
     p.add_argument("--log-level", default="info")
     args = p.parse_args(argv)
     logging.basicConfig(
@@ -112,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     listener = socket.socket(fileno=args.listen_fd)
     link_sock = socket.socket(fileno=args.link_fd)
-    app = ForwardingApp(link_sock, VerifyPolicy(strict=args.strict_auth))
+    app = ForwardingApp(link_sock)
     server = _WorkerServer(
         uvicorn.Config(
             app,

@@ -97,8 +97,6 @@ class _Worker:
             "--log-level",
             self._cfg.log_level,
         ]
-        if self._cfg.strict_auth:
-            argv.append("--strict-auth")
         # A new session: a terminal's Ctrl-C reaches only this process, which then stops the
         # workers in order (after their last answers), instead of all at once.
         self.proc = subprocess.Popen(
