@@ -115,6 +115,18 @@ class Harness:
         raw = sent[1]["body"]
         return status, json.loads(raw)
 
+    def concurrently(self, *posts: tuple[str, Any]) -> list[tuple[int, Any]]:
+        """POST several bodies at once, as concurrent requests on the server's event loop."""
+
+        async def all_of() -> list[tuple[int, Any]]:
+            return list(
+                await asyncio.gather(
+                    *(self._asgi("POST", path, json.dumps(p).encode(), {}) for path, p in posts)
+                )
+            )
+
+        return self.loop.run_until_complete(all_of())
+
     def get(self, path: str, **params: Any) -> tuple[int, Any]:
         return self.request("GET", path, params=params)
 

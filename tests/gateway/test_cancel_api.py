@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import pytest
 from solders.keypair import Keypair
 
 from harness import Harness
@@ -121,6 +123,57 @@ def test_cancel_all_counts_and_a_second_one_is_zero(hx: Harness, alice: Keypair)
         CANCEL_ALL, alice, {"all_symbols": True, "exclude_reduce_only": False}
     )
     assert (status, body["data"], body["cancelled_count"]) == (200, {"cancelled_count": 0}, 0)
+
+
+def test_a_large_cancel_all_runs_in_chunks_and_lets_other_requests_in_between(
+    hx: Harness, alice: Keypair, bob: Keypair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of CANCEL_ALL_CHUNK orders, each its own journaled command; requests that arrive
+    meanwhile are served between chunks, and orders placed meanwhile are not in its scope."""
+    from tidepool.gateway import orders
+
+    monkeypatch.setattr(orders, "CANCEL_ALL_CHUNK", 10)
+    hx.faucet(alice, "1000000")
+    hx.faucet(bob)
+    prices = [str(80000 + 10 * i) for i in range(25)]
+    ids = [_rest(hx, alice, price=p) for p in prices]
+    applied: list[str] = []
+    submit = hx.sequencer.submit
+
+    async def recording(build: Any) -> Any:
+        def tagged(seq: int, ts: int) -> Any:
+            cmd = build(seq, ts)
+            applied.append(type(cmd).__name__)
+            return cmd
+
+        return await submit(tagged)
+
+    monkeypatch.setattr(hx.sequencer, "submit", recording)
+    create = "/api/v1/orders/create"
+    order = {"symbol": "BTC", "amount": "0.001", "side": "bid", "tif": "ALO", "reduce_only": False}
+    (s1, all_), (s2, late), (s3, other) = hx.concurrently(
+        (
+            CANCEL_ALL,
+            hx.signed(CANCEL_ALL, alice, {"all_symbols": True, "exclude_reduce_only": False}),
+        ),
+        (create, hx.signed(create, alice, {**order, "price": "70000"})),
+        (create, hx.signed(create, bob, {**order, "price": "70000"})),
+    )
+    assert (s1, s2, s3) == (200, 200, 200)
+    assert all_["data"] == {"cancelled_count": 25} and all_["cancelled_count"] == 25
+    assert applied == [
+        "CancelAllOrders",
+        "CreateOrder",
+        "CreateOrder",
+        "CancelAllOrders",
+        "CancelAllOrders",
+    ]
+    open_ids = [o.order_id for o in hx.engine.open_orders(str(alice.pubkey()))]
+    assert open_ids == [late["data"]["order_id"]]  # arrived after: not cancelled
+    assert max(ids) < late["data"]["order_id"]
+    assert [o.order_id for o in hx.engine.open_orders(str(bob.pubkey()))] == [
+        other["data"]["order_id"]
+    ]
 
 
 def test_cancel_all_for_one_symbol_keeps_the_others(hx: Harness, alice: Keypair) -> None:
