@@ -78,6 +78,6 @@ def test_minted_collateral_is_i9() -> None:
 def test_lost_client_order_id_is_i11() -> None:
     d = trading_driver()
     d.limit("a", "bid", 90, 1, cloid="k")
-    state_of(d.engine).cloids.clear()
+    state_of(d.engine).accounts["a"].cloids.clear()
     with pytest.raises(InvariantBroken, match="I11 client order id"):
         d.engine.check_invariants()

@@ -18,6 +18,7 @@ Invariants:
 - `stop_ids` holds the account's untriggered stop/TP/SL orders (not on a book, holding no
   margin), ascending (stops are indexed when created, or in id order on restore).
 - `order_ids` holds every order id the account ever had, ascending (history pages).
+- `cloids` maps each client order id the account ever used to its newest order (spec A4).
 - `settings` lists only markets whose leverage or margin mode differ from the default.
 """
 
@@ -88,6 +89,7 @@ class Account:
         "address",
         "agents",
         "balance",
+        "cloids",
         "open_by_symbol",
         "open_ids",
         "order_ids",
@@ -107,6 +109,7 @@ class Account:
         self.order_units: dict[str, int] = {}
         self.stop_ids: dict[int, None] = {}
         self.order_ids: list[int] = []
+        self.cloids: dict[str, int] = {}  # client order id -> the newest order using it
         self.settings: dict[str, MarginSetting] = {}
 
     @property

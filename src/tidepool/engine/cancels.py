@@ -36,7 +36,8 @@ def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
     account = cmd.account
     cloid = cmd.client_order_id
     if cloid is not None:
-        by_cloid = state.cloids.get((account, cloid))
+        owner = state.accounts.get(account)
+        by_cloid = None if owner is None else owner.cloids.get(cloid)
         if by_cloid is None or (order_id is not None and order_id != by_cloid):
             return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
         order_id = by_cloid
@@ -70,7 +71,8 @@ def find_order(
 ) -> Order | None:
     """The account's order in `symbol` by id or client id (both must agree), in any state."""
     if cloid is not None:
-        by_cloid = state.cloids.get((account, cloid))
+        owner = state.accounts.get(account)
+        by_cloid = None if owner is None else owner.cloids.get(cloid)
         if by_cloid is None or (order_id is not None and order_id != by_cloid):
             return None
         order_id = by_cloid

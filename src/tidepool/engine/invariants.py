@@ -107,7 +107,7 @@ def _check_orders(state: EngineState, on_book: dict[int, Order]) -> None:
             # An edit's new order takes over its client id: the map points at the newest.
             key = (order.account, order.client_order_id)
             cloids.add(key)
-            mapped = state.orders.get(state.cloids.get(key, 0))
+            mapped = state.orders.get(state.accounts[order.account].cloids.get(key[1], 0))
             _require(
                 mapped is not None
                 and mapped.order_id >= order.order_id
@@ -124,7 +124,7 @@ def _check_orders(state: EngineState, on_book: dict[int, Order]) -> None:
         )
         history_ids.update(hids)
     _require(
-        len(state.cloids) == len(cloids),
+        sum(len(account.cloids) for account in state.accounts.values()) == len(cloids),
         "I11 client order id",
         "client id map has entries of no order",
     )

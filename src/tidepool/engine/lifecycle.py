@@ -86,9 +86,10 @@ def accept(
         **stop_fields,
     )
     state.orders[order.order_id] = order
-    state.account(order.account).order_ids.append(order.order_id)
+    owner = state.account(order.account)
+    owner.order_ids.append(order.order_id)
     if order.client_order_id is not None:
-        state.cloids[(order.account, order.client_order_id)] = order.order_id
+        owner.cloids[order.client_order_id] = order.order_id
     step.events.append(
         OrderAccepted(
             seq=step.seq,

@@ -90,7 +90,8 @@ def invalid(what: str) -> Reject:
 
 
 def duplicate_cloid(state: EngineState, account: str, cloid: str | None) -> Reject | None:
-    if cloid is not None and (account, cloid) in state.cloids:
+    owner = state.accounts.get(account)
+    if cloid is not None and owner is not None and cloid in owner.cloids:
         return Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"Duplicate client order id: {cloid}")
     return None
 

@@ -264,6 +264,7 @@ def _restore_order(state: EngineState, o: OrderState) -> None:
         tpsl=o.tpsl,
     )
     state.orders[order.order_id] = order
-    state.accounts[order.account].order_ids.append(order.order_id)
+    owner = state.accounts[order.account]
+    owner.order_ids.append(order.order_id)
     if order.client_order_id is not None:
-        state.cloids[(order.account, order.client_order_id)] = order.order_id
+        owner.cloids[order.client_order_id] = order.order_id

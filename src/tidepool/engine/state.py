@@ -3,7 +3,8 @@
 Invariants:
 - `orders` holds every accepted order ever (open and terminal), by id; `last_order_id` is the
   largest id handed out (ids are 1, 2, 3... with no gaps; rejected commands consume none).
-- `cloids` maps (account, client_order_id) to the order that used it, for ever (spec A4).
+- Each account's `cloids` maps its client order ids to the order that used it, for ever
+  (spec A4); per account, so a lookup needs no (account, cloid) key tuple, nor one per order.
 - `history[order_id]` lists that order's lifecycle entries oldest first, with strictly
   increasing `history_id` drawn from `last_history_id` (exchange-wide).
 - `books`, `marks` and `long_lots` have exactly one entry per market; `long_lots[s]` is the sum
@@ -47,7 +48,6 @@ class EngineState:
         # dropped from the garbage collector's view (a list would be traversed for ever)
         self.history: dict[int, tuple[HistoryEntry, ...]] = {}
         self.accounts: dict[str, Account] = {}
-        self.cloids: dict[tuple[str, str], int] = {}
         self.last_order_id = 0
         self.last_history_id = 0
         self.fees_collected = Decimal(0)
