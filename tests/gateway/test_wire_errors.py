@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from solders.keypair import Keypair
 
@@ -17,6 +20,34 @@ def test_malformed_json_is_400(hx: Harness, raw: bytes) -> None:
     status, body = hx.request("POST", CREATE, body=raw)
     assert status == 400
     assert body["success"] is False and body["code"] == 400 and body["data"] is None
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_a_body_over_one_mebibyte_is_413_in_one_chunk_or_several(
+    hx: Harness, alice: Keypair, chunks: int
+) -> None:
+    big = hx.signed(CREATE, alice, {"symbol": "BTC", "pad": "x" * (1 << 20)})
+    raw = json.dumps(big).encode()
+    size = -(-len(raw) // chunks)
+    parts = [raw[i : i + size] for i in range(0, len(raw), size)]
+    messages = [
+        {"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+        for i, part in enumerate(parts)
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": CREATE, "query_string": b""}
+    hx.loop.run_until_complete(hx.app(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"])["error"] == "Request body larger than 1048576 bytes"
+    status, _ = hx.create(alice)  # and the server goes on
+    assert status in (200, 422)
 
 
 def test_unknown_path_is_404_and_wrong_method_405(hx: Harness) -> None:
