@@ -11,16 +11,29 @@ the repository.
 - sequencer submit, per mode: the real path of a request minus HTTP (seq, apply, append,
   durability wait), one request at a time and, for `fsync`, 64 in flight (group commit); the
   journal's share is submit minus the engine alone on the same commands;
-- snapshot: the inline `write_snapshot` the sequencer does every `snapshot_every` commands,
-  with N resting orders in the engine (the event loop is blocked meanwhile);
-- recovery: a journal of N commands (60 % creates, 35 % cancels, 5 % cancel_all over 1 000
-  accounts) replayed from the genesis snapshot by `journal.recovery.recover`, as start-up does.
+- snapshot, with N resting orders in the engine: the in-place `write_snapshot` (what the
+  sequencer did every `snapshot_every` commands until it forked, and still does once at clean
+  shutdown; the event loop is blocked meanwhile), and the background snapshot the sequencer
+  does now (`FileStore.start_snapshot`): the event loop pays the roll and the fork
+  (`background_parent_ms`); the child's encode + fsyncs + write + compaction run beside it
+  (`background_child_ms`, until it has exited);
+- recovery, two different numbers, both for N = 1,000,000 journaled commands (60 % creates,
+  35 % cancels, 5 % cancel_all over 1 000 accounts):
+  (a) pure replay: the whole journal replayed from the genesis snapshot by
+      `journal.recovery.recover`, with the GC policy the server installs before recovering
+      (`commands_per_s`), and the same with CPython's default GC for comparison
+      (`default_gc_commands_per_s`); plus reading + checksumming + decoding alone;
+  (b) real start-up: a state dir written through `Sequencer.submit` with the default snapshot
+      policy (a background snapshot every 100,000 commands; killed without a final snapshot, as
+      by kill -9), then `Sequencer.open` timed as the server boots: GC policy, newest snapshot
+      restored, the journal tail after it replayed, state frozen (`startup`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import random
 import shutil
 import tempfile
@@ -43,7 +56,8 @@ from tidepool.journal.framing import RecordScanner, encode_record
 from tidepool.journal.layout import SEGMENT_SUFFIX
 from tidepool.journal.recovery import recover
 from tidepool.journal.store import FileStore, MemoryStore
-from tidepool.runtime.clock import SystemClock
+from tidepool.runtime import gcpolicy
+from tidepool.runtime.clock import ManualClock, SystemClock
 from tidepool.runtime.sequencer import Durability, Sequencer
 
 CONFIG = EngineConfig(max_open_orders=10_000_000)
@@ -239,21 +253,22 @@ def bench_sequencer(root: Path, n: int, n_fsync: int) -> dict[str, Any]:
 
 
 def bench_snapshot(root: Path, resting: int) -> dict[str, Any]:
-    """The inline snapshot's stall with `resting` orders on the book."""
+    """The snapshot stall with `resting` orders on the book: in place vs background."""
     store, engine, _ = FileStore.open(root / "snap", Engine.restore, _fresh)
     try:
         n_acc = max(1, resting // 1000)
         seq = 0
+
+        def put(cmd: Command) -> None:
+            engine.apply(cmd)
+            store.append(cmd)
+
         for i in range(n_acc):
             seq += 1
-            cmd: Command = Faucet(seq=seq, ts_ms=TS, account=f"acct{i:05d}", amount=Decimal(10**12))
-            engine.apply(cmd)
-            store.append(cmd)
+            put(Faucet(seq=seq, ts_ms=TS, account=f"acct{i:05d}", amount=Decimal(10**12)))
         for i in range(resting):
             seq += 1
-            cmd = _create(seq, f"acct{i % n_acc:05d}", i)
-            engine.apply(cmd)
-            store.append(cmd)
+            put(_create(seq, f"acct{i % n_acc:05d}", i))
         gc.collect()
         t0 = time.perf_counter()
         data = engine.snapshot()
@@ -261,6 +276,17 @@ def bench_snapshot(root: Path, resting: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         store.write_snapshot(engine, seq)
         t_write = time.perf_counter() - t0
+        for i in range(10):  # something new to snapshot
+            seq += 1
+            put(_create(seq, f"acct{i % n_acc:05d}", resting + i))
+        gc.collect()
+        t0 = time.perf_counter()
+        job = store.start_snapshot(engine, seq)
+        t_parent = time.perf_counter() - t0
+        assert job is not None
+        _, status = os.waitpid(job.pid, 0)
+        t_child = time.perf_counter() - t0
+        ok = store.finish_snapshot(job, os.waitstatus_to_exitcode(status))
         t0 = time.perf_counter()
         restored = Engine.restore(data)
         t_restore = time.perf_counter() - t0
@@ -272,14 +298,17 @@ def bench_snapshot(root: Path, resting: int) -> dict[str, Any]:
         "snapshot_bytes": len(data),
         "encode_ms": t_encode * 1e3,
         "write_snapshot_ms": t_write * 1e3,
+        "background_parent_ms": t_parent * 1e3,
+        "background_child_ms": t_child * 1e3,
+        "background_ok": ok,
         "restore_ms": t_restore * 1e3,
-        "note": "write_snapshot (hash + encode + write + fsync) runs inline in Sequencer.submit "
-        "every snapshot_every commands: the event loop is blocked that long",
+        "note": "write_snapshot (encode + hash + roll + write + fsyncs) in place blocks the event "
+        "loop that long (only at clean shutdown now); the sequencer's periodic snapshots are "
+        "background ones: the event loop pays background_parent_ms (roll without fsync + fork)",
     }
 
 
-def bench_recovery(root: Path, n: int) -> dict[str, Any]:
-    state_dir = root / "recovery"
+def _write_recovery_journal(state_dir: Path, n: int) -> float:
     store, _, _ = FileStore.open(state_dir, Engine.restore, _fresh)
     t0 = time.perf_counter()
     try:
@@ -287,7 +316,13 @@ def bench_recovery(root: Path, n: int) -> dict[str, Any]:
             store.append(c)
     finally:
         store.close()
-    t_write = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def bench_recovery(root: Path, n: int) -> dict[str, Any]:
+    """(a) pure replay of n journaled commands from genesis, as the server's recovery runs it."""
+    state_dir = root / "recovery"
+    t_write = _write_recovery_journal(state_dir, n)
     journal_bytes = sum(p.stat().st_size for p in state_dir.glob(f"*{SEGMENT_SUFFIX}"))
     # sanity: how many of these commands does the engine reject? (replay applies them all)
     probe = _fresh()
@@ -302,15 +337,31 @@ def bench_recovery(root: Path, n: int) -> dict[str, Any]:
         for _ in RecordScanner(path.read_bytes()):
             decoded += 1
     t_decode = time.perf_counter() - t0
-    gc.collect()
-    t0 = time.perf_counter()
-    engine, report = recover(state_dir, Engine.restore, _fresh, repair=False)
-    elapsed = time.perf_counter() - t0
+
+    def timed_recover(policy: bool) -> tuple[float, Any, Any]:
+        gc.collect()
+        if policy:
+            gcpolicy.install()  # what Sequencer.open does before recovering
+        try:
+            t0 = time.perf_counter()
+            engine, report = recover(state_dir, Engine.restore, _fresh, repair=False)
+            return time.perf_counter() - t0, engine, report
+        finally:
+            if policy:
+                gcpolicy.uninstall()
+
+    default_s, engine, _ = timed_recover(policy=False)
+    del engine
+    elapsed, engine, report = timed_recover(policy=True)
     return {
+        "what": "pure replay: every command from the genesis snapshot (no snapshot in the dir)",
         "commands": n,
         "replayed": report.records_replayed,
         "seconds": elapsed,
         "commands_per_s": report.records_replayed / elapsed if elapsed else 0.0,
+        "gc": "tidepool.runtime.gcpolicy installed, as Sequencer.open does",
+        "default_gc_seconds": default_s,
+        "default_gc_commands_per_s": report.records_replayed / default_s if default_s else 0.0,
         "journal_bytes": journal_bytes,
         "bytes_per_command": journal_bytes / n,
         "write_seconds": t_write,
@@ -318,6 +369,50 @@ def bench_recovery(root: Path, n: int) -> dict[str, Any]:
         "decode_only_commands_per_s": decoded / t_decode if t_decode else 0.0,
         "rejected_in_first_20k": rejects,
         "resting_after": sum(len(engine.open_orders(f"acct{i:05d}")) for i in range(0, 1000, 1)),
+    }
+
+
+def bench_startup(root: Path, n: int, snapshot_every: int) -> dict[str, Any]:
+    """(b) real start-up of a state dir holding n journaled commands, default snapshot policy."""
+    state_dir = root / "startup"
+    clock = ManualClock(TS)
+    seqr = Sequencer.open(
+        state_dir, DEFAULT_MARKETS, CONFIG, clock, "process", snapshot_every, gc_policy=False
+    )
+
+    async def fill() -> None:
+        for cmd in command_stream(n, 1000):
+            clock.set(cmd.ts_ms)
+            await seqr.submit(lambda seq, ts, cmd=cmd: cmd)
+        await seqr.wait_snapshot()
+
+    t0 = time.perf_counter()
+    asyncio.run(fill())
+    t_fill = time.perf_counter() - t0
+    seqr._store.close()  # as kill -9 leaves it: no final snapshot
+    del seqr
+    gc.collect()
+    t0 = time.perf_counter()
+    seqr = Sequencer.open(state_dir, DEFAULT_MARKETS, CONFIG, clock, "process", snapshot_every)
+    elapsed = time.perf_counter() - t0
+    gcpolicy.uninstall()  # this process goes on benchmarking other things
+    store = seqr._store
+    assert isinstance(store, FileStore)
+    snapshot_seq = store.snapshot_seq
+    snapshot_bytes = sum(p.stat().st_size for p in state_dir.glob("*.snapshot"))
+    last_seq = seqr.last_seq
+    store.close()
+    return {
+        "what": "real start-up: Sequencer.open on a state dir written with a snapshot every "
+        f"{snapshot_every:,} commands (newest snapshot restored + journal tail replayed)",
+        "commands": n,
+        "snapshot_every": snapshot_every,
+        "last_seq": last_seq,
+        "snapshot_seq": snapshot_seq,
+        "tail_replayed": last_seq - snapshot_seq,
+        "snapshot_files_bytes": snapshot_bytes,
+        "seconds": elapsed,
+        "fill_seconds": t_fill,
     }
 
 
@@ -333,6 +428,7 @@ def run(quick: bool, recovery_commands: int | None = None) -> dict[str, Any]:
             "sequencer": bench_sequencer(root, n, n_fsync),
             "snapshot": bench_snapshot(root, 2000 if quick else 100_000),
             "recovery": bench_recovery(root, recovery_n),
+            "startup": bench_startup(root, recovery_n, 1000 if quick else 100_000),
             "state_dir_fs": str(root),
         }
     finally:

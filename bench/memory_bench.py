@@ -10,7 +10,15 @@ the rest of the suite; prints one JSON object.
   happen), then during a steady workload of creates and cancels on top of the N orders, then
   one explicit `gc.collect()` (the pause a full collection costs at that size). The workload and
   the explicit collection are repeated after `gc.freeze()` (everything alive moved to the
-  permanent generation, which the collector never scans).
+  permanent generation, which the collector never scans). These are CPython's defaults: the
+  numbers Tidepool had before it got a GC policy, kept for comparison.
+- GC pauses with Tidepool's policy (`tidepool.runtime.gcpolicy`, what `Sequencer.open` installs
+  in the server), in a second fresh process (`--gc-policy`, run by default and reported under
+  `gc_policy`): installed before the book is built (as before recovery), `freeze_now()` after it
+  (as after recovery), then `--rounds` rounds of the same steady workload, each with its pauses
+  and the RSS after it, then one explicit `gc.collect()`. RSS growth per round, compared with the
+  default-GC process's (`rss_after_workload_mb`), shows whether the policy leaks cyclic garbage:
+  the workload itself grows the state (the engine keeps every order it ever accepted).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import argparse
 import gc
 import json
 import os
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -28,6 +37,7 @@ from typing import Any
 from tidepool.domain.markets import DEFAULT_MARKETS
 from tidepool.engine.commands import CancelOrder, CreateOrder, Faucet
 from tidepool.engine.engine import Engine, EngineConfig
+from tidepool.runtime import gcpolicy
 
 N_ACCOUNTS = 1000
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -39,26 +49,34 @@ def rss_bytes() -> int:
 
 
 class GcTimer:
+    """Times every collection in wall time (what a request waiting behind it sees) and in this
+    thread's CPU time (the collector's own work: on a shared, noisy machine a descheduled
+    process inflates wall times by several ms now and then, GC or not)."""
+
     def __init__(self) -> None:
-        self.pauses: list[tuple[int, float]] = []  # (generation, seconds)
+        self.pauses: list[tuple[int, float, float]] = []  # (generation, wall s, cpu s)
         self._t0 = 0.0
+        self._c0 = 0.0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._t0 = time.perf_counter()
+            self._c0 = time.thread_time()
         else:
-            self.pauses.append((info["generation"], time.perf_counter() - self._t0))
+            wall = time.perf_counter() - self._t0
+            self.pauses.append((info["generation"], wall, time.thread_time() - self._c0))
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"collections": len(self.pauses)}
         for gen in (0, 1, 2):
-            p = [s for g, s in self.pauses if g == gen]
+            p = [s for g, s, _ in self.pauses if g == gen]
             out[f"gen{gen}"] = {
                 "count": len(p),
                 "max_ms": max(p) * 1e3 if p else 0.0,
                 "total_ms": sum(p) * 1e3,
             }
-        out["max_ms"] = max((s for _, s in self.pauses), default=0.0) * 1e3
+        out["max_ms"] = max((s for _, s, _ in self.pauses), default=0.0) * 1e3
+        out["max_cpu_ms"] = max((c for _, _, c in self.pauses), default=0.0) * 1e3
         return out
 
     def reset(self) -> None:
@@ -160,6 +178,7 @@ def measure(n: int, ops: int) -> dict[str, Any]:
     timer.reset()
     seq, wl_s = workload(engine, n, ops, seq, n)
     out["gc_workload"] = {**timer.summary(), "ops": ops, "us_per_op": wl_s / ops * 1e6}
+    out["rss_after_workload_mb"] = rss_bytes() / 2**20
     timer.reset()
     gc.collect()
     out["gc_full_collect_ms"] = timer.summary()["max_ms"]
@@ -177,16 +196,97 @@ def measure(n: int, ops: int) -> dict[str, Any]:
     return out
 
 
+def measure_policy(n: int, ops: int, rounds: int) -> dict[str, Any]:
+    """Pauses and RSS with Tidepool's GC policy, set up the way the server sets it up."""
+    timer = GcTimer()
+    gc.callbacks.append(timer)  # before the policy's own callback: its freeze is in the pause
+    gcpolicy.install()
+    engine, seq = fresh_engine()
+    rss0 = rss_bytes()
+    t0 = time.perf_counter()
+    seq = build(engine, n, seq)
+    build_s = time.perf_counter() - t0
+    out: dict[str, Any] = {
+        "orders": n,
+        "policy": "tidepool.runtime.gcpolicy",
+        "gc_thresholds": list(gc.get_threshold()),
+        "build_s": build_s,
+        "gc_during_build": timer.summary(),
+        "rss_before_mb": rss0 / 2**20,
+        "rss_after_build_mb": rss_bytes() / 2**20,
+    }
+    timer.reset()
+    t0 = time.perf_counter()
+    gcpolicy.freeze_now()
+    out["freeze_now_ms"] = (time.perf_counter() - t0) * 1e3
+    timer.reset()
+    out["rounds"] = []
+    for r in range(rounds):
+        seq, wl_s = workload(engine, n, ops, seq, n + r * ops)
+        out["rounds"].append(
+            {
+                **timer.summary(),
+                "ops": ops,
+                "us_per_op": wl_s / ops * 1e6,
+                "rss_mb": rss_bytes() / 2**20,
+            }
+        )
+        timer.reset()
+    out["gc_workload"] = {
+        "max_ms": max(r["max_ms"] for r in out["rounds"]),
+        "max_cpu_ms": max(r["max_cpu_ms"] for r in out["rounds"]),
+        "ops": ops * rounds,
+        "collections": sum(r["collections"] for r in out["rounds"]),
+    }
+    t0 = time.perf_counter()
+    gc.collect()
+    out["gc_full_collect_ms"] = (time.perf_counter() - t0) * 1e3
+    out["max_ms"] = max(
+        out["gc_during_build"]["max_ms"], out["gc_workload"]["max_ms"], out["gc_full_collect_ms"]
+    )
+    out["max_cpu_ms"] = max(
+        out["gc_during_build"]["max_cpu_ms"],
+        out["gc_workload"]["max_cpu_ms"],
+        out["gc_full_collect_ms"],
+    )
+    gc.callbacks.remove(timer)
+    gcpolicy.uninstall()
+    return out
+
+
+def _policy_in_subprocess(n: int, ops: int, rounds: int, cpu: int) -> dict[str, Any]:
+    args = ["--orders", str(n), "--ops", str(ops), "--rounds", str(rounds), "--cpu", str(cpu)]
+    r = subprocess.run(
+        [sys.executable, "-m", "bench.memory_bench", "--gc-policy", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if r.returncode != 0:
+        raise RuntimeError(f"memory_bench --gc-policy failed: {r.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(r.stdout)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--orders", type=int, default=1_000_000)
     p.add_argument("--ops", type=int, default=200_000, help="workload commands after the build")
     p.add_argument("--tracemalloc", action="store_true")
+    p.add_argument("--gc-policy", action="store_true", help="only the run with Tidepool's policy")
+    p.add_argument("--rounds", type=int, default=5, help="workload rounds with the policy")
     p.add_argument("--cpu", type=int, default=-1)
     args = p.parse_args(argv)
     if args.cpu >= 0:
         os.sched_setaffinity(0, {args.cpu})
-    out = measure_tracemalloc(args.orders) if args.tracemalloc else measure(args.orders, args.ops)
+    out: dict[str, Any]
+    if args.tracemalloc:
+        out = measure_tracemalloc(args.orders)
+    elif args.gc_policy:
+        out = measure_policy(args.orders, args.ops, args.rounds)
+    else:
+        out = measure(args.orders, args.ops)
+        out["gc_policy"] = _policy_in_subprocess(args.orders, args.ops, args.rounds, args.cpu)
     sys.stdout.write(json.dumps(out) + "\n")
     return 0
 

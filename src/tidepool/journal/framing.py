@@ -30,6 +30,9 @@ MAX_RECORD_BYTES = 1 << 20  # commands are well under 1 KiB; anything larger is 
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder: msgspec.msgpack.Decoder[Command] = msgspec.msgpack.Decoder(Command)
+# crc32 of the 4 length bytes, per length: the checksum of a record is then one crc32 call
+# continuing from it over the payload (a few hundred distinct lengths at most).
+_LENGTH_CRCS: dict[int, int] = {}
 
 
 def encode_record(cmd: Command) -> bytes:
@@ -89,14 +92,35 @@ class RecordScanner:
         self.damage: Damage | None = None
 
     def __iter__(self) -> Iterator[tuple[int, Command]]:
+        # Recovery reads every record through here, so the loop is the checks of _parse_at
+        # inlined with local names (no call, tuple or isinstance per record): ~2.0 instead of
+        # ~2.6 us per record. Anything unusual goes to _parse_at, which says what is wrong.
         data = self._data
+        size = len(data)
+        unpack = HEADER.unpack_from
+        crc32 = zlib.crc32
+        decode = _decoder.decode
+        length_crcs = _LENGTH_CRCS
         offset = 0
-        while offset < len(data):
+        while offset < size:
+            if size - offset >= HEADER.size:
+                length, crc = unpack(data, offset)
+                end = offset + HEADER.size + length
+                if 0 < length <= MAX_RECORD_BYTES and end <= size:
+                    length_crc = length_crcs.get(length)
+                    if length_crc is None:
+                        length_crc = length_crcs[length] = crc32(length.to_bytes(4, "little"))
+                    payload = data[offset + HEADER.size : end]
+                    if crc32(payload, length_crc) == crc:
+                        try:
+                            cmd = decode(payload)
+                        except msgspec.DecodeError:
+                            pass
+                        else:
+                            yield offset, cmd
+                            offset = self.end = end
+                            continue
             parsed = _parse_at(data, offset)
-            if isinstance(parsed, str):
-                after = _find_valid_record(data, offset + 1)
-                self.damage = Damage(offset, parsed, after)
-                return
-            cmd, offset_after = parsed
-            yield offset, cmd
-            offset = self.end = offset_after
+            assert isinstance(parsed, str), "the fast path rejected a valid record"
+            self.damage = Damage(offset, parsed, _find_valid_record(data, offset + 1))
+            return

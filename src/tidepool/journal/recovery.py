@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic
 
-from tidepool.engine.commands import Command
 from tidepool.journal.errors import JournalCorrupt, NoUsableSnapshot, ReplayFailed, StateDirError
 from tidepool.journal.framing import RecordScanner
 from tidepool.journal.layout import list_segments, list_snapshots, list_temp_files
-from tidepool.journal.machine import Fresh, M, Restore
+from tidepool.journal.machine import Fresh, M, Machine, Restore
 from tidepool.journal.manifest import read_manifest
 from tidepool.journal.snapshots import read_snapshot
 
@@ -94,15 +92,10 @@ def recover(
             raise JournalCorrupt(path, 0, f"segment starts at seq {first_seq}, expected {expected}")
         expected = first_seq
         scanner = RecordScanner(path.read_bytes())
-        for offset, seq, cmd in _contiguous(scanner, path, first_seq):
-            report.records_read += 1
-            if seq > base.seq:
-                try:
-                    engine.apply(cmd)
-                except Exception as exc:
-                    raise ReplayFailed(path, offset, seq, exc) from exc
-                report.records_replayed += 1
-            expected = seq + 1
+        read, replayed = _replay_segment(scanner, path, first_seq, engine, base.seq)
+        report.records_read += read
+        report.records_replayed += replayed
+        expected = first_seq + read
         if scanner.damage is not None:
             _torn_tail_or_corrupt(path, scanner, is_last, repair, report)
         if is_last and expected - 1 >= base.seq:
@@ -112,15 +105,26 @@ def recover(
     return engine, report
 
 
-def _contiguous(
-    scanner: RecordScanner, path: Path, first_seq: int
-) -> Iterator[tuple[int, int, Command]]:
+def _replay_segment(
+    scanner: RecordScanner, path: Path, first_seq: int, engine: Machine, base_seq: int
+) -> tuple[int, int]:
+    """Check that the segment's records are contiguous from first_seq and apply those after
+    base_seq; (records read, records applied). One flat loop: it runs once per journaled
+    command at start-up."""
     expected = first_seq
+    apply = engine.apply
     for offset, cmd in scanner:
-        if cmd.seq != expected:
-            raise JournalCorrupt(path, offset, f"record has seq {cmd.seq}, expected {expected}")
-        yield offset, cmd.seq, cmd
-        expected += 1
+        seq = cmd.seq
+        if seq != expected:
+            raise JournalCorrupt(path, offset, f"record has seq {seq}, expected {expected}")
+        expected = seq + 1
+        if seq > base_seq:
+            try:
+                apply(cmd)
+            except Exception as exc:
+                raise ReplayFailed(path, offset, seq, exc) from exc
+    read = expected - first_seq
+    return read, max(0, expected - 1 - max(base_seq, first_seq - 1))
 
 
 def _torn_tail_or_corrupt(
