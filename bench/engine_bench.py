@@ -4,7 +4,8 @@ Commands are built before the clock starts; each timed section is a loop of `app
 measured as a whole (µs per op = total / ops), after a `gc.collect()`, split in three chunks of
 which the fastest is reported (on a shared machine noise only ever adds time). The GC stays
 enabled, as in the server. cancel_all is one command: its total time is how long the engine
-(and so the whole event loop) is blocked.
+(and so the whole event loop) is blocked; `cancel_all_chunked` runs the same removal in chunks
+of 1 000 orders (CancelAllOrders `up_to_order_id` + `limit`) and reports the longest chunk.
 """
 
 from __future__ import annotations
@@ -210,6 +211,49 @@ def bench_cancel_all(
     return {"rows": rows, "background_orders": background}
 
 
+def bench_cancel_all_chunked(size: int, chunk: int, background: int = 10_000) -> dict[str, Any]:
+    """The same cancel_all as `bench_cancel_all`, chunked as a sequencer would run it: repeated
+    CancelAllOrders(up_to_order_id=last id, limit=chunk) until `more` is False. Reports the
+    longest chunk (how long the engine is blocked at a time) and the total."""
+    seq = Seq()
+    engine = _funded_engine(51, seq)
+    bg = [_rest(seq, i, _acct(1 + i % 50), side="ask") for i in range(background)]
+    _check_ok(_timed(engine, bg)[1], "background")
+    mine = [_rest(seq, background + i, _acct(0)) for i in range(size)]
+    _check_ok(_timed(engine, mine)[1], "fill")
+    up_to = engine.last_order_id
+    gc.collect()
+    times: list[float] = []
+    removed = 0
+    more = True
+    while more:
+        cmd = CancelAllOrders(
+            seq=seq(),
+            ts_ms=4,
+            account=_acct(0),
+            symbol=None,
+            exclude_reduce_only=False,
+            up_to_order_id=up_to,
+            limit=chunk,
+        )
+        t0 = time.perf_counter()
+        out = engine.apply(cmd)
+        times.append(time.perf_counter() - t0)
+        removed += out.cancelled_count or 0
+        more = out.more
+    if removed != size:
+        raise RuntimeError(f"chunked cancel_all removed {removed}, expected {size}")
+    return {
+        "orders_removed": size,
+        "chunk": chunk,
+        "chunks": len(times),
+        "max_chunk_ms": max(times) * 1e3,
+        "median_chunk_ms": sorted(times)[len(times) // 2] * 1e3,
+        "total_ms": sum(times) * 1e3,
+        "us_per_order": sum(times) / size * 1e6,
+    }
+
+
 def bench_matching_mix(n_ops: int, n_accounts: int = 20, seed: int = 11) -> dict[str, Any]:
     """A matching-heavy mix on one market around a 100 000 mark:
     45 % crossing GTC takers that sweep 1-3 resting orders, 10 % IOC takers, 35 % new resting
@@ -301,6 +345,9 @@ def run(quick: bool) -> dict[str, Any]:
     out = {
         "book_sizes": bench_book_sizes(sizes, sample),
         "cancel_all": bench_cancel_all(ca_sizes, background=1000 if quick else 10_000),
+        "cancel_all_chunked": bench_cancel_all_chunked(
+            ca_sizes[-1], chunk=1000, background=1000 if quick else 10_000
+        ),
         "matching_mix": bench_matching_mix(mix),
     }
     out["elapsed_s"] = time.perf_counter() - t0
