@@ -176,7 +176,7 @@ class Sequencer:
         if self._crash is not None:
             self._crash.reached("after_journal_append")
         if self._job is not None:
-            self._reap_snapshot(block=False)
+            self._reap_snapshot()
         if seq - self._snapshot_seq >= self._snapshot_every and self._job is None:
             self._snapshot()
         if self._committer is not None:
@@ -219,12 +219,13 @@ class Sequencer:
                 "snapshot at seq %d failed; the journal still has every command", self._last_seq
             )
 
-    def _reap_snapshot(self, *, block: bool) -> None:
-        """Collect the snapshot child if it has exited (or, `block`, once it has)."""
+    def _reap_snapshot(self) -> None:
+        """Collect the snapshot child if it has exited (never blocks)."""
         job = self._job
-        assert job is not None
+        if job is None:
+            return
         try:
-            pid, status = os.waitpid(job.pid, 0 if block else os.WNOHANG)
+            pid, status = os.waitpid(job.pid, os.WNOHANG)
         except ChildProcessError:  # reaped by someone else: its snapshot is not known to exist
             pid, status = job.pid, 1 << 8
         if pid == 0:
@@ -237,9 +238,15 @@ class Sequencer:
         return self._job is not None
 
     async def wait_snapshot(self) -> None:
-        """Wait for the background snapshot in flight, if any, and account for it."""
-        if self._job is not None:
-            await asyncio.to_thread(self._reap_snapshot, block=True)
+        """Wait for the background snapshot in flight, if any, and account for it.
+
+        Polls from the event loop rather than blocking a thread in waitpid: a submit running
+        meanwhile reaps through the same non-blocking path, so the child is reaped exactly once.
+        """
+        while self._job is not None:
+            self._reap_snapshot()
+            if self._job is not None:
+                await asyncio.sleep(0.005)
 
     async def close(self) -> None:
         """Final snapshot, flush and close. Idempotent."""
