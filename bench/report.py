@@ -117,6 +117,25 @@ def _engine_targets(report: dict[str, Any]) -> list[Target]:
     ca = eng["cancel_all"]["rows"]
     worst_ca = max(r["us_per_order"] for r in ca)
     biggest = max(ca, key=lambda r: r["orders_removed"])
+    chunked = eng.get("cancel_all_chunked")
+    if chunked:
+        stall = _target(
+            f"longest stall of a chunked cancel_all of {chunked['orders_removed']:,} orders (ms)",
+            "<= a few ms (issue); 5 ms used here",
+            chunked["max_chunk_ms"],
+            chunked["max_chunk_ms"] <= 5.0,
+            f"{chunked['chunks']} chunks of {chunked['chunk']:,} orders (what the gateway sends),"
+            f" median chunk {chunked['median_chunk_ms']:.2f} ms; other requests run between "
+            f"chunks. Unchunked it would be {biggest['total_ms']:.0f} ms.",
+        )
+    else:
+        stall = _target(
+            f"engine blocked by one cancel_all of {biggest['orders_removed']:,} orders (ms)",
+            "<= a few ms (issue); 5 ms used here",
+            biggest["total_ms"],
+            biggest["total_ms"] <= 5.0,
+            "not chunked: one command runs to completion on the event loop",
+        )
     return [
         _target(
             "engine cancel (µs, worst book size, by id / by client id)",
@@ -132,13 +151,7 @@ def _engine_targets(report: dict[str, Any]) -> list[Target]:
             worst_ca <= 1.0,
             ", ".join(f"{r['orders_removed']:,}: {r['us_per_order']:.2f}" for r in ca),
         ),
-        _target(
-            f"engine blocked by one cancel_all of {biggest['orders_removed']:,} orders (ms)",
-            "<= a few ms (issue); 5 ms used here",
-            biggest["total_ms"],
-            biggest["total_ms"] <= 5.0,
-            "not chunked: one command runs to completion on the event loop",
-        ),
+        stall,
     ]
 
 
@@ -147,15 +160,36 @@ def _journal_targets(report: dict[str, Any]) -> list[Target]:
     if not rec:
         return [_target("recovery (commands/s)", ">= 200k/s", None, None)]
     rate = rec["commands_per_s"]
-    return [
+    out = [
         _target(
-            "recovery (commands/s)",
+            "recovery: pure replay (commands/s)",
             ">= 200,000/s",
             rate,
             rate >= 200_000,
-            f"{rec['replayed']:,} commands replayed from genesis in {rec['seconds']:.1f} s",
+            f"{rec['replayed']:,} commands replayed from genesis in {rec['seconds']:.1f} s "
+            "with Tidepool's GC policy"
+            + (
+                f" ({rec['default_gc_commands_per_s']:,.0f}/s with the default GC)"
+                if "default_gc_commands_per_s" in rec
+                else ""
+            ),
         )
     ]
+    up = report.get("journal", {}).get("startup")
+    if up:
+        history_rate = up["commands"] / up["seconds"] if up["seconds"] else None
+        out.append(
+            _target(
+                "recovery: real start-up of a state dir (journaled commands/s of history)",
+                ">= 200,000/s (informative: snapshots bound the replay)",
+                history_rate,
+                history_rate is not None and history_rate >= 200_000,
+                f"{up['commands']:,} commands, snapshot every {up['snapshot_every']:,}: "
+                f"snapshot at seq {up['snapshot_seq']:,} restored + {up['tail_replayed']:,} "
+                f"replayed in {up['seconds']:.1f} s",
+            )
+        )
+    return out
 
 
 def _gc_targets(report: dict[str, Any]) -> list[Target]:
@@ -165,26 +199,33 @@ def _gc_targets(report: dict[str, Any]) -> list[Target]:
     n = mem["orders"]
     auto = max(mem["gc_workload"]["max_ms"], mem["gc_during_build"]["max_ms"])
     full = mem["gc_full_collect_ms"]
-    worst = max(auto, full)
-    frozen = max(mem["gc_workload_frozen"]["max_ms"], mem["gc_full_collect_frozen_ms"])
-    return [
+    default_worst = max(auto, full)
+    policy = mem.get("gc_policy")
+    out: list[Target] = []
+    if policy:
+        worst = policy["max_ms"]
+        out.append(
+            _target(
+                f"longest GC pause with {n:,} resting orders, Tidepool's GC policy (ms)",
+                "<= 10 ms",
+                worst,
+                worst <= 10.0,
+                f"wall {worst:.1f} ms / thread CPU {policy['max_cpu_ms']:.1f} ms, building the "
+                f"book and a steady create/cancel workload (runtime/gcpolicy.py); "
+                f"an explicit gc.collect() {policy['gc_full_collect_ms']:.1f} ms",
+            )
+        )
+    out.append(
         _target(
-            f"longest GC pause with {n:,} resting orders (ms)",
-            "<= 10 ms",
-            worst,
-            worst <= 10.0,
+            f"same with CPython's default GC ({n:,} resting orders, ms)",
+            "<= 10 ms (informative: what the policy replaces)",
+            default_worst,
+            default_worst <= 10.0,
             f"automatic: {auto:.1f} ms (max while building + steady workload), full "
             f"collection: {full:.1f} ms",
-        ),
-        _target(
-            f"same, after gc.freeze() ({n:,} resting orders, ms)",
-            "<= 10 ms (informative: Tidepool does not call gc.freeze() today)",
-            frozen,
-            frozen <= 10.0,
-            f"workload max {mem['gc_workload_frozen']['max_ms']:.1f} ms, full collection "
-            f"{mem['gc_full_collect_frozen_ms']:.1f} ms",
-        ),
-    ]
+        )
+    )
+    return out
 
 
 def evaluate_targets(report: dict[str, Any]) -> list[Target]:
@@ -313,8 +354,8 @@ def _http_section(report: dict[str, Any]) -> list[str]:
     ]
     if snaps:
         lines.append(
-            "Runs during which Tidepool wrote an inline snapshot (every 100,000 commands): "
-            + ", ".join(snaps)
+            "Runs during which Tidepool wrote a snapshot (every 100,000 commands, in a forked "
+            "child): " + ", ".join(snaps)
         )
         lines.append("")
     return lines
@@ -429,10 +470,17 @@ def _journal_section(report: dict[str, Any]) -> list[str]:
     )
     snap = j["snapshot"]
     rec = j["recovery"]
+    background = (
+        f"; in the background (how the server writes them): the event loop pays "
+        f"**{snap['background_parent_ms']:.1f} ms** (journal roll + fork), the child process "
+        f"{snap['background_child_ms']:.0f} ms"
+        if "background_parent_ms" in snap
+        else ""
+    )
     lines.append(
         f"Snapshot with {snap['resting_orders']:,} resting orders: "
         f"{snap['snapshot_bytes'] / 2**20:.1f} MiB, encode {snap['encode_ms']:.0f} ms, "
-        f"write_snapshot (inline in the sequencer) {snap['write_snapshot_ms']:.0f} ms, "
+        f"write_snapshot in place {snap['write_snapshot_ms']:.0f} ms{background}, "
         f"restore {snap['restore_ms']:.0f} ms."
     )
     lines.append("")
@@ -446,6 +494,15 @@ def _journal_section(report: dict[str, Any]) -> list[str]:
         "replaying."
     )
     lines.append("")
+    up = j.get("startup")
+    if up:
+        lines.append(
+            f"Real start-up (`Sequencer.open`) of a state dir holding {up['commands']:,} "
+            f"journaled commands written with a snapshot every {up['snapshot_every']:,}: "
+            f"snapshot at seq {up['snapshot_seq']:,} restored and {up['tail_replayed']:,} "
+            f"commands replayed in **{up['seconds']:.2f} s**."
+        )
+        lines.append("")
     return lines
 
 
@@ -488,6 +545,16 @@ def _memory_section(report: dict[str, Any]) -> list[str]:
         f"Explicit full collection: {g['gc_full_collect_ms']:.0f} ms; after gc.freeze(): "
         f"{g['gc_full_collect_frozen_ms']:.1f} ms."
     )
+    pol = g.get("gc_policy")
+    if pol:
+        lines.append("")
+        lines.append(
+            f"With Tidepool's GC policy (runtime/gcpolicy.py: no automatic full collections, "
+            f"gen-1 survivors frozen), same {pol['orders']:,} orders: longest pause while "
+            f"building {pol['gc_during_build']['max_ms']:.1f} ms, in the steady workload "
+            f"{pol['gc_workload']['max_ms']:.1f} ms (thread CPU {pol['max_cpu_ms']:.1f} ms), "
+            f"explicit gc.collect() {pol['gc_full_collect_ms']:.1f} ms."
+        )
     lines.append("")
     return lines
 
