@@ -13,17 +13,194 @@ trigger whatever stop orders the trades made due.
 
 from __future__ import annotations
 
-from tidepool.domain.errors import Reject
+from decimal import Decimal
+
+from tidepool.domain.errors import Reject, book_not_found
+from tidepool.domain.markets import MarketSpec
+from tidepool.engine.accounts import Account
+from tidepool.engine.book import OrderBook
 from tidepool.engine.commands import CreateMarketOrder, CreateOrder
-from tidepool.engine.events import Outcome
-from tidepool.engine.execution import execute
+from tidepool.engine.events import OrderAccepted, Outcome
+from tidepool.engine.execution import execute, match
 from tidepool.engine.lifecycle import Step, accept, close_incoming
-from tidepool.engine.risk import check_create, check_market
+from tidepool.engine.orders import Order
+from tidepool.engine.risk import (
+    OrderCheck,
+    check_band,
+    check_create,
+    check_market,
+    check_open_orders,
+    check_order,
+    check_size,
+    duplicate_cloid,
+    insufficient_balance,
+    invalid,
+    position_terms,
+)
 from tidepool.engine.state import EngineState
 from tidepool.engine.stops import add_legs, check_legs, run_triggers
 
+_ZERO = Decimal(0)
+
 
 def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
+    """A limit order. The common case (no attached legs) is `_create_plain`, one flat frame."""
+    if cmd.take_profit is None and cmd.stop_loss is None:
+        return _create_plain(state, cmd)
+    return _create_with_legs(state, cmd)
+
+
+def _create_plain(state: EngineState, cmd: CreateOrder) -> Outcome:
+    """`_create_with_legs` without legs, written out: the hottest command of replay.
+
+    It performs exactly the checks of `risk.check_create` in the same order, and the same
+    Decimal operations in the same order (so every result, rounded quotients included, and
+    every reject message is the same), then `accept`, `execute` and `run_triggers`; only the
+    Python calls in between are gone. tests/engine/test_fast_create.py runs both paths side by
+    side on random commands and compares outcomes and state hashes."""
+    symbol = cmd.symbol
+    spec = state.markets.get(symbol)
+    if spec is None:
+        return Outcome(events=[], reject=book_not_found(symbol))
+    price_ticks = cmd.price_ticks
+    size_lots = cmd.size_lots
+    if price_ticks <= 0 or size_lots <= 0:
+        return Outcome(events=[], reject=invalid("price and amount must be positive"))
+    address = cmd.account
+    account = state.accounts.get(address)
+    cloid = cmd.client_order_id
+    if cloid is not None and account is not None and cloid in account.cloids:
+        return Outcome(events=[], reject=duplicate_cloid(state, address, cloid))
+    is_bid = cmd.side == "bid"
+    book = state.books[symbol]
+    tif = cmd.tif
+    plan_ticks, post_only_reject, crosses = _plan(book, is_bid, price_ticks, tif)
+    notional = (plan_ticks * spec.tick_size) * (size_lots * spec.lot_size)
+    reject = check_band(state, spec, price_ticks) or _check_plain(
+        state, cmd, spec, account, notional
+    )
+    if reject is not None:
+        return Outcome(events=[], reject=reject)
+    # lifecycle.accept
+    if account is None:
+        account = state.account(address)
+    step = Step(cmd.seq, cmd.ts_ms)
+    state.last_order_id = order_id = state.last_order_id + 1
+    ts_ms = cmd.ts_ms
+    order = Order(
+        order_id=order_id,
+        account=address,
+        symbol=symbol,
+        side=cmd.side,
+        price_ticks=plan_ticks,
+        initial_lots=size_lots,
+        tif=tif,
+        reduce_only=cmd.reduce_only,
+        client_order_id=cloid,
+        created_at=ts_ms,
+    )
+    state.orders[order_id] = order
+    account.order_ids.append(order_id)
+    if cloid is not None:
+        account.cloids[cloid] = order_id
+    events = step.events
+    events.append(
+        OrderAccepted(
+            seq=cmd.seq,
+            ts_ms=ts_ms,
+            order_id=order_id,
+            account=address,
+            symbol=symbol,
+            side=cmd.side,
+            price_ticks=plan_ticks,
+            size_lots=size_lots,
+            tif=tif,
+            reduce_only=cmd.reduce_only,
+            client_order_id=cloid,
+            order_type="limit",
+        )
+    )
+    if post_only_reject:
+        close_incoming(state, step, order, "rejected", "post_only_rejected", "post_only_rejected")
+    else:
+        # execution.execute, with lifecycle.rest written out
+        if crosses:
+            match(state, step, order)
+        if order.initial_lots - order.filled_lots - order.cancelled_lots > 0:
+            if tif == "IOC":
+                close_incoming(state, step, order, "cancelled", "ioc_remainder", "cancel")
+            else:
+                (book.bids if is_bid else book.asks).append(order)
+                account.index_open(order)
+                order.updated_at = ts_ms
+                state.last_history_id = history_id = state.last_history_id + 1
+                entry = order.history_entry(history_id, "make", ts_ms)
+                history = state.history.get(order_id)
+                state.history[order_id] = (entry,) if history is None else (*history, entry)
+    by_mark, by_last = state.trigger_pairs[symbol]
+    if by_mark.rises or by_mark.falls or by_last.rises or by_last.falls:
+        run_triggers(state, step, symbol)
+    return Outcome(events=events, order_id=order_id)
+
+
+def _plan(book: OrderBook, is_bid: bool, price_ticks: int, tif: str) -> tuple[int, bool, bool]:
+    """risk.plan_price, and whether the planned order crosses (it will match)."""
+    keys = (book.asks if is_bid else book.bids).keys
+    if not keys:
+        return price_ticks, False, False
+    best = -keys[-1] if is_bid else keys[-1]  # asks are keyed by -price (book.py)
+    if not (price_ticks >= best if is_bid else price_ticks <= best):
+        return price_ticks, False, False
+    if tif == "ALO":
+        return price_ticks, True, False
+    if tif == "TOB":  # one tick inside the best opposite price, if there is one
+        inside = best - 1 if is_bid else best + 1
+        return (price_ticks, True, False) if inside < 1 else (inside, False, False)
+    return price_ticks, False, True
+
+
+def _check_plain(
+    state: EngineState,
+    cmd: CreateOrder,
+    spec: MarketSpec,
+    account: Account | None,
+    notional: Decimal,
+) -> Reject | None:
+    """risk.check_order for a new limit order, with risk.collateral inlined for the common
+    case (an existing account, not reduce-only): same operations in the same order."""
+    address = cmd.account
+    symbol = cmd.symbol
+    if cmd.reduce_only or account is None:
+        check = OrderCheck(
+            address, symbol, cmd.side, cmd.size_lots, cmd.reduce_only, notional, notional
+        )
+        return check_order(state, check)
+    if notional < spec.min_order_size or notional > spec.max_order_size:
+        return check_size(spec, address, notional)
+    if account.open_count >= state.config.max_open_orders:
+        return check_open_orders(state, address, account)
+    settings = account.settings
+    setting = settings.get(symbol)
+    required = notional / (spec.max_leverage if setting is None else setting.leverage)
+    if account.positions:
+        free, position_margin = position_terms(state, account)
+    else:
+        free, position_margin = account.balance, _ZERO
+    order_margin = _ZERO
+    unit_values = state.unit_values
+    markets = state.markets
+    for s, units in sorted(account.order_units.items()):
+        lev = settings.get(s)
+        order_margin += (units * unit_values[s]) / (
+            markets[s].max_leverage if lev is None else lev.leverage
+        )
+    free = free - position_margin - order_margin
+    if required > free:
+        return insufficient_balance(address, required, free)
+    return None
+
+
+def _create_with_legs(state: EngineState, cmd: CreateOrder) -> Outcome:
     plan = check_create(state, cmd)
     has_legs = cmd.take_profit is not None or cmd.stop_loss is not None
     if has_legs and not isinstance(plan, Reject):

@@ -177,7 +177,7 @@ def check_order(state: EngineState, o: OrderCheck) -> Reject | None:
     """7/8 size, 10 open orders, then reduce-only (23, 21, 22) or margin (5); first wins."""
     spec = state.markets[o.symbol]
     account = state.accounts.get(o.account)
-    reject = _check_size(spec, o.account, o.size_notional)
+    reject = check_size(spec, o.account, o.size_notional)
     if reject is None:
         reject = check_open_orders(state, o.account, account, o.replacing is not None)
     if reject is None:
@@ -189,7 +189,7 @@ def check_order(state: EngineState, o: OrderCheck) -> Reject | None:
     return reject
 
 
-def _check_size(spec: MarketSpec, address: str, notional: Decimal) -> Reject | None:
+def check_size(spec: MarketSpec, address: str, notional: Decimal) -> Reject | None:
     if notional < spec.min_order_size:
         low = f"{format_decimal(notional)} < {format_decimal(spec.min_order_size)}"
         return Reject(
@@ -251,12 +251,16 @@ def _check_margin(
         units = replacing.remaining_lots * replacing.price_ticks
         free += margin(units_to_usd(spec, units), leverage(state, account, replacing.symbol))
     if required > free:
-        return Reject(
-            Code.INSUFFICIENT_BALANCE,
-            f"Insufficient balance for {address}: {format_decimal(required)} "
-            f"(account value: {format_decimal(free)})",
-        )
+        return insufficient_balance(address, required, free)
     return None
+
+
+def insufficient_balance(address: str, required: Decimal, free: Decimal) -> Reject:
+    return Reject(
+        Code.INSUFFICIENT_BALANCE,
+        f"Insufficient balance for {address}: {format_decimal(required)} "
+        f"(account value: {format_decimal(free)})",
+    )
 
 
 def leverage(state: EngineState, account: Account | None, symbol: str) -> int:
@@ -271,6 +275,17 @@ def leverage(state: EngineState, account: Account | None, symbol: str) -> int:
 def collateral(state: EngineState, account: Account | None) -> Collateral:
     if account is None:
         return Collateral(Decimal(0), Decimal(0), Decimal(0))
+    equity, position_margin = position_terms(state, account)
+    order_margin = Decimal(0)
+    for symbol, units in sorted(account.order_units.items()):
+        spec = state.markets[symbol]
+        order_margin += margin(units_to_usd(spec, units), leverage(state, account, symbol))
+    return Collateral(equity, position_margin, order_margin)
+
+
+def position_terms(state: EngineState, account: Account) -> tuple[Decimal, Decimal]:
+    """Equity (balance + unrealised PnL at mark) and position margin: the part of `collateral`
+    that depends on positions (shared with matching's inlined margin check)."""
     equity = account.balance
     position_margin = Decimal(0)
     # Symbol order, not insertion order: rounded quotients (leverage 3, say) must be summed in
@@ -284,11 +299,7 @@ def collateral(state: EngineState, account: Account | None) -> Collateral:
         position_margin += margin(
             abs(position.size_lots) * spec.lot_size * mark, leverage(state, account, symbol)
         )
-    order_margin = Decimal(0)
-    for symbol, units in sorted(account.order_units.items()):
-        spec = state.markets[symbol]
-        order_margin += margin(units_to_usd(spec, units), leverage(state, account, symbol))
-    return Collateral(equity, position_margin, order_margin)
+    return equity, position_margin
 
 
 def summary(state: EngineState, address: str) -> AccountSummary:
