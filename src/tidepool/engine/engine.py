@@ -148,12 +148,15 @@ class Engine:
         if plain is not None:
             return plain(self._state, cmd)
         # The inline form of @in_decimal_context: this is the hottest entry point.
+        handler = _HANDLERS.get(kind)
         saved = getcontext()
         setcontext(ENGINE_CONTEXT)
         try:
+            if handler is not None:
+                return handler(self._state, cmd)
             if kind is Batch:
                 return self._batch(cmd)  # type: ignore[arg-type]
-            return self._apply(cmd)
+            raise TypeError(f"not a command: {cmd!r}")
         finally:
             setcontext(saved)
 

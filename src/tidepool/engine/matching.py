@@ -88,16 +88,16 @@ def _create_plain(state: EngineState, cmd: CreateOrder) -> Outcome:
     state.last_order_id = order_id = state.last_order_id + 1
     ts_ms = cmd.ts_ms
     order = Order(
-        order_id=order_id,
-        account=address,
-        symbol=symbol,
-        side=cmd.side,
-        price_ticks=plan_ticks,
-        initial_lots=size_lots,
-        tif=tif,
-        reduce_only=cmd.reduce_only,
-        client_order_id=cloid,
-        created_at=ts_ms,
+        order_id,
+        address,
+        symbol,
+        cmd.side,
+        plan_ticks,
+        size_lots,
+        tif,
+        cmd.reduce_only,
+        cloid,
+        ts_ms,
     )
     state.orders[order_id] = order
     account.order_ids.append(order_id)
@@ -135,8 +135,10 @@ def _create_plain(state: EngineState, cmd: CreateOrder) -> Outcome:
                 order.updated_at = ts_ms
                 state.last_history_id = history_id = state.last_history_id + 1
                 entry = order.history_entry(history_id, "make", ts_ms)
-                history = state.history.get(order_id)
-                state.history[order_id] = (entry,) if history is None else (*history, entry)
+                if order.filled_lots:  # it traded first: its fills are in its history
+                    state.history[order_id] += (entry,)
+                else:
+                    state.history[order_id] = (entry,)
     by_mark, by_last = state.trigger_pairs[symbol]
     if by_mark.rises or by_mark.falls or by_last.rises or by_last.falls:
         run_triggers(state, step, symbol)

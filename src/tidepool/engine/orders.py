@@ -63,9 +63,10 @@ class Order:
         "updated_at",
     )
 
+    # The first ten may be passed positionally (the create path does: ~3x cheaper than by
+    # keyword); the rest are keyword-only.
     def __init__(
         self,
-        *,
         order_id: int,
         account: str,
         symbol: str,
@@ -76,6 +77,7 @@ class Order:
         reduce_only: bool,
         client_order_id: str | None,
         created_at: int,
+        *,
         updated_at: int | None = None,
         filled_lots: int = 0,
         filled_units: int = 0,
