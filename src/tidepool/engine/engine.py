@@ -341,8 +341,10 @@ class Engine:
         return cls._from_state(snapshot.decode(data))
 
     def state_hash(self) -> str:
-        """Hex blake2b (64-byte digest) of `snapshot()`."""
-        return hashlib.blake2b(self.snapshot()).hexdigest()
+        """Hex blake2b (64-byte digest) of the state's canonical encoding: the version-1
+        snapshot bytes (snapshot.canonical), whatever version `snapshot()` writes, so a hash
+        means the same state before and after a snapshot format change."""
+        return hashlib.blake2b(snapshot.canonical(self._state)).hexdigest()
 
     @in_decimal_context
     def check_invariants(self) -> None:
