@@ -121,6 +121,7 @@ def serve(app_name: str, host: str, port: int) -> None:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=2,
+            proxy_headers=False,  # as Tidepool: the same uvicorn stack on both sides
         )
     )
     server.run(sockets=[sock])

@@ -354,8 +354,7 @@ def _http_section(report: dict[str, Any]) -> list[str]:
     ]
     if snaps:
         lines.append(
-            "Runs during which Tidepool wrote a snapshot (every 100,000 commands, in a forked "
-            "child): " + ", ".join(snaps)
+            "Runs during which Tidepool wrote a snapshot (in a forked child): " + ", ".join(snaps)
         )
         lines.append("")
     return lines

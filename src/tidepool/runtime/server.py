@@ -96,6 +96,9 @@ def serve(cfg: Config) -> None:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
+            # X-Forwarded-* rewriting is for servers behind a proxy; Tidepool never reads the
+            # client address, and the middleware costs an await level on every request.
+            proxy_headers=False,
         )
     )
     server.run(sockets=[sock])

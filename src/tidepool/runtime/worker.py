@@ -118,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=5,
+            proxy_headers=False,  # as runtime/server.py: the client address is never read
         ),
         app,
     )
