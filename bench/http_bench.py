@@ -1,12 +1,14 @@
 """Signed HTTP load on loopback: Tidepool and the two reference ceilings, side by side.
 
-Every single-process server is pinned to CPU 0 (`taskset -c 0`); the load generator
-(bench/loadgen.py) is one process pinned to CPU 1; Tidepool with `--workers 2` (two gateway
-worker processes and the engine process) runs unpinned, on both CPUs, so it competes with the
-load generator for CPU 1; the orchestrator only waits while a run is
-measured. All request bodies are signed before the runs (bench/fixtures.py). For each run the
-server's own CPU time (utime + stime from /proc/PID/stat) is read before and after, which gives
-the server CPU cost per request independently of the client.
+Every single-process server is pinned to CPU 0 (`taskset -c 0`); the load generator is one
+process pinned to CPU 1: wrk (bench/wrk_client.py, bench/wrk_replay.lua) for saturation runs
+when it is installed, bench/loadgen.py for fixed-rate runs and when wrk is not installed;
+Tidepool with `--workers 2` (two gateway worker processes and the engine process) runs
+unpinned, on both CPUs, so it competes with the load generator for CPU 1; the orchestrator only
+waits while a run is measured. All request bodies are signed before the runs
+(bench/fixtures.py). For each run the server's own CPU time (utime + stime from /proc/PID/stat)
+is read before and after, which gives the server CPU cost per request independently of the
+client.
 
 Order of the runs:
 1. HTTP ceiling, verify ceiling: saturation, then the fixed rates, replaying (in a loop) signed
@@ -40,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from bench import fixtures
+from bench import fixtures, wrk_client
 from bench.loadgen import save_requests
 
 SERVER_CPU = 0
@@ -181,28 +183,21 @@ class Server:
         self.stop()
 
 
-def load(
-    server: Server,
-    requests: list[bytes],
-    workdir: Path,
-    *,
+def _loadgen_argv(
+    port: int,
+    path: Path,
     rate: float,
     warmup: float,
     duration: float,
     connections: int,
-    cycle: bool = False,
-    quiet_wait: float = 0.0,
-) -> dict[str, Any]:
-    """One load-generator run against `server`; the loadgen's JSON plus server CPU cost."""
-    path = workdir / "requests.msgpack"
-    save_requests(path, requests)
-    waited = wait_until_quiet(quiet_wait)
+    cycle: bool,
+) -> list[str]:
     argv = [
         sys.executable,
         "-m",
         "bench.loadgen",
         "--port",
-        str(server.port),
+        str(port),
         "--requests",
         str(path),
         "--rate",
@@ -218,16 +213,68 @@ def load(
     ]
     if cycle:
         argv.append("--cycle")
+    return argv
+
+
+def load(
+    server: Server,
+    requests: list[bytes],
+    workdir: Path,
+    *,
+    rate: float,
+    warmup: float,
+    duration: float,
+    connections: int,
+    cycle: bool = False,
+    quiet_wait: float = 0.0,
+    client: str = "auto",
+    wrk_threads: int = wrk_client.THREADS,
+) -> dict[str, Any]:
+    """One load-generator run against `server`; the client's JSON plus server CPU cost.
+
+    `client`: "auto" runs saturation (closed-loop, rate 0) with wrk when it is installed
+    (bench/wrk_client.py), so every saturation figure of a run comes from the same client, and
+    fixed-rate runs with loadgen.py (wrk has no correct open loop); "python" always uses
+    loadgen.py; "wrk" forces wrk (saturation only)."""
+    if client == "wrk" and rate:
+        raise ValueError("wrk runs only closed-loop (saturation) loads")
+    use_wrk = client == "wrk" or (client == "auto" and not rate and wrk_client.available())
+    if not use_wrk:
+        path = workdir / "requests.msgpack"
+        save_requests(path, requests)
+    waited = wait_until_quiet(quiet_wait)
     cpu0 = server.cpu_seconds()
     busy0 = busy_cpu_seconds()
     t0 = time.perf_counter()
-    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    if use_wrk:
+        out: dict[str, Any] = wrk_client.saturate(
+            server.port,
+            requests,
+            workdir,
+            warmup=warmup,
+            duration=duration,
+            connections=connections,
+            cycle=cycle,
+            threads=wrk_threads,
+            pin=_pin_prefix(CLIENT_CPU),
+        )
+    else:
+        r = subprocess.run(
+            _loadgen_argv(server.port, path, rate, warmup, duration, connections, cycle),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if r.returncode != 0:
+            raise RuntimeError(f"loadgen failed: {r.stderr[-3000:]}")
+        out = json.loads(r.stdout)
+        out["client"] = "python"
+        # which requests were sent: loadgen.py takes them in order
+        out["sent_ranges"] = None if cycle else [(0, min(out["sent"], len(requests)))]
     wall = time.perf_counter() - t0
     cpu1 = server.cpu_seconds()
     busy1 = busy_cpu_seconds()
-    if r.returncode != 0:
-        raise RuntimeError(f"loadgen failed: {r.stderr[-3000:]}")
-    out: dict[str, Any] = json.loads(r.stdout)
     out["server_cpu_s"] = cpu1 - cpu0
     out["server_cpu_us_per_request"] = (
         (cpu1 - cpu0) / out["completed"] * 1e6 if out["completed"] else None
@@ -236,7 +283,10 @@ def load(
     out["waited_for_quiet_s"] = waited
     # CPU used by everything else on the machine during the run (other users' jobs, the kernel
     # outside our processes), in cores: how noisy the measurement was
-    client_cpu = out["client_cpu_util"] * wall
+    client_cpu = out["client_cpu_s"]
+    out["client_cpu_us_per_request"] = (
+        client_cpu / out["completed"] * 1e6 if out["completed"] else None
+    )
     out["other_cpu_cores"] = max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - client_cpu) / wall
     out["loadavg"] = os.getloadavg()[0]
     return out
@@ -249,6 +299,12 @@ def _rate_count(rate: float, plan: Plan) -> int:
 def _sat_count(rps: float, plan: Plan) -> int:
     n = int(rps * (plan.sat_warmup + plan.sat_duration) * 1.15) + plan.connections + 10
     return min(n, plan.max_sat_requests)
+
+
+def _sent_ops(ops: list[fixtures.Op], result: dict[str, Any]) -> list[fixtures.Op]:
+    """The ops whose requests the client sent (a prefix for loadgen.py; one range per wrk
+    thread, and per invocation: warm-up and measured, for wrk)."""
+    return [op for lo, hi in result["sent_ranges"] for op in ops[lo:hi]]
 
 
 def _row(scenario: str, result: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -353,7 +409,7 @@ class TidepoolRuns:
             n = _rate_count(rate, self.plan) if rate else _sat_count(sat_estimate, self.plan)
             ops = book.creates(n)
             row = self.run("creates", self.sign(ops), rate)
-            book.rest(ops[: row["sent"]])
+            book.rest(_sent_ops(ops, row))
             if not rate:
                 sat = row["throughput_rps"]
         return sat
@@ -371,8 +427,11 @@ class TidepoolRuns:
             warmup=0.0,
             duration=600.0,
             connections=self.plan.connections,
+            # runs until every request is answered, which only loadgen.py does (wrk would
+            # keep idling for its whole duration once the list is exhausted)
+            client="python",
         )
-        book.rest(ops[: res["sent"]])
+        book.rest(_sent_ops(ops, res))
         return missing
 
     def cancels(self, book: fixtures.CreateCancelBook, sat_estimate: float) -> None:

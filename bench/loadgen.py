@@ -296,6 +296,7 @@ def run(
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     out = gen.result()
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    out["client_cpu_s"] = cpu
     out["client_cpu_util"] = cpu / wall if wall > 0 else 0.0
     return out
 

@@ -281,6 +281,22 @@ def _http_section(report: dict[str, Any]) -> list[str]:
         "process on the machine during the run (noise from a shared machine)."
     )
     lines.append("")
+    clients = {r.get("client", "python") for r in http["runs"] if not r["target_rate"]}
+    if "wrk" in clients:
+        lines.append(
+            "Client: wrk was installed, so every saturation run (ceilings and Tidepool, both "
+            "layouts) was measured with wrk (bench/wrk_replay.lua replaying the same pre-signed "
+            "requests, after a separate warm-up invocation), and the "
+            "fixed-rate runs with loadgen.py (wrk has no correct open loop). wrk's latency "
+            "percentiles include its coordinated-omission correction; requests still in flight "
+            "when wrk stops are not waited for."
+        )
+    else:
+        lines.append(
+            "Client: loadgen.py for every run (wrk not installed; with it, saturation runs use "
+            "wrk)."
+        )
+    lines.append("")
     rows = []
     for r in http["runs"]:
         lat = r["latency_ms"]
@@ -290,6 +306,7 @@ def _http_section(report: dict[str, Any]) -> list[str]:
             [
                 r["scenario"],
                 r.get("layout", SINGLE) if r.get("server") == "tidepool" else "",
+                r.get("client", "python"),
                 rate,
                 r["throughput_rps"],
                 lat["p50"],
@@ -306,6 +323,7 @@ def _http_section(report: dict[str, Any]) -> list[str]:
         [
             "scenario",
             "layout",
+            "client",
             "rate",
             "req/s",
             "p50 ms",
