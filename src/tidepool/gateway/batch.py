@@ -23,17 +23,20 @@ from tidepool.domain.errors import Reject
 from tidepool.engine.commands import Batch
 from tidepool.engine.events import ActionResult
 from tidepool.gateway import translate
-from tidepool.gateway.context import Exchange, Rejected, Request, WireError, decode_json_object
-from tidepool.gateway.signed import SignedSpec, typed, verify_body
+from tidepool.gateway.context import (
+    API,
+    Exchange,
+    Rejected,
+    Request,
+    WireError,
+    decode_json_object,
+)
+from tidepool.gateway.signed import SIGNED_ROUTES, SignedSpec, typed, verify_body
 from tidepool.runtime.speedbump import DELAYED_TIFS
 from tidepool.wire.envelope import Response, invalid_parameters, ok
 from tidepool.wire.requests import (
-    CancelOrderRequest,
-    CancelStopOrderRequest,
     CreateMarketOrderRequest,
     CreateOrderRequest,
-    EditOrderRequest,
-    SetPositionTpslRequest,
     Signed,
 )
 
@@ -51,23 +54,15 @@ class BatchRequest(msgspec.Struct, frozen=True):
 
 Translator = Callable[[Exchange, Any], translate.ActionBuilder]
 
-# action type -> (typed body and signed operation type, translation)
+# action type -> (typed body and signed operation type, translation): each action is signed
+# exactly like the request of its own endpoint.
 ACTIONS: dict[str, tuple[SignedSpec, Translator]] = {
-    "Create": (SignedSpec(CreateOrderRequest, "create_order"), translate.create_order),
-    "CreateMarket": (
-        SignedSpec(CreateMarketOrderRequest, "create_market_order"),
-        translate.create_market_order,
-    ),
-    "Cancel": (SignedSpec(CancelOrderRequest, "cancel_order"), translate.cancel_order),
-    "Edit": (SignedSpec(EditOrderRequest, "edit_order"), translate.edit_order),
-    "SetPositionTpsl": (
-        SignedSpec(SetPositionTpslRequest, "set_position_tpsl"),
-        translate.set_position_tpsl,
-    ),
-    "CancelStopOrder": (
-        SignedSpec(CancelStopOrderRequest, "cancel_stop_order"),
-        translate.cancel_stop_order,
-    ),
+    "Create": (SIGNED_ROUTES[f"{API}/orders/create"], translate.create_order),
+    "CreateMarket": (SIGNED_ROUTES[f"{API}/orders/create_market"], translate.create_market_order),
+    "Cancel": (SIGNED_ROUTES[f"{API}/orders/cancel"], translate.cancel_order),
+    "Edit": (SIGNED_ROUTES[f"{API}/orders/edit"], translate.edit_order),
+    "SetPositionTpsl": (SIGNED_ROUTES[f"{API}/positions/tpsl"], translate.set_position_tpsl),
+    "CancelStopOrder": (SIGNED_ROUTES[f"{API}/orders/stop/cancel"], translate.cancel_stop_order),
 }
 
 
