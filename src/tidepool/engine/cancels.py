@@ -24,13 +24,14 @@ from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, book_not_found
 from tidepool.engine.accounts import Account
 from tidepool.engine.commands import CancelAllOrders, CancelOrder
 from tidepool.engine.events import Outcome
-from tidepool.engine.lifecycle import Step, cancel_pending, cancel_resting
+from tidepool.engine.lifecycle import REPLAYED, Step, cancel_pending, cancel_resting
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import invalid
 from tidepool.engine.state import EngineState
 
 
-def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
+def cancel_order(state: EngineState, cmd: CancelOrder, quiet: bool = False) -> Outcome:
+    """`quiet` (Engine.replay): the same state change; success returns REPLAYED, no event."""
     # find_resting, written out: this is the hottest command.
     order_id = cmd.order_id
     account = cmd.account
@@ -49,8 +50,10 @@ def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
         or order.symbol != cmd.symbol
     ):
         return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
-    step = Step(cmd.seq, cmd.ts_ms)
+    step = Step(cmd.seq, cmd.ts_ms, quiet)
     cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
+    if quiet:
+        return REPLAYED
     return Outcome(events=step.events, order_id=order.order_id)
 
 
@@ -84,7 +87,9 @@ def find_order(
     return order
 
 
-def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
+def cancel_all_orders(state: EngineState, cmd: CancelAllOrders, quiet: bool = False) -> Outcome:
+    """`quiet` (Engine.replay): the same state change without events, returning REPLAYED. A
+    chunked command (`limit`) counts its events to stop, so it is never quiet."""
     if cmd.symbol is not None and cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     limit = cmd.limit
@@ -93,7 +98,8 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
     account = state.accounts.get(cmd.account)
     if account is None:
         return Outcome(events=[], cancelled_count=0)
-    step = Step(cmd.seq, cmd.ts_ms)
+    quiet = quiet and limit is None
+    step = Step(cmd.seq, cmd.ts_ms, quiet)
     events = step.events
     resting, more = _resting_in_scope(state, account, cmd)
     for order in resting:
@@ -118,6 +124,8 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
                 more = True
                 break
             cancel_pending(state, step, order, "cancel")
+    if quiet:
+        return REPLAYED
     # every event here is an OrderCancelled: one per order removed
     return Outcome(events=events, cancelled_count=len(events), more=more)
 

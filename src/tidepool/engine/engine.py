@@ -71,7 +71,7 @@ from tidepool.engine.config import EngineConfig
 from tidepool.engine.edits import edit_order
 from tidepool.engine.events import ActionResult, Event, Outcome
 from tidepool.engine.invariants import InvariantBroken
-from tidepool.engine.matching import create_market_order, create_order
+from tidepool.engine.matching import _create_plain, create_market_order, create_order
 from tidepool.engine.money import ENGINE_CONTEXT, average_price, in_decimal_context, margin
 from tidepool.engine.state import EngineState
 from tidepool.engine.views import (
@@ -159,6 +159,28 @@ class Engine:
             raise TypeError(f"not a command: {cmd!r}")
         finally:
             setcontext(saved)
+
+    def replay(self, cmd: Command) -> None:
+        """Re-apply a journaled command: the same state change as `apply`, nothing returned.
+
+        Recovery never reads outcomes, so the hot commands (plain creates, cancels, unchunked
+        cancel_all) run quiet: no Outcome and none of their events are built (see
+        lifecycle.Step). Everything else goes through `apply`. test_replay.py checks state
+        hashes and reads against `apply` on the determinism and hypothesis streams."""
+        kind = type(cmd)
+        if kind is CancelOrder:
+            cancel_order(self._state, cmd, True)  # type: ignore[arg-type]
+        elif kind is CancelAllOrders:
+            cancel_all_orders(self._state, cmd, True)  # type: ignore[arg-type]
+        elif kind is CreateOrder and cmd.take_profit is None and cmd.stop_loss is None:  # type: ignore[union-attr]
+            saved = getcontext()
+            setcontext(ENGINE_CONTEXT)
+            try:
+                _create_plain(self._state, cmd, True)  # type: ignore[arg-type]
+            finally:
+                setcontext(saved)
+        else:
+            self.apply(cmd)
 
     def _batch(self, batch: Batch) -> Outcome:
         events: list[Event] = []

@@ -130,6 +130,17 @@ def _check_orders(state: EngineState, on_book: dict[int, Order]) -> None:
     )
     total = sum(len(v) for v in state.history.values())
     _require(len(history_ids) == total, "history", "history id used twice")
+    log_ids = [h.history_id for h in state.history_log]
+    _require(
+        log_ids == sorted(history_ids)
+        and all(
+            state.history[h.order_id][-1].history_id >= h.history_id
+            and h in state.history[h.order_id]
+            for h in state.history_log
+        ),
+        "history",
+        "history_log is not every history entry in history-id order",
+    )
 
 
 def _check_order(order: Order) -> None:

@@ -26,6 +26,7 @@ from tidepool.engine.events import (
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
+    Outcome,
     PositionChanged,
 )
 from tidepool.engine.money import average_price, units_to_usd
@@ -41,14 +42,23 @@ def is_market(order: Order) -> bool:
 
 
 class Step:
-    """The command being applied: its seq/ts stamp every event it produces."""
+    """The command being applied: its seq/ts stamp every event it produces.
 
-    __slots__ = ("events", "seq", "ts_ms")
+    `quiet` (Engine.replay): nobody will read the events, so the hottest sites (accept of a
+    plain create, cancel_resting) skip building them; colder sites still append to `events`,
+    which is then discarded. Events never feed back into state, so the state is the same."""
 
-    def __init__(self, seq: int, ts_ms: int) -> None:
+    __slots__ = ("events", "quiet", "seq", "ts_ms")
+
+    def __init__(self, seq: int, ts_ms: int, quiet: bool = False) -> None:
         self.seq = seq
         self.ts_ms = ts_ms
+        self.quiet = quiet
         self.events: list[Event] = []
+
+
+# What the quiet handlers return instead of an Outcome: Engine.replay drops it unread.
+REPLAYED = Outcome(events=[])
 
 
 def accept(
@@ -169,18 +179,21 @@ def cancel_resting(
     order.updated_at = ts_ms
     state.last_history_id = history_id = state.last_history_id + 1
     # a resting order always has its `make` entry already
-    state.history[order_id] += (order.history_entry(history_id, event, ts_ms),)
-    step.events.append(
-        OrderCancelled(
-            seq=step.seq,
-            ts_ms=ts_ms,
-            order_id=order_id,
-            account=order.account,
-            symbol=symbol,
-            cancelled_lots=lots,
-            reason=reason,
+    entry = order.history_entry(history_id, event, ts_ms)
+    state.history[order_id] += (entry,)
+    state.history_log.append(entry)
+    if not step.quiet:
+        step.events.append(
+            OrderCancelled(
+                seq=step.seq,
+                ts_ms=ts_ms,
+                order_id=order_id,
+                account=order.account,
+                symbol=symbol,
+                cancelled_lots=lots,
+                reason=reason,
+            )
         )
-    )
 
 
 def cancel_pending(state: EngineState, step: Step, order: Order, reason: str) -> None:

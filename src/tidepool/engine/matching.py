@@ -22,7 +22,7 @@ from tidepool.engine.book import OrderBook
 from tidepool.engine.commands import CreateMarketOrder, CreateOrder
 from tidepool.engine.events import OrderAccepted, Outcome
 from tidepool.engine.execution import execute, match
-from tidepool.engine.lifecycle import Step, accept, close_incoming
+from tidepool.engine.lifecycle import REPLAYED, Step, accept, close_incoming
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import (
     OrderCheck,
@@ -50,14 +50,17 @@ def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
     return _create_with_legs(state, cmd)
 
 
-def _create_plain(state: EngineState, cmd: CreateOrder) -> Outcome:
+def _create_plain(state: EngineState, cmd: CreateOrder, quiet: bool = False) -> Outcome:
     """`_create_with_legs` without legs, written out: the hottest command of replay.
 
     It performs exactly the checks of `risk.check_create` in the same order, and the same
     Decimal operations in the same order (so every result, rounded quotients included, and
     every reject message is the same), then `accept`, `execute` and `run_triggers`; only the
     Python calls in between are gone. tests/engine/test_fast_create.py runs both paths side by
-    side on random commands and compares outcomes and state hashes."""
+    side on random commands and compares outcomes and state hashes.
+
+    `quiet` (Engine.replay): the same state change; no OrderAccepted, success returns
+    REPLAYED (rejections are still returned: they are rare and cheap next to the checks)."""
     symbol = cmd.symbol
     spec = state.markets.get(symbol)
     if spec is None:
@@ -84,7 +87,7 @@ def _create_plain(state: EngineState, cmd: CreateOrder) -> Outcome:
     # lifecycle.accept
     if account is None:
         account = state.account(address)
-    step = Step(cmd.seq, cmd.ts_ms)
+    step = Step(cmd.seq, cmd.ts_ms, quiet)
     state.last_order_id = order_id = state.last_order_id + 1
     ts_ms = cmd.ts_ms
     order = Order(
@@ -104,22 +107,23 @@ def _create_plain(state: EngineState, cmd: CreateOrder) -> Outcome:
     if cloid is not None:
         account.cloids[cloid] = order_id
     events = step.events
-    events.append(
-        OrderAccepted(
-            seq=cmd.seq,
-            ts_ms=ts_ms,
-            order_id=order_id,
-            account=address,
-            symbol=symbol,
-            side=cmd.side,
-            price_ticks=plan_ticks,
-            size_lots=size_lots,
-            tif=tif,
-            reduce_only=cmd.reduce_only,
-            client_order_id=cloid,
-            order_type="limit",
+    if not quiet:
+        events.append(
+            OrderAccepted(
+                seq=cmd.seq,
+                ts_ms=ts_ms,
+                order_id=order_id,
+                account=address,
+                symbol=symbol,
+                side=cmd.side,
+                price_ticks=plan_ticks,
+                size_lots=size_lots,
+                tif=tif,
+                reduce_only=cmd.reduce_only,
+                client_order_id=cloid,
+                order_type="limit",
+            )
         )
-    )
     if post_only_reject:
         close_incoming(state, step, order, "rejected", "post_only_rejected", "post_only_rejected")
     else:
@@ -139,10 +143,11 @@ def _create_plain(state: EngineState, cmd: CreateOrder) -> Outcome:
                     state.history[order_id] += (entry,)
                 else:
                     state.history[order_id] = (entry,)
+                state.history_log.append(entry)
     by_mark, by_last = state.trigger_pairs[symbol]
     if by_mark.rises or by_mark.falls or by_last.rises or by_last.falls:
         run_triggers(state, step, symbol)
-    return Outcome(events=events, order_id=order_id)
+    return REPLAYED if quiet else Outcome(events=events, order_id=order_id)
 
 
 def _plan(book: OrderBook, is_bid: bool, price_ticks: int, tif: str) -> tuple[int, bool, bool]:

@@ -24,6 +24,7 @@ Versions:
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import starmap
 
 import msgspec
 
@@ -193,9 +194,12 @@ def _fifo(side: BookSide) -> list[list[int]]:
 
 
 def _capture(state: EngineState) -> Snapshot:
-    orders = sorted(state.orders.values(), key=lambda o: o.order_id)
-    history = [entry for o in orders for entry in state.history.get(o.order_id, ())]
-    history.sort(key=lambda h: h.history_id)
+    # Orders are in id order already (inserted as accepted, restored by id), so the sort is
+    # one linear pass; history_log is already in history-id order. The state hash runs this
+    # twice at every start-up.
+    all_orders = state.orders
+    orders = list(map(all_orders.__getitem__, sorted(all_orders)))
+    history = state.history_log
     return Snapshot(
         version=CANONICAL_VERSION,
         markets=list(state.markets.values()),
@@ -265,28 +269,19 @@ def decode(data: bytes) -> EngineState:
     version = _version_decoder.decode(data).version
     if version == FORMAT_VERSION:
         snap = _decoder_v2.decode(data)
-        grouped: dict[int, tuple[HistoryEntry, ...]] = {}
-        for row in snap.history:
-            entry = HistoryEntry(*row)
-            order_id = row[1]
-            history = grouped.get(order_id)
-            grouped[order_id] = (entry,) if history is None else (*history, entry)
-        return _restore(snap, grouped)
+        log = list(starmap(HistoryEntry, snap.history))
+        return _restore(snap, log)
     if version == CANONICAL_VERSION:
         old = _decoder.decode(data)
-        lists: dict[int, list[HistoryEntry]] = {}
-        for entry in old.history:
-            lists.setdefault(entry.order_id, []).append(entry)
-        return _restore(old, {order_id: tuple(entries) for order_id, entries in lists.items()})
+        return _restore(old, old.history)
     raise ValueError(
         f"unsupported engine snapshot version {version} "
         f"(this engine reads versions {', '.join(map(str, READABLE_VERSIONS))})"
     )
 
 
-def _restore(
-    snap: Snapshot | SnapshotV2, history: dict[int, tuple[HistoryEntry, ...]]
-) -> EngineState:
+def _restore(snap: Snapshot | SnapshotV2, log: list[HistoryEntry]) -> EngineState:
+    """`log`: the snapshot's history entries, in its (history-id) order."""
     state = EngineState(snap.markets, snap.config)
     state.last_order_id = snap.last_order_id
     state.last_history_id = snap.last_history_id
@@ -296,14 +291,49 @@ def _restore(
         _restore_account(state, a)
     orders = state.orders
     accounts = state.accounts
+    new_order = Order.__new__
+    astuple = msgspec.structs.astuple
     for o in snap.orders:
-        order = _restore_order(o)
-        orders[order.order_id] = order
+        # Built from the struct's fields in one tuple unpack, bypassing Order.__init__ (half
+        # the cost per order; a snapshot holds every order ever placed). The targets are
+        # OrderState's fields in its order; test_snapshot_versions checks every slot.
+        order = new_order(Order)
+        (
+            order.order_id,
+            order.account,
+            order.symbol,
+            order.side,
+            order.price_ticks,
+            order.initial_lots,
+            order.filled_lots,
+            order.filled_units,
+            order.cancelled_lots,
+            order.tif,
+            order.reduce_only,
+            order.client_order_id,
+            order.status,
+            order.reason,
+            order.created_at,
+            order.updated_at,
+            order.order_type,
+            order.stop_ticks,
+            order.trigger,
+            order.rises,
+            order.triggered,
+            order.armed,
+            order.parent_id,
+            order.tpsl,
+        ) = astuple(o)
+        order.level = order.prev = order.next = None
+        order_id = order.order_id
+        orders[order_id] = order
         owner = accounts[order.account]
-        owner.order_ids.append(order.order_id)
-        if order.client_order_id is not None:
-            owner.cloids[order.client_order_id] = order.order_id
-    state.history = history
+        owner.order_ids.append(order_id)
+        cloid = order.client_order_id
+        if cloid is not None:
+            owner.cloids[cloid] = order_id
+    state.history = _by_order(log)
+    state.history_log = log
     for fill in snap.fills:
         state.record_fill(fill)
     for b in snap.books:
@@ -335,6 +365,18 @@ def _restore(
     return state
 
 
+def _by_order(log: list[HistoryEntry]) -> dict[int, tuple[HistoryEntry, ...]]:
+    """EngineState.history from the history-id-ordered log: each order's entries, oldest
+    first (tuples: see EngineState.history)."""
+    grouped: dict[int, tuple[HistoryEntry, ...]] = {}
+    group = grouped.get
+    for entry in log:
+        order_id = entry.order_id
+        history = group(order_id)
+        grouped[order_id] = (entry,) if history is None else (*history, entry)
+    return grouped
+
+
 def _restore_account(state: EngineState, a: AccountState) -> None:
     account = state.account(a.address)
     account.balance = a.balance
@@ -349,34 +391,3 @@ def _restore_account(state: EngineState, a: AccountState) -> None:
         account.settings[m.symbol] = MarginSetting(
             m.leverage, m.isolated, m.created_at, m.updated_at
         )
-
-
-def _restore_order(o: OrderState) -> Order:
-    # positional, then the remaining fields set directly (cheaper than 24 keywords)
-    order = Order(
-        o.order_id,
-        o.account,
-        o.symbol,
-        o.side,
-        o.price_ticks,
-        o.initial_lots,
-        o.tif,
-        o.reduce_only,
-        o.client_order_id,
-        o.created_at,
-    )
-    order.updated_at = o.updated_at
-    order.filled_lots = o.filled_lots
-    order.filled_units = o.filled_units
-    order.cancelled_lots = o.cancelled_lots
-    order.status = o.status
-    order.reason = o.reason
-    order.order_type = o.order_type
-    order.stop_ticks = o.stop_ticks
-    order.trigger = o.trigger
-    order.rises = o.rises
-    order.triggered = o.triggered
-    order.armed = o.armed
-    order.parent_id = o.parent_id
-    order.tpsl = o.tpsl
-    return order

@@ -6,7 +6,8 @@ Invariants:
 - Each account's `cloids` maps its client order ids to the order that used it, for ever
   (spec A4); per account, so a lookup needs no (account, cloid) key tuple, nor one per order.
 - `history[order_id]` lists that order's lifecycle entries oldest first, with strictly
-  increasing `history_id` drawn from `last_history_id` (exchange-wide).
+  increasing `history_id` drawn from `last_history_id` (exchange-wide). `history_log` holds
+  the same entries, all orders together, in history-id order.
 - `books`, `marks` and `long_lots` have exactly one entry per market; `long_lots[s]` is the sum
   of the positive position sizes in `s` (open interest), equal to the sum of the negative ones.
 - `fills` is every fill side ever, in history-id order (full, not bounded: trade history and
@@ -48,6 +49,10 @@ class EngineState:
         # tuples, not lists: entries per order are few, and a tuple of untracked entries is
         # dropped from the garbage collector's view (a list would be traversed for ever)
         self.history: dict[int, tuple[HistoryEntry, ...]] = {}
+        # The same entries once more, exchange-wide in history-id order (ids are drawn in
+        # append order): the state hash and snapshots read it as is, instead of gathering every
+        # order's entries and sorting them (most of a hash's Python time on a large state).
+        self.history_log: list[HistoryEntry] = []
         self.accounts: dict[str, Account] = {}
         self.last_order_id = 0
         self.last_history_id = 0
@@ -98,4 +103,5 @@ class EngineState:
         entry = order.history_entry(self.last_history_id, event_type, ts_ms, fill_ticks)
         history = self.history.get(order.order_id)
         self.history[order.order_id] = (entry,) if history is None else (*history, entry)
+        self.history_log.append(entry)
         return self.last_history_id
