@@ -22,17 +22,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_determinism import MARKETS, record_stream
 
+from tidepool.engine import cancels, matching
 from tidepool.engine import engine as engine_module
-from tidepool.engine import matching
 from tidepool.engine.commands import (
+    CancelAllOrders,
     CancelOrder,
     Command,
     CreateOrder,
+    CreateStopOrder,
     Faucet,
     SetMarkPrice,
+    StopLeg,
     UpdateLeverage,
 )
 from tidepool.engine.engine import Engine, EngineConfig
+from tidepool.engine.events import OrderCancelled, Outcome
 
 
 @contextmanager
@@ -120,3 +124,118 @@ def test_random_streams_same_on_both_paths(cmds: list[Command]) -> None:
         msgspec.structs.replace(c, seq=i + 1, ts_ms=1000 + i) for i, c in enumerate(cmds)
     ]
     _both(lambda: Engine(FAST_MARKETS, EngineConfig(max_open_orders=6)), stamped)
+
+
+# ---- cancel_all of every resting order (lifecycle.cancel_every_resting) ----------------------
+
+
+@contextmanager
+def per_order_cancel_all() -> Iterator[None]:
+    """Route every CancelAllOrders through cancel_resting, one order at a time."""
+    saved = cancels._every_resting
+    cancels._every_resting = lambda cmd: False
+    try:
+        yield
+    finally:
+        cancels._every_resting = saved
+
+
+def _bulk_vs_per_order(make: object, cmds: list[Command]) -> list[bytes]:
+    assert callable(make)
+    bulk = _run(make(), cmds)
+    with per_order_cancel_all():
+        per_order = _run(make(), cmds)
+    for i, (a, b) in enumerate(zip(bulk[0], per_order[0], strict=True)):
+        assert a == b, f"command {i} {cmds[i]!r}: outcomes differ"
+    assert bulk[1] == per_order[1]
+    return bulk[0]
+
+
+def test_determinism_streams_same_with_bulk_cancel_all() -> None:
+    for seed in (20240611, 5):
+        cmds, _, _ = record_stream(seed, 5_000)
+        outcomes = _bulk_vs_per_order(lambda: Engine(MARKETS), cmds)
+        bulk = [
+            msgspec.msgpack.decode(o, type=Outcome)
+            for o, c in zip(outcomes, cmds, strict=True)
+            if isinstance(c, CancelAllOrders) and cancels._every_resting(c)
+        ]
+        assert sum(o.cancelled_count or 0 for o in bulk) > 50  # the bulk path ran
+
+
+def test_bulk_cancel_all_takes_unfilled_parents_legs_and_pending_stops() -> None:
+    """Resting parents with TP/SL legs (unfilled: the legs go with them; partly filled: armed
+    legs stay), plain orders at shared levels, a pending stop, another account's orders."""
+    leg_tp = StopLeg(stop_ticks=110, limit_ticks=109)
+    leg_sl = StopLeg(stop_ticks=90, trigger="last_trade_price")
+    cmds: list[Command] = [
+        Faucet(seq=0, ts_ms=0, account="a", amount=Decimal(50_000)),
+        Faucet(seq=0, ts_ms=0, account="b", amount=Decimal(50_000)),
+    ]
+    for k in range(12):
+        legs = {"take_profit": leg_tp, "stop_loss": leg_sl} if k % 3 else {}
+        cmds.append(_limit("a", "bid", 95 + k % 4, 5 + k, **legs))
+        cmds.append(_limit("b", "ask", 104 - k % 3, 3, **({"stop_loss": leg_sl} if k % 2 else {})))
+    cmds.append(_limit("b", "ask", 97, 4))  # partly fills a's best bids: their legs arm
+    cmds.append(
+        CreateStopOrder(
+            seq=0, ts_ms=0, account="a", symbol="X", side="ask", reduce_only=False, stop=leg_sl
+        )
+    )
+    for acct in ("a", "b"):
+        cmds.append(
+            CancelAllOrders(seq=0, ts_ms=0, account=acct, symbol=None, exclude_reduce_only=False)
+        )
+    stamped: list[Command] = [
+        msgspec.structs.replace(c, seq=i + 1, ts_ms=1000 + i) for i, c in enumerate(cmds)
+    ]
+    outcomes = _bulk_vs_per_order(lambda: Engine(MARKETS), stamped)
+    final = [msgspec.msgpack.decode(o, type=Outcome) for o in outcomes[-2:]]
+    reasons = [e.reason for o in final for e in o.events if isinstance(e, OrderCancelled)]
+    assert "parent_cancelled" in reasons and reasons.count("cancel") > 20
+    engine = Engine(MARKETS)
+    for c in stamped:
+        engine.apply(c)
+    engine.check_invariants()
+    assert engine.open_orders("a") == engine.open_orders("b") == []
+
+
+def _limit(acct: str, side: str, price: int, lots: int, **legs: StopLeg) -> CreateOrder:
+    return CreateOrder(
+        seq=0,
+        ts_ms=0,
+        account=acct,
+        symbol="X",
+        side="bid" if side == "bid" else "ask",
+        price_ticks=price,
+        size_lots=lots,
+        tif="GTC",
+        reduce_only=False,
+        client_order_id=None,
+        **legs,
+    )
+
+
+@st.composite
+def cancel_all(draw: st.DrawFn) -> Command:
+    return CancelAllOrders(
+        seq=0,
+        ts_ms=0,
+        account=draw(st.sampled_from(ACCOUNTS)),
+        symbol=draw(st.none() | st.sampled_from(("X", "Y"))),
+        exclude_reduce_only=draw(st.booleans()),
+    )
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(st.one_of(command(), command(), cancel_all()), min_size=1, max_size=60))
+def test_random_streams_same_with_bulk_cancel_all(cmds: list[Command]) -> None:
+    stamped: list[Command] = [
+        msgspec.structs.replace(c, seq=i + 1, ts_ms=1000 + i) for i, c in enumerate(cmds)
+    ]
+    _bulk_vs_per_order(lambda: Engine(FAST_MARKETS, EngineConfig(max_open_orders=6)), stamped)

@@ -24,7 +24,13 @@ from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, book_not_found
 from tidepool.engine.accounts import Account
 from tidepool.engine.commands import CancelAllOrders, CancelOrder
 from tidepool.engine.events import Outcome
-from tidepool.engine.lifecycle import REPLAYED, Step, cancel_pending, cancel_resting
+from tidepool.engine.lifecycle import (
+    REPLAYED,
+    Step,
+    cancel_every_resting,
+    cancel_pending,
+    cancel_resting,
+)
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import invalid
 from tidepool.engine.state import EngineState
@@ -102,6 +108,9 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders, quiet: bool = Fa
     step = Step(cmd.seq, cmd.ts_ms, quiet)
     events = step.events
     resting, more = _resting_in_scope(state, account, cmd)
+    if _every_resting(cmd) and resting:
+        cancel_every_resting(state, step, account, resting)
+        resting = []
     for order in resting:
         # `limit` bounds the orders removed: legs that went with a parent count too
         if limit is not None and len(events) >= limit:
@@ -128,6 +137,16 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders, quiet: bool = Fa
         return REPLAYED
     # every event here is an OrderCancelled: one per order removed
     return Outcome(events=events, cancelled_count=len(events), more=more)
+
+
+def _every_resting(cmd: CancelAllOrders) -> bool:
+    """Whether the command's scope is every resting order of the account, uncut."""
+    return (
+        cmd.symbol is None
+        and cmd.limit is None
+        and cmd.up_to_order_id is None
+        and not cmd.exclude_reduce_only
+    )
 
 
 def _resting_in_scope(

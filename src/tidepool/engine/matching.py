@@ -135,7 +135,7 @@ def _create_plain(state: EngineState, cmd: CreateOrder, quiet: bool = False) -> 
                 close_incoming(state, step, order, "cancelled", "ioc_remainder", "cancel")
             else:
                 (book.bids if is_bid else book.asks).append(order)
-                account.index_open(order)
+                account.index_newest(order)
                 order.updated_at = ts_ms
                 state.last_history_id = history_id = state.last_history_id + 1
                 entry = order.history_entry(history_id, "make", ts_ms)
@@ -184,7 +184,7 @@ def _check_plain(
         return check_order(state, check)
     if notional < spec.min_order_size or notional > spec.max_order_size:
         return check_size(spec, address, notional)
-    if account.open_count >= state.config.max_open_orders:
+    if len(account.open_ids) + len(account.stop_ids) >= state.config.max_open_orders:
         return check_open_orders(state, address, account)
     settings = account.settings
     setting = settings.get(symbol)

@@ -264,9 +264,23 @@ def _capture_order(o: Order) -> OrderState:
     )
 
 
+# What every snapshot this module writes starts with: a 12-entry map whose first key is
+# "version" (Snapshot's first field); the next byte is the version as a positive fixint.
+_VERSION_PREFIX = b"\x8c\xa7version"
+
+
+def _version(data: bytes) -> int:
+    """The snapshot's version, read from its first bytes when it has the layout `encode`
+    writes (decoding just the version otherwise walks the whole snapshot); any other layout
+    goes through the decoder."""
+    if data[:9] == _VERSION_PREFIX and len(data) > 9 and data[9] < 0x80:
+        return data[9]
+    return _version_decoder.decode(data).version
+
+
 def decode(data: bytes) -> EngineState:
     """The state of a snapshot of any version in READABLE_VERSIONS."""
-    version = _version_decoder.decode(data).version
+    version = _version(data)
     if version == FORMAT_VERSION:
         snap = _decoder_v2.decode(data)
         log = list(starmap(HistoryEntry, snap.history))
