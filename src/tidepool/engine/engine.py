@@ -1,7 +1,9 @@
 """The engine: a pure, deterministic state machine over Commands.
 
-`Engine.apply(command) -> Outcome` is the ONLY mutating entry point. Every other public
-method is a read that never mutates (unknown accounts read as empty). What `apply` returns:
+`Engine.apply(command) -> Outcome` is the ONLY mutating entry point, with its twin for journal
+recovery, `Engine.replay(command) -> None` (the same state change, no Outcome built). Every
+other public method is a read that never mutates (unknown accounts read as empty). What `apply`
+returns:
 
 | command          | success                                     | rejections (state unchanged)   |
 |------------------|---------------------------------------------|--------------------------------|
