@@ -40,6 +40,9 @@ class NullEngine:
     def apply(self, cmd: Command) -> Outcome:
         return OUTCOME
 
+    def replay(self, cmd: Command) -> None:
+        pass
+
     def snapshot(self) -> bytes:
         return b"null"
 

@@ -42,6 +42,9 @@ class ToyEngine:
     def last_order_id(self) -> int:
         return self._s.last_order_id
 
+    def replay(self, cmd: Command) -> None:
+        self.apply(cmd)
+
     def apply(self, cmd: Command) -> Outcome:
         s = self._s
         s.applied += 1

@@ -2,7 +2,9 @@
 
 The journal is written against this protocol rather than the concrete Engine so that it can be
 tested with a toy state machine, and so that it never reaches into engine internals.
-Requirements (the engine's contract): `apply` is deterministic given the command; `snapshot`
+Requirements (the engine's contract): `apply` is deterministic given the command; `replay`
+makes exactly the state change `apply` makes (it may skip building the answer, which recovery
+never reads); `snapshot`
 captures the whole state including markets and configuration; `restore(snapshot())` gives an
 engine with the same `state_hash()` that behaves identically from then on.
 """
@@ -17,6 +19,8 @@ from tidepool.engine.commands import Command
 
 class Machine(Protocol):
     def apply(self, cmd: Command) -> object: ...
+
+    def replay(self, cmd: Command) -> object: ...
 
     def snapshot(self) -> bytes: ...
 

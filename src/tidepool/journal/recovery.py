@@ -112,7 +112,7 @@ def _replay_segment(
     base_seq; (records read, records applied). One flat loop: it runs once per journaled
     command at start-up."""
     expected = first_seq
-    apply = engine.apply
+    apply = engine.replay  # the state change of apply, without building the Outcome
     for offset, cmd in scanner:
         seq = cmd.seq
         if seq != expected:

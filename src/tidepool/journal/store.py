@@ -361,7 +361,7 @@ class MemoryStore(Generic[M]):
     def rebuild(self) -> M:
         engine = self._restore(self._base)
         for cmd in self._log:
-            engine.apply(cmd)
+            engine.replay(cmd)
         return engine
 
     def close(self) -> None:
