@@ -128,13 +128,22 @@ def rest(state: EngineState, step: Step, order: Order) -> None:
 
 
 def cancel_resting(
-    state: EngineState, step: Step, order: Order, status: OrderStatus, reason: str, event: str
+    state: EngineState,
+    step: Step,
+    order: Order,
+    status: OrderStatus,
+    reason: str,
+    event: str,
+    *,
+    unindex: bool = True,
 ) -> None:
     """Take a resting order off the book, moving its remainder to cancelled.
 
     The hottest mutation (every cancel, each order of a cancel_all, edits, STP), so it is
     written out flat: it does exactly `BookSide.unlink`, `Account.release_units`,
-    `Account.unindex`, then `close_incoming`, in that order, in one frame."""
+    `Account.unindex`, then `close_incoming`, in that order, in one frame. `unindex` False
+    skips the account's margin units and open-order indexes: for a caller that empties them
+    once for many orders (cancel_every_resting)."""
     lots = order.initial_lots - order.filled_lots - order.cancelled_lots
     order_id = order.order_id
     symbol = order.symbol
@@ -156,19 +165,20 @@ def cancel_resting(
     if level.count == 0:
         book = state.books[symbol]
         (book.bids if order.side == "bid" else book.asks).drop_level(level.price_ticks)
-    account = state.accounts[order.account]
-    if lots and not order.reduce_only:
-        units = account.order_units
-        left = units[symbol] - lots * order.price_ticks
-        if left:
-            units[symbol] = left
-        else:
-            del units[symbol]
-    del account.open_ids[order_id]
-    by_symbol = account.open_by_symbol[symbol]
-    del by_symbol[order_id]
-    if not by_symbol:
-        del account.open_by_symbol[symbol]
+    if unindex:
+        account = state.accounts[order.account]
+        if lots and not order.reduce_only:
+            units = account.order_units
+            left = units[symbol] - lots * order.price_ticks
+            if left:
+                units[symbol] = left
+            else:
+                del units[symbol]
+        del account.open_ids[order_id]
+        by_symbol = account.open_by_symbol[symbol]
+        del by_symbol[order_id]
+        if not by_symbol:
+            del account.open_by_symbol[symbol]
     ts_ms = step.ts_ms
     if order.filled_lots == 0 and state.legs and order_id in state.legs:
         for leg_id in list(state.legs[order_id]):
@@ -201,63 +211,11 @@ def cancel_every_resting(
 ) -> None:
     """`cancel_resting(..., "cancelled", "cancel", "cancel")` of every resting order of
     `account` (`resting`: all of them, ascending id), with the account's open-order indexes
-    and margin units emptied once at the end instead of entry by entry. Per order it does the
-    rest of cancel_resting in the same order (book, legs, history, event), so history ids,
-    events and the state are the same; nothing in between reads those account indexes
-    (cancelling a leg touches only stop indexes and history)."""
-    books = state.books
-    history = state.history
-    history_log = state.history_log
-    events = step.events
-    quiet = step.quiet
-    seq = step.seq
-    ts_ms = step.ts_ms
-    address = account.address
+    and margin units emptied once at the end instead of entry by entry. History ids, events
+    and the state are the same as order by order: nothing in between reads those account
+    indexes (cancelling a leg touches only stop indexes and history)."""
     for order in resting:
-        lots = order.initial_lots - order.filled_lots - order.cancelled_lots
-        order_id = order.order_id
-        symbol = order.symbol
-        level = order.level
-        assert level is not None, f"order {order_id} is not on the book"
-        prev = order.prev
-        after = order.next
-        if prev is None:
-            level.head = after
-        else:
-            prev.next = after
-        if after is None:
-            level.tail = prev
-        else:
-            after.prev = prev
-        order.prev = order.next = order.level = None
-        level.size_lots -= lots
-        level.count -= 1
-        if level.count == 0:
-            book = books[symbol]
-            (book.bids if order.side == "bid" else book.asks).drop_level(level.price_ticks)
-        if order.filled_lots == 0 and state.legs and order_id in state.legs:
-            for leg_id in list(state.legs[order_id]):
-                cancel_pending(state, step, state.orders[leg_id], "parent_cancelled")
-        order.cancelled_lots += lots
-        order.status = "cancelled"
-        order.reason = "cancel"
-        order.updated_at = ts_ms
-        state.last_history_id = history_id = state.last_history_id + 1
-        entry = order.history_entry(history_id, "cancel", ts_ms)
-        history[order_id] += (entry,)
-        history_log.append(entry)
-        if not quiet:
-            events.append(
-                OrderCancelled(
-                    seq=seq,
-                    ts_ms=ts_ms,
-                    order_id=order_id,
-                    account=address,
-                    symbol=symbol,
-                    cancelled_lots=lots,
-                    reason="cancel",
-                )
-            )
+        cancel_resting(state, step, order, "cancelled", "cancel", "cancel", unindex=False)
     # every resting order is gone: so are its open-order indexes and the margin units, which
     # count resting orders only (pending stops hold none)
     account.open_ids.clear()
