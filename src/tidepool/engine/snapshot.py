@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from itertools import starmap
+from typing import Generic, TypeVar
 
 import msgspec
 
@@ -102,21 +103,6 @@ class BookState(msgspec.Struct, frozen=True, array_like=True):
     asks: list[list[int]]
 
 
-class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
-    version: int
-    markets: list[MarketSpec]
-    config: EngineConfig
-    last_order_id: int
-    last_history_id: int
-    fees_collected: Decimal
-    faucet_total: Decimal
-    books: list[BookState]
-    accounts: list[AccountState]
-    orders: list[OrderState]
-    history: list[HistoryEntry]
-    fills: list[FillRecord] = []
-
-
 # A history entry in version 2: HistoryEntry's fields, in its order, as an array.
 HistoryRow = tuple[
     int,
@@ -137,8 +123,13 @@ HistoryRow = tuple[
     int | None,
 ]
 
+H = TypeVar("H", HistoryEntry, HistoryRow)
 
-class SnapshotV2(msgspec.Struct, frozen=True, kw_only=True):
+
+class Snapshot(msgspec.Struct, Generic[H], frozen=True, kw_only=True):
+    """Version 1 holds history entries as maps (HistoryEntry), version 2 as arrays
+    (HistoryRow); everything else is the same."""
+
     version: int
     markets: list[MarketSpec]
     config: EngineConfig
@@ -149,7 +140,7 @@ class SnapshotV2(msgspec.Struct, frozen=True, kw_only=True):
     books: list[BookState]
     accounts: list[AccountState]
     orders: list[OrderState]
-    history: list[HistoryRow]
+    history: list[H]
     fills: list[FillRecord] = []
 
 
@@ -158,30 +149,16 @@ class _Version(msgspec.Struct):
 
 
 _encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(Snapshot)
-_decoder_v2 = msgspec.msgpack.Decoder(SnapshotV2)
+_decoder = msgspec.msgpack.Decoder(Snapshot[HistoryEntry])
+_decoder_v2 = msgspec.msgpack.Decoder(Snapshot[HistoryRow])
 _version_decoder = msgspec.msgpack.Decoder(_Version)
 
 
 def encode(state: EngineState) -> bytes:
     """The snapshot, version FORMAT_VERSION."""
     snap = _capture(state)
-    return _encoder.encode(
-        SnapshotV2(
-            version=FORMAT_VERSION,
-            markets=snap.markets,
-            config=snap.config,
-            last_order_id=snap.last_order_id,
-            last_history_id=snap.last_history_id,
-            fees_collected=snap.fees_collected,
-            faucet_total=snap.faucet_total,
-            books=snap.books,
-            accounts=snap.accounts,
-            orders=snap.orders,
-            history=[msgspec.structs.astuple(h) for h in snap.history],
-            fills=snap.fills,
-        )
-    )
+    rows: list[HistoryRow] = [msgspec.structs.astuple(h) for h in snap.history]
+    return _encoder.encode(msgspec.structs.replace(snap, version=FORMAT_VERSION, history=rows))
 
 
 def canonical(state: EngineState) -> bytes:
@@ -193,7 +170,7 @@ def _fifo(side: BookSide) -> list[list[int]]:
     return [[o.order_id for o in level.orders()] for level in side.levels_best_first()]
 
 
-def _capture(state: EngineState) -> Snapshot:
+def _capture(state: EngineState) -> Snapshot[HistoryEntry]:
     # Orders are in id order already (inserted as accepted, restored by id), so the sort is
     # one linear pass; history_log is already in history-id order. The state hash runs this
     # twice at every start-up.
@@ -294,7 +271,9 @@ def decode(data: bytes) -> EngineState:
     )
 
 
-def _restore(snap: Snapshot | SnapshotV2, log: list[HistoryEntry]) -> EngineState:
+def _restore(
+    snap: Snapshot[HistoryEntry] | Snapshot[HistoryRow], log: list[HistoryEntry]
+) -> EngineState:
     """`log`: the snapshot's history entries, in its (history-id) order."""
     state = EngineState(snap.markets, snap.config)
     state.last_order_id = snap.last_order_id
