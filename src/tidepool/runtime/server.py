@@ -13,7 +13,7 @@ import uvicorn
 
 from tidepool.config import Config
 from tidepool.engine.engine import EngineConfig
-from tidepool.gateway.app import GatewayApp
+from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.context import Exchange
 from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.sequencer import Sequencer
@@ -87,18 +87,21 @@ def serve(cfg: Config) -> None:
     app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close)
     sys.stdout.write(announce)
     sys.stdout.flush()
-    server = _Server(
-        uvicorn.Config(
-            app,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=5,
-            # X-Forwarded-* rewriting is for servers behind a proxy; Tidepool never reads the
-            # client address, and the middleware costs an await level on every request.
-            proxy_headers=False,
-        )
-    )
+    server = _Server(http_config(app))
     server.run(sockets=[sock])
+
+
+def http_config(app: AsgiApp) -> uvicorn.Config:
+    """uvicorn as every Tidepool HTTP process runs it (the single process and each worker)."""
+    return uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        # X-Forwarded-* rewriting is for servers behind a proxy; Tidepool never reads the
+        # client address, and the middleware costs an await level on every request.
+        proxy_headers=False,
+    )

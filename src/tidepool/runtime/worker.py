@@ -26,6 +26,7 @@ import uvicorn
 from tidepool.gateway.app import AsgiApp
 from tidepool.gateway.preverify import verdicts
 from tidepool.runtime.link import READY, FrameProtocol, LinkRequest, LinkResponse
+from tidepool.runtime.server import http_config
 from tidepool.wire.envelope import Response, error
 
 log = logging.getLogger("tidepool.worker")
@@ -109,19 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     listener = socket.socket(fileno=args.listen_fd)
     link_sock = socket.socket(fileno=args.link_fd)
     app = ForwardingApp(link_sock)
-    server = _WorkerServer(
-        uvicorn.Config(
-            app,
-            loop="uvloop",
-            http="httptools",
-            lifespan="on",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=5,
-            proxy_headers=False,  # as runtime/server.py: the client address is never read
-        ),
-        app,
-    )
+    server = _WorkerServer(http_config(app), app)
     server.run(sockets=[listener])
     return 0
 
