@@ -39,9 +39,10 @@ class Rejected(WireError):
 
 API = "/api/v1"
 
-# (public key, signature, message) triples whose ed25519 check a gateway worker process already
-# passed for this request (gateway.preverify); None: this process verifies for itself.
-Verified = frozenset[tuple[bytes, bytes, bytes]]
+# (public key, signature, message): one ed25519 check that passed.
+Triple = tuple[bytes, bytes, bytes]
+# The triples a gateway worker process already passed for a request (gateway.preverify).
+Verified = frozenset[Triple]
 
 
 @dataclass
@@ -50,7 +51,7 @@ class Request:
     path: str
     query: dict[str, str]
     body: bytes
-    verified: Verified | None = None
+    verified: Verified | None = None  # None: this process verifies for itself
 
 
 @dataclass

@@ -24,20 +24,17 @@ from solders.signature import Signature
 
 from tidepool.gateway.app import normalize
 from tidepool.gateway.batch import ACTIONS, MAX_ACTIONS, BatchRequest
-from tidepool.gateway.context import API, WireError, decode_json_object
+from tidepool.gateway.context import API, Triple, Verified, WireError, decode_json_object
 from tidepool.gateway.signed import SIGNED_ROUTES, authenticate, typed
 from tidepool.signing import VerifyPolicy, ed25519_check
 
 BATCH_PATH = f"{API}/orders/batch"
 
-Triple = tuple[bytes, bytes, bytes]
-
-
 _NO_CLOCK = 0
 _ANY_PROFILE = VerifyPolicy()
 
 
-def verdicts(method: str, path: str, body: bytes) -> frozenset[Triple]:
+def verdicts(method: str, path: str, body: bytes) -> Verified:
     """What a worker sends along with a request (empty for anything but a POST)."""
     if method != "POST":
         return frozenset()

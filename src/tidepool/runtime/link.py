@@ -15,6 +15,8 @@ from typing import cast
 
 import msgspec
 
+from tidepool.gateway.context import Verified
+
 READY = "READY"  # the method of the one frame a worker sends once it accepts connections
 
 _LENGTH = struct.Struct("<I")
@@ -26,7 +28,7 @@ class LinkRequest(msgspec.Struct, array_like=True, frozen=True):
     path: str
     query: bytes
     body: bytes
-    verified: frozenset[tuple[bytes, bytes, bytes]]
+    verified: Verified
 
 
 class LinkResponse(msgspec.Struct, array_like=True, frozen=True):
