@@ -159,14 +159,31 @@ def _orjson_safe(value: Any) -> bool:
 _SCALARS: Final = frozenset({str, int, bool, type(None)})
 
 
-def _orjson(message: dict[str, Any]) -> bytes | None:
-    """orjson's sorted compact form (raw UTF-8), or None where it could differ from the stdlib."""
-    if not _orjson_safe(message):
+def _orjson(op_type: Any, timestamp: Any, window: Any, data: dict[str, Any]) -> bytes | None:
+    """orjson's sorted compact form of the message (raw UTF-8), or None where it could differ
+    from the stdlib.
+
+    Only `data` goes through orjson; the header is framed around it by hand. The four keys sort
+    as data, expiry_window, timestamp, type whatever the values, and an int (never a bool) prints
+    the same digits in both encoders; the type string goes through orjson like any other string.
+    This skips building and sorting the outer dict on every request (~0.5 µs).
+    """
+    if window is _ABSENT:
+        window_part = b""
+    elif window is None:
+        window_part = b',"expiry_window":null'
+    elif type(window) is int:
+        window_part = b',"expiry_window":%d' % window
+    else:
+        return None
+    if type(op_type) is not str or type(timestamp) is not int or not _orjson_safe(data):
         return None
     try:
-        return orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
+        body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        kind = orjson.dumps(op_type)
     except TypeError:  # orjson.JSONEncodeError: non-str key, >64-bit int, lone surrogate
         return None
+    return b'{"data":%b%b,"timestamp":%d,"type":%b}' % (body, window_part, timestamp, kind)
 
 
 def _ascii_equal(raw: bytes) -> bool:
@@ -175,18 +192,17 @@ def _ascii_equal(raw: bytes) -> bool:
     return raw.isascii() and b"\x7f" not in raw
 
 
-def _encode(message: dict[str, Any], ensure_ascii: bool) -> bytes:
-    raw = _orjson(message)
-    if raw is not None and (not ensure_ascii or _ascii_equal(raw)):
-        return raw
-    return _stdlib(message, ensure_ascii)
+def _data(payload: Any) -> dict[str, Any]:
+    return payload if type(payload) is dict else dict(payload)
 
 
-def _header(op_type: str, timestamp: Any, expiry_window: Any, payload: Any) -> dict[str, Any]:
+def _header(
+    op_type: str, timestamp: Any, expiry_window: Any, data: dict[str, Any]
+) -> dict[str, Any]:
     message: dict[str, Any] = {"type": op_type, "timestamp": timestamp}
     if expiry_window is not _ABSENT:
         message["expiry_window"] = expiry_window
-    message["data"] = payload if type(payload) is dict else dict(payload)
+    message["data"] = data
     return message
 
 
@@ -211,23 +227,28 @@ def canonical_message(
     clients sign (non-ASCII text as raw UTF-8).
     """
     window: Any = _ABSENT if expiry_window is None else expiry_window
-    return _encode(_header(op_type, timestamp, window, payload), ensure_ascii)
+    data = _data(payload)
+    raw = _orjson(op_type, timestamp, window, data)
+    if raw is not None and (not ensure_ascii or _ascii_equal(raw)):
+        return raw
+    return _stdlib(_header(op_type, timestamp, window, data), ensure_ascii)
 
 
-def _forms(message: dict[str, Any]) -> Iterator[bytes]:
+def _forms(op_type: str, timestamp: int, window: Any, data: dict[str, Any]) -> Iterator[bytes]:
     """The ensure_ascii form, then the raw UTF-8 form if (and only if) its bytes differ.
 
     They differ exactly when some string holds non-ASCII text (or DEL, the one ASCII character
     Python escapes); the raw form is built lazily because it is only needed after a failure.
     """
-    raw = _orjson(message)
+    raw = _orjson(op_type, timestamp, window, data)
     if raw is not None:
         if _ascii_equal(raw):
             yield raw
             return
-        yield _stdlib(message, True)
+        yield _stdlib(_header(op_type, timestamp, window, data), True)
         yield raw
         return
+    message = _header(op_type, timestamp, window, data)
     ascii_form = _stdlib(message, True)
     yield ascii_form
     try:
@@ -539,10 +560,17 @@ def _verifies(
     received: dict[str, Any],
     known_fields: Collection[str] | None,
 ) -> bool:
-    tried: set[bytes] = set()
+    # The candidate nearly every client signs, tried first without the generators below.
+    first = _orjson(op_type, timestamp, windows[0], received)
+    if first is not None and _ascii_equal(first):
+        if check(signature, public_key, first):
+            return True
+        tried = {first}
+    else:
+        tried = set()
     for payload in _payloads(received, known_fields):
         for window in windows:
-            for message in _forms(_header(op_type, timestamp, window, payload)):
+            for message in _forms(op_type, timestamp, window, payload):
                 if message in tried:
                     continue
                 tried.add(message)
