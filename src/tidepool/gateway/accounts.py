@@ -14,7 +14,7 @@ from tidepool.gateway.context import Exchange, Request
 from tidepool.gateway.query import query_str
 from tidepool.gateway.signed import signed_request
 from tidepool.gateway.translate import market
-from tidepool.wire.envelope import Response, ok, rejected
+from tidepool.wire.envelope import Response, ok, ok_or_rejected
 from tidepool.wire.requests import UpdateLeverageRequest, UpdateMarginModeRequest
 
 
@@ -46,7 +46,7 @@ async def update_leverage(ex: Exchange, req: Request) -> Response:
             seq=seq, ts_ms=ts, account=body.account, symbol=body.symbol, leverage=body.leverage
         )
     )
-    return rejected(outcome.reject) if outcome.reject is not None else ok(None)
+    return ok_or_rejected(outcome.reject)
 
 
 async def update_margin_mode(ex: Exchange, req: Request) -> Response:
@@ -61,4 +61,4 @@ async def update_margin_mode(ex: Exchange, req: Request) -> Response:
             is_isolated=body.is_isolated,
         )
     )
-    return rejected(outcome.reject) if outcome.reject is not None else ok(None)
+    return ok_or_rejected(outcome.reject)

@@ -11,7 +11,13 @@ from tidepool.engine.commands import BindAgent, RevokeAgent, RevokeAllAgents
 from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.gateway.signed import signed_request
 from tidepool.signing import is_public_key
-from tidepool.wire.envelope import Response, bad_request, invalid_parameters, ok, rejected
+from tidepool.wire.envelope import (
+    Response,
+    bad_request,
+    invalid_parameters,
+    ok,
+    ok_or_rejected,
+)
 from tidepool.wire.requests import AgentWalletRequest, EmptyPayloadRequest
 
 
@@ -32,7 +38,7 @@ async def bind(ex: Exchange, req: Request) -> Response:
     outcome = await ex.sequencer.submit(
         lambda seq, ts: BindAgent(seq=seq, ts_ms=ts, account=body.account, agent=agent)
     )
-    return rejected(outcome.reject) if outcome.reject else ok(None)
+    return ok_or_rejected(outcome.reject)
 
 
 async def revoke(ex: Exchange, req: Request) -> Response:
@@ -41,7 +47,7 @@ async def revoke(ex: Exchange, req: Request) -> Response:
     outcome = await ex.sequencer.submit(
         lambda seq, ts: RevokeAgent(seq=seq, ts_ms=ts, account=body.account, agent=agent)
     )
-    return rejected(outcome.reject) if outcome.reject else ok(None)
+    return ok_or_rejected(outcome.reject)
 
 
 async def revoke_all(ex: Exchange, req: Request) -> Response:
@@ -50,7 +56,7 @@ async def revoke_all(ex: Exchange, req: Request) -> Response:
     outcome = await ex.sequencer.submit(
         lambda seq, ts: RevokeAllAgents(seq=seq, ts_ms=ts, account=body.account)
     )
-    return rejected(outcome.reject) if outcome.reject else ok(None)
+    return ok_or_rejected(outcome.reject)
 
 
 async def list_agents(ex: Exchange, req: Request) -> Response:

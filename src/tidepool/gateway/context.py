@@ -45,7 +45,7 @@ Triple = tuple[bytes, bytes, bytes]
 Verified = frozenset[Triple]
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     method: str
     path: str

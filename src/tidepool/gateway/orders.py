@@ -17,7 +17,7 @@ from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.gateway.query import query_int, query_str
 from tidepool.gateway.signed import signed_request
 from tidepool.runtime.speedbump import DELAYED_TIFS
-from tidepool.wire.envelope import Response, error, invalid_parameters, ok, rejected
+from tidepool.wire.envelope import Response, error, invalid_parameters, ok, ok_or_rejected, rejected
 from tidepool.wire.requests import (
     CancelAllOrdersRequest,
     CancelOrderRequest,
@@ -51,7 +51,7 @@ async def edit_order(ex: Exchange, req: Request) -> Response:
 async def cancel_order(ex: Exchange, req: Request) -> Response:
     body = signed_request(ex, req, CancelOrderRequest)
     outcome = await ex.sequencer.submit(translate.cancel_order(ex, body))
-    return rejected(outcome.reject) if outcome.reject is not None else ok(None)
+    return ok_or_rejected(outcome.reject)
 
 
 def _answer(outcome: Outcome) -> Response:

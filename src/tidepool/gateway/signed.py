@@ -50,27 +50,32 @@ class SignedSpec(NamedTuple):
     body: type[Signed]
     op_type: str
     # bind/revoke: `agent_wallet` is the signed subject of the operation, the main key signs.
-    agent_is_payload: bool = False
+    agent_is_payload: bool
+    # The payload fields of the operation (signing.verify_request's `known_fields`).
+    known: frozenset[str]
+
+
+def _spec(body: type[Signed], op_type: str, agent_is_payload: bool = False) -> SignedSpec:
+    known = payload_fields(body) | ({"agent_wallet"} if agent_is_payload else set())
+    return SignedSpec(body, op_type, agent_is_payload, known)
 
 
 SIGNED_ROUTES: dict[str, SignedSpec] = {
-    f"{API}/orders/create": SignedSpec(CreateOrderRequest, "create_order"),
-    f"{API}/orders/create_market": SignedSpec(CreateMarketOrderRequest, "create_market_order"),
-    f"{API}/orders/edit": SignedSpec(EditOrderRequest, "edit_order"),
-    f"{API}/orders/cancel": SignedSpec(CancelOrderRequest, "cancel_order"),
-    f"{API}/orders/cancel_all": SignedSpec(CancelAllOrdersRequest, "cancel_all_orders"),
-    f"{API}/orders/stop/create": SignedSpec(CreateStopOrderRequest, "create_stop_order"),
-    f"{API}/orders/stop/cancel": SignedSpec(CancelStopOrderRequest, "cancel_stop_order"),
-    f"{API}/positions/tpsl": SignedSpec(SetPositionTpslRequest, "set_position_tpsl"),
-    f"{API}/account/leverage": SignedSpec(UpdateLeverageRequest, "update_leverage"),
-    f"{API}/account/margin": SignedSpec(UpdateMarginModeRequest, "update_margin_mode"),
-    f"{API}/agent/bind": SignedSpec(AgentWalletRequest, "bind_agent_wallet", True),
-    f"{API}/agent/revoke": SignedSpec(AgentWalletRequest, "revoke_agent_wallet", True),
-    f"{API}/agent/revoke_all": SignedSpec(EmptyPayloadRequest, "revoke_all_agent_wallets"),
-    f"{API}/agent/list": SignedSpec(EmptyPayloadRequest, "list_agent_wallets"),
+    f"{API}/orders/create": _spec(CreateOrderRequest, "create_order"),
+    f"{API}/orders/create_market": _spec(CreateMarketOrderRequest, "create_market_order"),
+    f"{API}/orders/edit": _spec(EditOrderRequest, "edit_order"),
+    f"{API}/orders/cancel": _spec(CancelOrderRequest, "cancel_order"),
+    f"{API}/orders/cancel_all": _spec(CancelAllOrdersRequest, "cancel_all_orders"),
+    f"{API}/orders/stop/create": _spec(CreateStopOrderRequest, "create_stop_order"),
+    f"{API}/orders/stop/cancel": _spec(CancelStopOrderRequest, "cancel_stop_order"),
+    f"{API}/positions/tpsl": _spec(SetPositionTpslRequest, "set_position_tpsl"),
+    f"{API}/account/leverage": _spec(UpdateLeverageRequest, "update_leverage"),
+    f"{API}/account/margin": _spec(UpdateMarginModeRequest, "update_margin_mode"),
+    f"{API}/agent/bind": _spec(AgentWalletRequest, "bind_agent_wallet", True),
+    f"{API}/agent/revoke": _spec(AgentWalletRequest, "revoke_agent_wallet", True),
+    f"{API}/agent/revoke_all": _spec(EmptyPayloadRequest, "revoke_all_agent_wallets"),
+    f"{API}/agent/list": _spec(EmptyPayloadRequest, "list_agent_wallets"),
 }
-
-_known_fields: dict[type[msgspec.Struct], frozenset[str]] = {}
 
 
 def typed(raw: dict[str, Any], struct_type: type[T]) -> T:
@@ -92,17 +97,12 @@ def authenticate(
     """Typed decode and signature check of one signed body: (typed body, signer). Raises
     WireError with Pacifica's envelope. Agent authorisation is not checked here."""
     body = typed(raw, spec.body)
-    known = _known_fields.get(spec.body)
-    if known is None:
-        known = _known_fields[spec.body] = payload_fields(spec.body)
-    if spec.agent_is_payload:
-        known = known | {"agent_wallet"}
     try:
         signer = verify_request(
             raw,
             spec.op_type,
             now_ms,
-            known_fields=known,
+            known_fields=spec.known,
             policy=policy,
             replay_guard=replay_guard,
             agent_wallet_is_payload=spec.agent_is_payload,

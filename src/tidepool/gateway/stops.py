@@ -7,7 +7,7 @@ from __future__ import annotations
 from tidepool.gateway import translate
 from tidepool.gateway.context import Exchange, Request
 from tidepool.gateway.signed import signed_request
-from tidepool.wire.envelope import Response, ok, rejected
+from tidepool.wire.envelope import Response, ok, ok_or_rejected, rejected
 from tidepool.wire.requests import (
     CancelStopOrderRequest,
     CreateStopOrderRequest,
@@ -26,10 +26,10 @@ async def create_stop_order(ex: Exchange, req: Request) -> Response:
 async def cancel_stop_order(ex: Exchange, req: Request) -> Response:
     body = signed_request(ex, req, CancelStopOrderRequest)
     outcome = await ex.sequencer.submit(translate.cancel_stop_order(ex, body))
-    return rejected(outcome.reject) if outcome.reject is not None else ok(None)
+    return ok_or_rejected(outcome.reject)
 
 
 async def set_position_tpsl(ex: Exchange, req: Request) -> Response:
     body = signed_request(ex, req, SetPositionTpslRequest)
     outcome = await ex.sequencer.submit(translate.set_position_tpsl(ex, body))
-    return rejected(outcome.reject) if outcome.reject is not None else ok(None)
+    return ok_or_rejected(outcome.reject)

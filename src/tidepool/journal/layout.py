@@ -94,7 +94,10 @@ def write_atomically(path: Path, data: bytes, crash: CrashPoints | None = None) 
 
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
+    written = os.write(fd, data)
+    if written == len(data):  # the usual case: one call, no memoryview
+        return
+    view = memoryview(data)[written:]
     while view:
         written = os.write(fd, view)
         view = view[written:]

@@ -52,6 +52,16 @@ def rejected(reject: Reject) -> Response:
     return error(reject.http_status, reject.message, reject.code, reject.error_id)
 
 
+# The answer of every successful action without data (cancel, leverage, agent bind...): encoded
+# once, shared (a Response is immutable).
+OK_EMPTY = ok(None)
+
+
+def ok_or_rejected(reject: Reject | None) -> Response:
+    """An action's answer: its rejection's envelope, or success without data."""
+    return OK_EMPTY if reject is None else rejected(reject)
+
+
 def bad_request(message: str, error_id: str | None = None) -> Response:
     return error(400, message, 400, error_id)
 
