@@ -89,6 +89,7 @@ class Account:
         "address",
         "agents",
         "balance",
+        "balance_quanta",
         "cloids",
         "open_by_symbol",
         "open_ids",
@@ -111,6 +112,8 @@ class Account:
         self.order_ids: list[int] = []
         self.cloids: dict[str, int] = {}  # client order id -> the newest order using it
         self.settings: dict[str, MarginSetting] = {}
+        # prechecks.balance_quanta's cache: (the balance object, floor(balance x 10**18))
+        self.balance_quanta: tuple[Decimal, int] | None = None
 
     @property
     def open_count(self) -> int:

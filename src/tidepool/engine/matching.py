@@ -24,6 +24,7 @@ from tidepool.engine.events import OrderAccepted, Outcome
 from tidepool.engine.execution import execute, match
 from tidepool.engine.lifecycle import REPLAYED, Step, accept, close_incoming
 from tidepool.engine.orders import Order
+from tidepool.engine.prechecks import passes
 from tidepool.engine.risk import (
     OrderCheck,
     check_band,
@@ -78,10 +79,7 @@ def _create_plain(state: EngineState, cmd: CreateOrder, quiet: bool = False) -> 
     book = state.books[symbol]
     tif = cmd.tif
     plan_ticks, post_only_reject, crosses = _plan(book, is_bid, price_ticks, tif)
-    notional = (plan_ticks * spec.tick_size) * (size_lots * spec.lot_size)
-    reject = check_band(state, spec, price_ticks) or _check_plain(
-        state, cmd, spec, account, notional
-    )
+    reject = _check_plain(state, cmd, spec, account, plan_ticks)
     if reject is not None:
         return Outcome(events=[], reject=reject)
     # lifecycle.accept
@@ -171,12 +169,21 @@ def _check_plain(
     cmd: CreateOrder,
     spec: MarketSpec,
     account: Account | None,
-    notional: Decimal,
+    plan_ticks: int,
 ) -> Reject | None:
-    """risk.check_order for a new limit order, with risk.collateral inlined for the common
-    case (an existing account, not reduce-only): same operations in the same order."""
-    address = cmd.account
+    """risk.check_band, then risk.check_order for a new limit order at `plan_ticks`: proven
+    in integers if it can be (prechecks.py), else in Decimal with risk.collateral inlined for
+    the common case (an existing account, not reduce-only): same operations in the same
+    order."""
     symbol = cmd.symbol
+    size_lots = cmd.size_lots
+    if passes(state, account, cmd.reduce_only, symbol, cmd.price_ticks, plan_ticks, size_lots):
+        return None
+    notional = (plan_ticks * spec.tick_size) * (size_lots * spec.lot_size)
+    reject = check_band(state, spec, cmd.price_ticks)
+    if reject is not None:
+        return reject
+    address = cmd.account
     if cmd.reduce_only or account is None:
         check = OrderCheck(
             address, symbol, cmd.side, cmd.size_lots, cmd.reduce_only, notional, notional

@@ -28,7 +28,7 @@ from tidepool.domain.markets import MarketSpec
 from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
 from tidepool.engine.config import EngineConfig
-from tidepool.engine.money import ENGINE_CONTEXT
+from tidepool.engine.money import ENGINE_CONTEXT, UnitLimits, unit_limits
 from tidepool.engine.orders import Order
 from tidepool.engine.triggers import TRIGGER_TYPES, TriggerIndex
 from tidepool.engine.views import FillRecord, HistoryEntry
@@ -72,6 +72,12 @@ class EngineState:
             s: ENGINE_CONTEXT.multiply(m.tick_size, m.lot_size)
             for s, m in self.markets.items()
         }
+        # Derived, for prechecks.py (never in a snapshot): each market's limits in integers, and
+        # per market the mark last seen with the price-band interval it gives.
+        self.unit_limits: dict[str, UnitLimits | None] = {
+            s: unit_limits(m, self.unit_values[s]) for s, m in self.markets.items()
+        }
+        self.band_intervals: dict[str, tuple[Decimal, int, int | None]] = {}
         self.legs: dict[int, list[int]] = {}
         self.fills: list[FillRecord] = []
         self.fills_by_account: dict[str, list[FillRecord]] = {}
