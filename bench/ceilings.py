@@ -10,12 +10,17 @@ log off), measured with the same load generator and the same pre-signed bodies i
             solders (the "verify ceiling").
 
 `python -m bench.ceilings --app verify --port 0` prints `Ceiling listening on http://HOST:PORT`
-on its first stdout line, like `tidepool serve`.
+on its first stdout line, like `tidepool serve`. `--processes N` serves the same app from N
+forked processes sharing the listening socket (the reference for `tidepool serve --workers N`:
+what N processes of the least possible work reach on the same cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import socket
 import sys
 import time
@@ -103,15 +108,40 @@ class VerifyCeiling:
 APPS: dict[str, Callable[[], Any]] = {"http": HttpCeiling, "verify": VerifyCeiling}
 
 
-def serve(app_name: str, host: str, port: int) -> None:
-    import uvicorn
-
+def serve(app_name: str, host: str, port: int, processes: int = 1) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_host, bound_port = sock.getsockname()[:2]
     sys.stdout.write(f"Ceiling listening on http://{bound_host}:{bound_port} ({app_name})\n")
     sys.stdout.flush()
+    if processes == 1:
+        _run(app_name, sock)
+        return
+    children = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:  # a child: one uvicorn server on the shared socket, until SIGTERM
+            try:
+                _run(app_name, sock)
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def stop(signum: int, frame: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
+def _run(app_name: str, sock: socket.socket) -> None:
+    import uvicorn
+
     server = uvicorn.Server(
         uvicorn.Config(
             APPS[app_name](),
@@ -132,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--app", choices=sorted(APPS), required=True)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--processes", type=int, default=1)
     args = p.parse_args(argv)
-    serve(args.app, args.host, args.port)
+    serve(args.app, args.host, args.port, args.processes)
     return 0
 
 

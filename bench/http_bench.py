@@ -13,6 +13,8 @@ client.
 Order of the runs:
 1. HTTP ceiling, verify ceiling: saturation, then the fixed rates, replaying (in a loop) signed
    cancels of unknown client ids over 64 accounts; also what Tidepool replays in "cancel_unknown".
+   Then the verify ceiling served by 2 processes (unpinned) at saturation: the reference for
+   `--workers 2` (layout "workers" in the rows).
 2. Tidepool (`tidepool serve --durability process --speedbump-ms 0`, journal on):
    - creates: signed ALO bids with unique client ids (they rest, building the book);
    - cancels: signed cancels, by client order id, of orders those creates left resting (a
@@ -343,6 +345,24 @@ def run_ceilings(plan: Plan, workdir: Path, pool: list[bytes]) -> list[dict[str,
                     quiet_wait=plan.quiet_wait,
                 )
                 rows.append(_row(f"{app}_ceiling", res, server=f"{app} ceiling"))
+    # The reference for `--workers 2`: the verify ceiling in WORKER_PROCESSES processes on the
+    # shared socket, unpinned like Tidepool's workers (so sharing CPU 1 with the load generator).
+    argv = [sys.executable, "-m", "bench.ceilings", "--app", "verify", "--port", "0"]
+    argv += ["--processes", str(WORKER_PROCESSES)]
+    with Server("verify ceiling, 2 processes", argv, cpu=None) as srv:
+        load(srv, pool, workdir, rate=0, warmup=0.0, duration=0.3, connections=4, cycle=True)
+        sat = load(
+            srv,
+            pool,
+            workdir,
+            rate=0,
+            warmup=plan.sat_warmup,
+            duration=plan.sat_duration,
+            connections=plan.connections,
+            cycle=True,
+            quiet_wait=plan.quiet_wait,
+        )
+        rows.append(_row("verify_ceiling", sat, server=srv.name, layout=WORKERS))
     return rows
 
 
