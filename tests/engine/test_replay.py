@@ -96,7 +96,7 @@ def test_history_log_survives_every_snapshot_version() -> None:
     _, _, engine = record_stream(7, 1_500)
     state = engine._state
     assert [h.history_id for h in state.history_log] == sorted(
-        h.history_id for entries in state.history.values() for h in entries
+        h.history_id for order in state.orders.values() for h in order.history
     )
     v2 = engine.snapshot()
     v1 = snapshot.canonical(state)

@@ -291,7 +291,8 @@ class Engine:
 
     def order_history(self, order_id: int) -> list[HistoryEntry]:
         """Every lifecycle event of the order, newest first; [] if unknown."""
-        return list(self._state.history.get(order_id, ())[::-1])
+        order = self._state.orders.get(order_id)
+        return [] if order is None else list(order.history[::-1])
 
     def depth(
         self, symbol: str, levels: int = 10

@@ -115,7 +115,7 @@ def _check_orders(state: EngineState, on_book: dict[int, Order]) -> None:
                 "I11 client order id",
                 str(key),
             )
-        entries = state.history.get(order.order_id, ())
+        entries = order.history
         hids = [h.history_id for h in entries]
         _require(
             bool(entries) and hids == sorted(set(hids)) and hids[-1] <= state.last_history_id,
@@ -128,14 +128,14 @@ def _check_orders(state: EngineState, on_book: dict[int, Order]) -> None:
         "I11 client order id",
         "client id map has entries of no order",
     )
-    total = sum(len(v) for v in state.history.values())
+    total = sum(len(order.history) for order in state.orders.values())
     _require(len(history_ids) == total, "history", "history id used twice")
     log_ids = [h.history_id for h in state.history_log]
     _require(
         log_ids == sorted(history_ids)
         and all(
-            state.history[h.order_id][-1].history_id >= h.history_id
-            and h in state.history[h.order_id]
+            state.orders[h.order_id].history[-1].history_id >= h.history_id
+            and h in state.orders[h.order_id].history
             for h in state.history_log
         ),
         "history",

@@ -188,9 +188,8 @@ def cancel_resting(
     order.reason = reason
     order.updated_at = ts_ms
     state.last_history_id = history_id = state.last_history_id + 1
-    # a resting order always has its `make` entry already
     entry = order.history_entry(history_id, event, ts_ms)
-    state.history[order_id] += (entry,)
+    order.history += (entry,)
     state.history_log.append(entry)
     if not step.quiet:
         step.events.append(

@@ -137,10 +137,7 @@ def _create_plain(state: EngineState, cmd: CreateOrder, quiet: bool = False) -> 
                 order.updated_at = ts_ms
                 state.last_history_id = history_id = state.last_history_id + 1
                 entry = order.history_entry(history_id, "make", ts_ms)
-                if order.filled_lots:  # it traded first: its fills are in its history
-                    state.history[order_id] += (entry,)
-                else:
-                    state.history[order_id] = (entry,)
+                order.history += (entry,)
                 state.history_log.append(entry)
     by_mark, by_last = state.trigger_pairs[symbol]
     if by_mark.rises or by_mark.falls or by_last.rises or by_last.falls:

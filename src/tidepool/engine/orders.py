@@ -8,6 +8,8 @@ Invariants:
   terminal: `filled` (remaining 0 by fills), `cancelled`, `rejected`. Terminal is absorbing.
 - An order is on a book iff it is not terminal; then `level` is its price level and
   `prev`/`next` its neighbours in that level's FIFO (the intrusive list `book.py` maintains).
+- `history` is the order's lifecycle entries oldest first, with strictly increasing
+  `history_id`; kept on the order (not in a map by id) so the hot paths find it with the order.
 - `filled_units` is the exact sum of price_ticks x lots over its fills (average fill price).
 - A stop order (`stop_ticks` set) is `pending` until it triggers: status `open`, not on a book,
   holding no margin; `initial_lots` may be 0 (sized from the position at trigger) and a
@@ -41,6 +43,7 @@ class Order:
         "created_at",
         "filled_lots",
         "filled_units",
+        "history",
         "initial_lots",
         "level",
         "next",
@@ -117,6 +120,9 @@ class Order:
         self.armed = armed
         self.parent_id = parent_id
         self.tpsl = tpsl
+        # this order's lifecycle entries, oldest first (EngineState.log appends). A tuple: entries
+        # are few, and a tuple of untracked entries drops out of the garbage collector's view.
+        self.history: tuple[HistoryEntry, ...] = ()
         self.level: PriceLevel | None = None
         self.prev: Order | None = None
         self.next: Order | None = None

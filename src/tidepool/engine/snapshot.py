@@ -318,6 +318,7 @@ def _restore(
             order.tpsl,
         ) = astuple(o)
         order.level = order.prev = order.next = None
+        order.history = ()
         order_id = order.order_id
         orders[order_id] = order
         owner = accounts[order.account]
@@ -325,7 +326,7 @@ def _restore(
         cloid = order.client_order_id
         if cloid is not None:
             owner.cloids[cloid] = order_id
-    state.history = _by_order(log)
+    _attach_history(orders, log)
     state.history_log = log
     for fill in snap.fills:
         state.record_fill(fill)
@@ -358,16 +359,11 @@ def _restore(
     return state
 
 
-def _by_order(log: list[HistoryEntry]) -> dict[int, tuple[HistoryEntry, ...]]:
-    """EngineState.history from the history-id-ordered log: each order's entries, oldest
-    first (tuples: see EngineState.history)."""
-    grouped: dict[int, tuple[HistoryEntry, ...]] = {}
-    group = grouped.get
+def _attach_history(orders: dict[int, Order], log: list[HistoryEntry]) -> None:
+    """Give each order its entries of the history-id-ordered log, oldest first."""
     for entry in log:
-        order_id = entry.order_id
-        history = group(order_id)
-        grouped[order_id] = (entry,) if history is None else (*history, entry)
-    return grouped
+        order = orders[entry.order_id]
+        order.history += (entry,)
 
 
 def _restore_account(state: EngineState, a: AccountState) -> None:

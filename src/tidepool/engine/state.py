@@ -5,9 +5,9 @@ Invariants:
   largest id handed out (ids are 1, 2, 3... with no gaps; rejected commands consume none).
 - Each account's `cloids` maps its client order ids to the order that used it, for ever
   (spec A4); per account, so a lookup needs no (account, cloid) key tuple, nor one per order.
-- `history[order_id]` lists that order's lifecycle entries oldest first, with strictly
-  increasing `history_id` drawn from `last_history_id` (exchange-wide). `history_log` holds
-  the same entries, all orders together, in history-id order.
+- Each order's `history` lists its lifecycle entries oldest first, with strictly increasing
+  `history_id` drawn from `last_history_id` (exchange-wide). `history_log` holds the same
+  entries, all orders together, in history-id order.
 - `books`, `marks` and `long_lots` have exactly one entry per market; `long_lots[s]` is the sum
   of the positive position sizes in `s` (open interest), equal to the sum of the negative ones.
 - `fills` is every fill side ever, in history-id order (full, not bounded: trade history and
@@ -46,9 +46,6 @@ class EngineState:
         self.marks: dict[str, Decimal] = {s: m.initial_mark_price for s, m in self.markets.items()}
         self.long_lots: dict[str, int] = dict.fromkeys(self.markets, 0)
         self.orders: dict[int, Order] = {}
-        # tuples, not lists: entries per order are few, and a tuple of untracked entries is
-        # dropped from the garbage collector's view (a list would be traversed for ever)
-        self.history: dict[int, tuple[HistoryEntry, ...]] = {}
         # The same entries once more, exchange-wide in history-id order (ids are drawn in
         # append order): the state hash and snapshots read it as is, instead of gathering every
         # order's entries and sorting them (most of a hash's Python time on a large state).
@@ -107,7 +104,6 @@ class EngineState:
         A fill's entry shows the fill price (`fill_ticks`) as its price, as Pacifica's does."""
         self.last_history_id += 1
         entry = order.history_entry(self.last_history_id, event_type, ts_ms, fill_ticks)
-        history = self.history.get(order.order_id)
-        self.history[order.order_id] = (entry,) if history is None else (*history, entry)
+        order.history += (entry,)
         self.history_log.append(entry)
         return self.last_history_id
