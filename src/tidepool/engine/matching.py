@@ -88,10 +88,12 @@ def _create_plain(state: EngineState, cmd: CreateOrder, quiet: bool = False) -> 
     step = Step(cmd.seq, cmd.ts_ms, quiet)
     state.last_order_id = order_id = state.last_order_id + 1
     ts_ms = cmd.ts_ms
+    # The account's and the market's own strings, not the command's copies: every order of an
+    # account then shares one string, which stays in cache for the cancels' lookups.
     order = Order(
         order_id,
-        address,
-        symbol,
+        account.address,
+        spec.symbol,
         cmd.side,
         plan_ticks,
         size_lots,
