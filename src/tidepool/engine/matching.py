@@ -57,8 +57,10 @@ def _create_plain(state: EngineState, cmd: CreateOrder, quiet: bool = False) -> 
     It performs exactly the checks of `risk.check_create` in the same order, and the same
     Decimal operations in the same order (so every result, rounded quotients included, and
     every reject message is the same), then `accept`, `execute` and `run_triggers`; only the
-    Python calls in between are gone. tests/engine/test_fast_create.py runs both paths side by
-    side on random commands and compares outcomes and state hashes.
+    Python calls in between are gone. One exception: an order the integer pre-check proves
+    acceptable (prechecks.py) skips the Decimal checks, which compute nothing kept. Tests:
+    test_fast_paths.py runs both paths side by side on random commands and compares outcomes
+    and state hashes; test_prechecks.py the pre-check against the Decimal checks.
 
     `quiet` (Engine.replay): the same state change; no OrderAccepted, success returns
     REPLAYED (rejections are still returned: they are rare and cheap next to the checks)."""

@@ -121,7 +121,7 @@ def unit_limits(spec: MarketSpec, unit_value: Decimal) -> UnitLimits | None:
     if not all(d.is_finite() for d in numbers):
         return None
     tick, lot, uv = Fraction(tick_size), Fraction(lot_size), Fraction(unit_value)
-    if tick <= 0 or lot <= 0 or uv != tick * lot:  # unit_value was rounded
+    if tick <= 0 or lot <= 0 or spec.max_leverage < 1 or uv != tick * lot:  # uv rounded
         return None
     # Orders up to max_units have a notional whose coefficient (the product of those of
     # units, tick and lot) stays below 10**40: computed without rounding.
