@@ -166,7 +166,7 @@ def _orjson(op_type: Any, timestamp: Any, window: Any, data: dict[str, Any]) -> 
     Only `data` goes through orjson; the header is framed around it by hand. The four keys sort
     as data, expiry_window, timestamp, type whatever the values, and an int (never a bool) prints
     the same digits in both encoders; the type string goes through orjson like any other string.
-    This skips building and sorting the outer dict on every request (~0.5 µs).
+    This skips building and sorting an outer dict for every candidate message.
     """
     if window is _ABSENT:
         window_part = b""
