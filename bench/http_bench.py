@@ -313,24 +313,30 @@ def _row(scenario: str, result: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"scenario": scenario, **extra, **result}
 
 
+def _ceiling_saturation(
+    srv: Server, plan: Plan, workdir: Path, pool: list[bytes]
+) -> dict[str, Any]:
+    """A short unmeasured warm-up (imports, first allocations), then the saturation run."""
+    load(srv, pool, workdir, rate=0, warmup=0.0, duration=0.3, connections=4, cycle=True)
+    return load(
+        srv,
+        pool,
+        workdir,
+        rate=0,
+        warmup=plan.sat_warmup,
+        duration=plan.sat_duration,
+        connections=plan.connections,
+        cycle=True,
+        quiet_wait=plan.quiet_wait,
+    )
+
+
 def run_ceilings(plan: Plan, workdir: Path, pool: list[bytes]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for app in ("http", "verify"):
         argv = [sys.executable, "-m", "bench.ceilings", "--app", app, "--port", "0"]
         with Server(f"{app} ceiling", argv) as srv:
-            # a short unmeasured warm-up (imports, first allocations)
-            load(srv, pool, workdir, rate=0, warmup=0.0, duration=0.3, connections=4, cycle=True)
-            sat = load(
-                srv,
-                pool,
-                workdir,
-                rate=0,
-                warmup=plan.sat_warmup,
-                duration=plan.sat_duration,
-                connections=plan.connections,
-                cycle=True,
-                quiet_wait=plan.quiet_wait,
-            )
+            sat = _ceiling_saturation(srv, plan, workdir, pool)
             rows.append(_row(f"{app}_ceiling", sat, server=f"{app} ceiling"))
             for rate in plan.rates:
                 res = load(
@@ -350,18 +356,7 @@ def run_ceilings(plan: Plan, workdir: Path, pool: list[bytes]) -> list[dict[str,
     argv = [sys.executable, "-m", "bench.ceilings", "--app", "verify", "--port", "0"]
     argv += ["--processes", str(WORKER_PROCESSES)]
     with Server("verify ceiling, 2 processes", argv, cpu=None) as srv:
-        load(srv, pool, workdir, rate=0, warmup=0.0, duration=0.3, connections=4, cycle=True)
-        sat = load(
-            srv,
-            pool,
-            workdir,
-            rate=0,
-            warmup=plan.sat_warmup,
-            duration=plan.sat_duration,
-            connections=plan.connections,
-            cycle=True,
-            quiet_wait=plan.quiet_wait,
-        )
+        sat = _ceiling_saturation(srv, plan, workdir, pool)
         rows.append(_row("verify_ceiling", sat, server=srv.name, layout=WORKERS))
     return rows
 
