@@ -174,7 +174,13 @@ class _Generator:
             self.finished.set()
 
     def lost(self, conn: _Conn) -> None:
+        """A connection the server closed. In the open loop an idle one must leave the pool:
+        the pool is LIFO, so at low rates the connections at its bottom sit idle for the whole
+        run and uvicorn closes them after its keep-alive timeout (5 s); a later burst would
+        otherwise write to a closed transport."""
         self.lost_conns += 1
+        if conn in self.idle:
+            self.idle.remove(conn)
 
     # -- drivers ------------------------------------------------------------------------
     async def run(self, host: str, port: int) -> None:
