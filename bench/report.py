@@ -530,6 +530,12 @@ def _journal_section(report: dict[str, Any]) -> list[str]:
         f"and decoding alone (no apply): {rec['decode_only_seconds']:.2f} s "
         f"({rec['decode_only_commands_per_s']:,.0f} commands/s); the rest is the engine "
         "replaying."
+        + (
+            f" Hashing the recovered state (done on demand, not at start-up) would add "
+            f"{rec['state_hash_seconds']:.2f} s."
+            if "state_hash_seconds" in rec
+            else ""
+        )
     )
     lines.append("")
     up = j.get("startup")

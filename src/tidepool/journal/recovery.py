@@ -71,8 +71,13 @@ def recover(
     *,
     repair: bool,
     read_all_segments: bool = False,
+    state_hash: bool = True,
 ) -> tuple[M, RecoveryReport]:
-    """Rebuild the engine from `state_dir`. Raises StateDirError (or a subclass) if it cannot."""
+    """Rebuild the engine from `state_dir`. Raises StateDirError (or a subclass) if it cannot.
+
+    state_hash False leaves `report.state_hash` empty: hashing the recovered state is a pass over
+    all of it (~1 s per million commands of state), which a server starting up does not need
+    (it serves the hash on demand at GET /sandbox/state_hash)."""
     manifest = read_manifest(state_dir)
     report = RecoveryReport(state_dir)
     for tmp in list_temp_files(state_dir):
@@ -101,7 +106,8 @@ def recover(
         if is_last and expected - 1 >= base.seq:
             report.append_to = path  # new records continue this segment contiguously
     report.last_seq = max(base.seq, expected - 1) if expected is not None else base.seq
-    report.state_hash = engine.state_hash()
+    if state_hash:
+        report.state_hash = engine.state_hash()
     return engine, report
 
 

@@ -135,7 +135,7 @@ class FileStore(Generic[M]):
             log.info("%s: new state dir", state_dir)
         lock_fd = _lock(state_dir)
         try:
-            engine, report = recover(state_dir, restore, fresh, repair=True)
+            engine, report = recover(state_dir, restore, fresh, repair=True, state_hash=False)
             if fresh().state_hash() != read_manifest(state_dir).genesis_hash:
                 report.notes.append("markets/engine config differ from the state dir's; using its")
                 log.warning(
@@ -148,12 +148,11 @@ class FileStore(Generic[M]):
             os.close(lock_fd)
             raise
         log.info(
-            "%s: recovered seq %d (snapshot %s + %d replayed), state hash %s",
+            "%s: recovered seq %d (snapshot %s + %d replayed)",
             state_dir,
             report.last_seq,
             report.snapshot_seq,
             report.records_replayed,
-            report.state_hash,
         )
         return cls(state_dir, writer, restore, fresh, lock_fd, crash), engine, report
 
