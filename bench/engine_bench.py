@@ -7,9 +7,11 @@ policy (runtime/gcpolicy.py: young collections only, survivors frozen): before e
 section the young generations are collected and frozen, as the server does after recovery. An
 explicit full `gc.collect()` there instead would walk the whole heap and evict the engine's
 working set from the CPU caches, which the server never does (side by side: cancel by id on a
-100k-order book 3.9–4.3 µs after a full collection, 3.5–3.6 µs under the policy). cancel_all is one command: its total time is how long the engine
-(and so the whole event loop) is blocked; `cancel_all_chunked` runs the same removal in chunks
-of 1 000 orders (CancelAllOrders `up_to_order_id` + `limit`) and reports the longest chunk.
+100k-order book 3.9–4.3 µs after a full collection, 3.5–3.6 µs under the policy).
+
+cancel_all is one command: its total time is how long the engine (and so the whole event loop)
+is blocked; `cancel_all_chunked` runs the same removal in chunks of 1 000 orders
+(CancelAllOrders `up_to_order_id` + `limit`) and reports the longest chunk.
 """
 
 from __future__ import annotations

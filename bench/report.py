@@ -647,6 +647,15 @@ def write_markdown(report: dict[str, Any]) -> str:
             + "."
         )
         lines.append("")
+        probes = [(k, v["speed_probe_ms"]) for k, v in noise.items() if "speed_probe_ms" in v]
+        if probes:
+            lines.append(
+                "Speed probe before each piece (bench/run.py `speed_probe`: a fixed engine-like "
+                "workload, ms of CPU; lower is a faster machine, compare it between runs): "
+                + ", ".join(f"{k} {ms:.0f}" for k, ms in probes)
+                + "."
+            )
+            lines.append("")
     lines += ["## Targets", ""]
     lines += _table(
         ["target", "goal", "measured", "", "detail"],

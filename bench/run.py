@@ -116,6 +116,36 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.15) -> dict[str, Any]:
             return {"waited_s": waited, "busy_cores_when_started": busy, "quiet": busy < threshold}
 
 
+def speed_probe() -> float:
+    """ms of CPU time for a fixed, deterministic workload shaped like the engine's (objects in a
+    large dict reached by scattered lookups, attribute updates, small allocations), pinned to
+    CPU 0. The VM's speed moves between runs (other tenants' load on the host, which no counter
+    inside the VM shows); this number, taken before each piece, tells a slow run from a slow
+    change when runs are compared."""
+
+    class _Obj:
+        __slots__ = ("link", "n")
+
+        def __init__(self, n: int) -> None:
+            self.n = n
+            self.link: _Obj | None = None
+
+    def work() -> float:
+        t0 = time.process_time()
+        table = {i * 7919 % 200_003: _Obj(i) for i in range(200_000)}
+        keys = list(table)
+        step = 7_777
+        total = 0
+        for i in range(300_000):
+            obj = table[keys[(i * step) % len(keys)]]
+            obj.n += 1
+            obj.link = _Obj(i)
+            total += obj.n
+        return (time.process_time() - t0) * 1e3
+
+    return _pinned(0, lambda: {"ms": min(work() for _ in range(3))})["ms"]
+
+
 def _own_cpu_seconds() -> float:
     """CPU of this process and of every child it has waited for."""
     me = resource.getrusage(resource.RUSAGE_SELF)
@@ -179,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in PIECES:
         if name not in only:
             continue
+        probe_ms = speed_probe()
         t0 = time.perf_counter()
         busy0, own0 = busy_cpu_seconds(), _own_cpu_seconds()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
@@ -189,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         wall = time.perf_counter() - t0
         other = (busy_cpu_seconds() - busy0) - (_own_cpu_seconds() - own0)
-        report["noise"][name] = {"wall_s": wall, "other_cpu_cores": max(0.0, other) / wall}
+        report["noise"][name] = {
+            "wall_s": wall,
+            "other_cpu_cores": max(0.0, other) / wall,
+            "speed_probe_ms": probe_ms,
+        }
         print(f"[bench] {name} done in {wall:.1f}s", file=sys.stderr)
     report["elapsed_s"] = time.perf_counter() - t_all
     report["machine"]["loadavg_at_end"] = os.getloadavg()
