@@ -28,7 +28,6 @@ import uvloop
 
 from tidepool.config import Config
 from tidepool.gateway.app import GatewayApp
-from tidepool.runtime.eager import start_eagerly
 from tidepool.runtime.link import READY, FrameProtocol, LinkRequest, LinkResponse
 
 log = logging.getLogger("tidepool.workers")
@@ -39,8 +38,7 @@ _STOP_TIMEOUT_S = 10.0
 
 
 class _WorkerLink(FrameProtocol):
-    """The engine's end of one worker's link: each request runs dispatch at once (a task only
-    for those that suspend: speedbump, fsync wait, cancel_all chunks)."""
+    """The engine's end of one worker's link: each request becomes a task running dispatch."""
 
     def __init__(self, app: GatewayApp) -> None:
         super().__init__()
@@ -55,11 +53,9 @@ class _WorkerLink(FrameProtocol):
             if not self.ready.done():
                 self.ready.set_result(None)
             return
-        # Most requests finish without suspending: no Task (and no loop turn) for those.
-        task = start_eagerly(self._serve(request))
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        task = asyncio.ensure_future(self._serve(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, request: LinkRequest) -> None:
         response = await self._app.dispatch(
