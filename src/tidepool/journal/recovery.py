@@ -76,7 +76,7 @@ def recover(
     """Rebuild the engine from `state_dir`. Raises StateDirError (or a subclass) if it cannot.
 
     state_hash False leaves `report.state_hash` empty: hashing the recovered state is a pass over
-    all of it (~1 s per million commands of state), which a server starting up does not need
+    all of it (~2 s per million commands of state), which a server starting up does not need
     (it serves the hash on demand at GET /sandbox/state_hash)."""
     manifest = read_manifest(state_dir)
     report = RecoveryReport(state_dir)
