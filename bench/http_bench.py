@@ -619,6 +619,14 @@ def run_tidepool(
         c_rps = runs.creates(book, v_rps)
         cancel_est = min(v_rps * (2 if workers else 1), 2.5 * max(c_rps, 100.0))
         runs.cancels(book, cancel_est)
+        if layout == SINGLE:
+            # The VM's speed drifts over minutes (docs/benchmarks.md), and the first ceiling run
+            # was minutes ago: measure the verify ceiling again right after the cancels it is
+            # compared with (Tidepool idles meanwhile). The report uses the mean of both runs.
+            argv = [sys.executable, "-m", "bench.ceilings", "--app", "verify", "--port", "0"]
+            with Server("verify ceiling, again after Tidepool's cancels", argv) as ceiling:
+                sat = _ceiling_saturation(ceiling, plan, workdir, pool)
+            runs.rows.append(_row("verify_ceiling", sat, server=ceiling.name, again=True))
         runs.run("cancel_unknown", pool, 0, cycle=True)
         mix = fixtures.Mix(range(plan.accounts, plan.accounts + plan.mix_accounts))
         runs.mix(mix, cancel_est)

@@ -33,29 +33,37 @@ def _target(
     return {"name": name, "goal": goal, "value": value, "met": met, "detail": detail}
 
 
+def _ceiling_rps(report: dict[str, Any]) -> tuple[float, list[float]]:
+    """The single-process verify ceiling: mean req/s of its saturation runs (the first one and
+    the one measured again right after Tidepool's cancels), and each of them."""
+    each = [r["throughput_rps"] for r in _runs(report, "verify_ceiling") if not r["target_rate"]]
+    return (sum(each) / len(each) if each else 0.0), each
+
+
 def _http_targets(report: dict[str, Any]) -> list[Target]:
     out: list[Target] = []
-    verify = _sat(report, "verify_ceiling")
     cancels = _sat(report, "cancels")
-    if verify and cancels and verify["throughput_rps"]:
-        ratio = cancels["throughput_rps"] / verify["throughput_rps"]
+    ceiling, each = _ceiling_rps(report)
+    if cancels and ceiling:
+        ratio = cancels["throughput_rps"] / ceiling
         out.append(
             _target(
                 "signed cancel throughput / verify ceiling",
                 ">= 0.8",
                 ratio,
                 ratio >= 0.8,
-                f"{cancels['throughput_rps']:.0f} / {verify['throughput_rps']:.0f} req/s "
-                "(cancels of resting orders by client order id, durability process)",
+                f"{cancels['throughput_rps']:.0f} / {ceiling:.0f} req/s "
+                "(cancels of resting orders by client order id, durability process; the "
+                "ceiling is the mean of its runs: " + ", ".join(f"{x:.0f}" for x in each) + ")",
             )
         )
     else:
         out.append(_target("signed cancel throughput / verify ceiling", ">= 0.8", None, None))
     workers = _sat(report, "cancels", WORKERS)
-    if verify and workers and verify["throughput_rps"]:
-        ratio = workers["throughput_rps"] / verify["throughput_rps"]
+    if workers and ceiling:
+        ratio = workers["throughput_rps"] / ceiling
         detail = (
-            f"{workers['throughput_rps']:.0f} / {verify['throughput_rps']:.0f} req/s "
+            f"{workers['throughput_rps']:.0f} / {ceiling:.0f} req/s "
             "(2 gateway workers + engine process on both CPUs, sharing CPU 1 with the "
             "load generator)"
         )
@@ -63,7 +71,7 @@ def _http_targets(report: dict[str, Any]) -> list[Target]:
         if verify2:
             detail += (
                 f"; the verify ceiling itself in 2 processes reaches "
-                f"{verify2['throughput_rps'] / verify['throughput_rps']:.2f} × on the same "
+                f"{verify2['throughput_rps'] / ceiling:.2f} × on the same "
                 f"cores, and --workers 2 is "
                 f"{workers['throughput_rps'] / verify2['throughput_rps']:.2f} × of that"
             )
@@ -348,9 +356,9 @@ def _http_section(report: dict[str, Any]) -> list[str]:
         ],
         rows,
     )
-    verify = _sat(report, "verify_ceiling")
+    ceiling, each = _ceiling_rps(report)
     httpc = _sat(report, "http_ceiling")
-    if verify and httpc:
+    if ceiling and httpc:
         ratio_rows = []
         for layout in (SINGLE, WORKERS):
             for scen in ("cancels", "cancel_unknown", "creates", "mix"):
@@ -361,16 +369,16 @@ def _http_section(report: dict[str, Any]) -> list[str]:
                     [
                         scen if layout == SINGLE else f"{scen}, --workers 2",
                         r["throughput_rps"],
-                        r["throughput_rps"] / verify["throughput_rps"],
+                        r["throughput_rps"] / ceiling,
                         r["throughput_rps"] / httpc["throughput_rps"],
                     ]
                 )
         ratio_rows.append(
             [
-                "verify ceiling",
-                verify["throughput_rps"],
+                f"verify ceiling (mean of {len(each)} runs)",
+                ceiling,
                 1.0,
-                verify["throughput_rps"] / httpc["throughput_rps"],
+                ceiling / httpc["throughput_rps"],
             ]
         )
         verify2 = _sat(report, "verify_ceiling", WORKERS)
@@ -379,7 +387,7 @@ def _http_section(report: dict[str, Any]) -> list[str]:
                 [
                     "verify ceiling, 2 processes",
                     verify2["throughput_rps"],
-                    verify2["throughput_rps"] / verify["throughput_rps"],
+                    verify2["throughput_rps"] / ceiling,
                     verify2["throughput_rps"] / httpc["throughput_rps"],
                 ]
             )
