@@ -338,22 +338,10 @@ def _restore(
                 for order_id in level_ids:
                     side.append(orders[order_id])
     # Per-account open-order indexes are in ascending id order, as when the orders arrived:
-    # `orders` is filled in ascending id order, so this is Account.index_open's append case,
-    # written out (the same indexes and order units, without a call per resting order).
-    for order_id, order in orders.items():
+    # `orders` is filled in ascending id order, so each resting order is the account's newest.
+    for order in orders.values():
         if order.level is not None:  # on a book (put there just above)
-            owner = accounts[order.account]
-            owner.open_ids[order_id] = None
-            symbol = order.symbol
-            by_symbol = owner.open_by_symbol.get(symbol)
-            if by_symbol is None:
-                owner.open_by_symbol[symbol] = {order_id: None}
-            else:
-                by_symbol[order_id] = None
-            if not order.reduce_only:
-                units = owner.order_units
-                remaining = order.initial_lots - order.filled_lots - order.cancelled_lots
-                units[symbol] = units.get(symbol, 0) + remaining * order.price_ticks
+            accounts[order.account].index_newest(order)
         elif order.pending:
             index_pending(state, order)
     return state
