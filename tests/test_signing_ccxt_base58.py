@@ -7,17 +7,8 @@ import base58
 import pytest
 
 from pacifica_recipe import keypair, signed_body
+from test_signing_conformance import NOW, ORDER
 from tidepool.signing import SignatureError, VerifyPolicy, verify_request
-
-NOW = 1_750_000_000_000
-ORDER = {
-    "symbol": "BTC",
-    "price": "100000",
-    "amount": "0.1",
-    "side": "bid",
-    "tif": "GTC",
-    "reduce_only": False,
-}
 
 
 def test_signature_without_leading_ones_is_restored_outside_strict() -> None:
