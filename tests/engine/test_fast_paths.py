@@ -112,6 +112,11 @@ def command(draw: st.DrawFn) -> Command:
     )
 
 
+def stamp(cmds: list[Command]) -> list[Command]:
+    """The commands as a sequencer would number and time them: seq 1.., ts 1000.."""
+    return [msgspec.structs.replace(c, seq=i + 1, ts_ms=1000 + i) for i, c in enumerate(cmds)]
+
+
 @settings(
     max_examples=300,
     deadline=None,
@@ -120,9 +125,7 @@ def command(draw: st.DrawFn) -> Command:
 )
 @given(st.lists(command(), min_size=1, max_size=60))
 def test_random_streams_same_on_both_paths(cmds: list[Command]) -> None:
-    stamped: list[Command] = [
-        msgspec.structs.replace(c, seq=i + 1, ts_ms=1000 + i) for i, c in enumerate(cmds)
-    ]
+    stamped = stamp(cmds)
     _both(lambda: Engine(FAST_MARKETS, EngineConfig(max_open_orders=6)), stamped)
 
 
@@ -186,9 +189,7 @@ def test_bulk_cancel_all_takes_unfilled_parents_legs_and_pending_stops() -> None
         cmds.append(
             CancelAllOrders(seq=0, ts_ms=0, account=acct, symbol=None, exclude_reduce_only=False)
         )
-    stamped: list[Command] = [
-        msgspec.structs.replace(c, seq=i + 1, ts_ms=1000 + i) for i, c in enumerate(cmds)
-    ]
+    stamped = stamp(cmds)
     outcomes = _bulk_vs_per_order(lambda: Engine(MARKETS), stamped)
     final = [msgspec.msgpack.decode(o, type=Outcome) for o in outcomes[-2:]]
     reasons = [e.reason for o in final for e in o.events if isinstance(e, OrderCancelled)]
@@ -235,7 +236,5 @@ def cancel_all(draw: st.DrawFn) -> Command:
 )
 @given(st.lists(st.one_of(command(), command(), cancel_all()), min_size=1, max_size=60))
 def test_random_streams_same_with_bulk_cancel_all(cmds: list[Command]) -> None:
-    stamped: list[Command] = [
-        msgspec.structs.replace(c, seq=i + 1, ts_ms=1000 + i) for i, c in enumerate(cmds)
-    ]
+    stamped = stamp(cmds)
     _bulk_vs_per_order(lambda: Engine(FAST_MARKETS, EngineConfig(max_open_orders=6)), stamped)

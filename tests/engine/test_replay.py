@@ -9,11 +9,10 @@ every few commands, then every read, the snapshot bytes and the invariants.
 
 from __future__ import annotations
 
-import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_determinism import ACCOUNTS, MARKETS, record_stream
-from test_fast_paths import FAST_MARKETS, command
+from test_fast_paths import FAST_MARKETS, command, stamp
 
 from tidepool.engine import snapshot
 from tidepool.engine.commands import Command
@@ -81,9 +80,7 @@ def test_replay_then_restore_then_replay() -> None:
 )
 @given(st.lists(command(), min_size=1, max_size=60))
 def test_random_streams_replay_to_the_same_state(cmds: list[Command]) -> None:
-    stamped: list[Command] = [
-        msgspec.structs.replace(c, seq=i + 1, ts_ms=1000 + i) for i, c in enumerate(cmds)
-    ]
+    stamped = stamp(cmds)
     replayed, applied = _both(
         lambda: Engine(FAST_MARKETS, EngineConfig(max_open_orders=6)), stamped, every=1
     )
