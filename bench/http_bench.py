@@ -313,6 +313,12 @@ def _row(scenario: str, result: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"scenario": scenario, **extra, **result}
 
 
+def ceiling_argv(app: str, processes: int = 1) -> list[str]:
+    """The command line of a reference ceiling server (bench/ceilings.py) on a free port."""
+    argv = [sys.executable, "-m", "bench.ceilings", "--app", app, "--port", "0"]
+    return [*argv, "--processes", str(processes)] if processes > 1 else argv
+
+
 def _ceiling_saturation(
     srv: Server, plan: Plan, workdir: Path, pool: list[bytes]
 ) -> dict[str, Any]:
@@ -334,8 +340,7 @@ def _ceiling_saturation(
 def run_ceilings(plan: Plan, workdir: Path, pool: list[bytes]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for app in ("http", "verify"):
-        argv = [sys.executable, "-m", "bench.ceilings", "--app", app, "--port", "0"]
-        with Server(f"{app} ceiling", argv) as srv:
+        with Server(f"{app} ceiling", ceiling_argv(app)) as srv:
             sat = _ceiling_saturation(srv, plan, workdir, pool)
             rows.append(_row(f"{app}_ceiling", sat, server=f"{app} ceiling"))
             for rate in plan.rates:
@@ -353,8 +358,7 @@ def run_ceilings(plan: Plan, workdir: Path, pool: list[bytes]) -> list[dict[str,
                 rows.append(_row(f"{app}_ceiling", res, server=f"{app} ceiling"))
     # The reference for `--workers 2`: the verify ceiling in WORKER_PROCESSES processes on the
     # shared socket, unpinned like Tidepool's workers (so sharing CPU 1 with the load generator).
-    argv = [sys.executable, "-m", "bench.ceilings", "--app", "verify", "--port", "0"]
-    argv += ["--processes", str(WORKER_PROCESSES)]
+    argv = ceiling_argv("verify", WORKER_PROCESSES)
     with Server("verify ceiling, 2 processes", argv, cpu=None) as srv:
         sat = _ceiling_saturation(srv, plan, workdir, pool)
         rows.append(_row("verify_ceiling", sat, server=srv.name, layout=WORKERS))
@@ -623,8 +627,8 @@ def run_tidepool(
             # The VM's speed drifts over minutes (docs/benchmarks.md), and the first ceiling run
             # was minutes ago: measure the verify ceiling again right after the cancels it is
             # compared with (Tidepool idles meanwhile). The report uses the mean of both runs.
-            argv = [sys.executable, "-m", "bench.ceilings", "--app", "verify", "--port", "0"]
-            with Server("verify ceiling, again after Tidepool's cancels", argv) as ceiling:
+            again = "verify ceiling, again after Tidepool's cancels"
+            with Server(again, ceiling_argv("verify")) as ceiling:
                 sat = _ceiling_saturation(ceiling, plan, workdir, pool)
             runs.rows.append(_row("verify_ceiling", sat, server=ceiling.name, again=True))
         runs.run("cancel_unknown", pool, 0, cycle=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import fixtures, http_bench, wrk_client
-from bench.http_bench import SERVER_CPU, Server, load
+from bench.http_bench import SERVER_CPU, Server, ceiling_argv, load
 
 CLIENTS = (("python", 1), ("wrk", 1), ("wrk", 2))
 
@@ -61,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pool = fixtures.sign_all(fixtures.cancel_pool(20_000, range(64)))
         for app in ("http", "verify") if "ceilings" in args.parts else ():
-            argv_ = [sys.executable, "-m", "bench.ceilings", "--app", app, "--port", "0"]
-            with Server(f"{app} ceiling", argv_, cpu=SERVER_CPU) as srv:
+            with Server(f"{app} ceiling", ceiling_argv(app), cpu=SERVER_CPU) as srv:
                 load(srv, pool, workdir, rate=0, warmup=0, duration=0.5, connections=4, cycle=True)
                 for rep in range(args.repeat):
                     for client, threads in CLIENTS:
