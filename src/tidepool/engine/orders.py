@@ -120,8 +120,9 @@ class Order:
         self.armed = armed
         self.parent_id = parent_id
         self.tpsl = tpsl
-        # this order's lifecycle entries, oldest first (EngineState.log appends). A tuple: entries
-        # are few, and a tuple of untracked entries drops out of the garbage collector's view.
+        # This order's lifecycle entries, oldest first (EngineState.history_log has them too,
+        # all orders together). A tuple: entries are few, and a tuple of untracked entries
+        # drops out of the garbage collector's view.
         self.history: tuple[HistoryEntry, ...] = ()
         self.level: PriceLevel | None = None
         self.prev: Order | None = None
