@@ -9,13 +9,15 @@ Semantics (spec §2.5, §2.6, A1, A6):
   is None), ascending order id, then its pending stop / TP / SL orders (spec A6), ascending
   order id too;
   `exclude_reduce_only` keeps every reduce-only order, TP/SL legs included (a leg whose
-  parent is cancelled before any fill goes with it). Cost is O(orders of the account in
-  scope) through the per-account indexes (kept in id order, so no sort), never O(book).
+  parent is cancelled before any fill goes with it). Cost is O(resting orders of the account)
+  through its index (kept in id order, so no sort), never O(book): orders in scope are
+  cancelled, entries of other markets are skipped by the symbol the index holds (~30 ns each,
+  at most `max_open_orders` of them).
   `cancelled_count` counts every order removed; 0 is a success.
 - Chunked CancelAllOrders (`up_to_order_id`, `limit`; see commands.py): the same walk, cut
   after `limit` orders removed; `Outcome.more` tells whether orders in scope remain. A
-  `limit` below 1 is 400. The cost of one chunk is O(its orders + reduce-only orders it
-  skips), whatever the account holds.
+  `limit` below 1 is 400. The cost of one chunk is O(its orders + the reduce-only and other
+  markets' entries it skips).
 """
 
 from __future__ import annotations
@@ -154,19 +156,25 @@ def _resting_in_scope(
 ) -> tuple[list[Order], bool]:
     """The account's resting orders in the command's scope, ascending id, at most `limit` of
     them; and whether more remain beyond those. The index is in ascending id order
-    (accounts.py), so this walks only the part in scope and stops early. The orders are
-    collected first because cancelling edits the index."""
-    scope = account.open_ids if cmd.symbol is None else account.open_by_symbol.get(cmd.symbol)
+    (accounts.py), so this walks only up to `up_to_order_id` and stops early; other markets'
+    entries are skipped by the symbol the index holds. The orders are collected first because
+    cancelling edits the index."""
+    scope = account.open_ids
     resting: list[Order] = []
     if not scope:
         return resting, False
     orders = state.orders
-    up_to, limit, exclude = cmd.up_to_order_id, cmd.limit, cmd.exclude_reduce_only
+    symbol, up_to, limit = cmd.symbol, cmd.up_to_order_id, cmd.limit
+    exclude = cmd.exclude_reduce_only
     if up_to is None and limit is None and not exclude:
-        return [orders[order_id] for order_id in scope], False
-    for order_id in scope:
+        if symbol is None:
+            return [orders[order_id] for order_id in scope], False
+        return [orders[i] for i, in_symbol in scope.items() if in_symbol == symbol], False
+    for order_id, in_symbol in scope.items():
         if up_to is not None and order_id > up_to:
             break
+        if symbol is not None and in_symbol != symbol:
+            continue
         order = orders[order_id]
         if exclude and order.reduce_only:
             continue

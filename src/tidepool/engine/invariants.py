@@ -171,13 +171,11 @@ def _check_accounts(state: EngineState, on_book: dict[int, Order]) -> None:
     for address, account in state.accounts.items():
         ids = sorted(account.open_ids)
         _require(
-            list(account.open_ids) == ids
-            and all(list(v) == sorted(v) for v in account.open_by_symbol.values()),
+            list(account.open_ids) == ids,
             "account index",
-            f"{address}: open-order indexes not in ascending id order",
+            f"{address}: open-order index not in ascending id order",
         )
         units: dict[str, int] = {}
-        by_symbol: dict[str, list[int]] = {}
         for order_id in ids:
             order = on_book.get(order_id)
             _require(
@@ -186,14 +184,16 @@ def _check_accounts(state: EngineState, on_book: dict[int, Order]) -> None:
                 f"{address}: indexed order {order_id} is not its resting order",
             )
             assert order is not None
-            by_symbol.setdefault(order.symbol, []).append(order_id)
+            _require(
+                account.open_ids[order_id] == order.symbol,
+                "account index",
+                f"{address}: order {order_id} indexed under another market",
+            )
             if not order.reduce_only:
                 units[order.symbol] = (
                     units.get(order.symbol, 0) + order.remaining_lots * order.price_ticks
                 )
         indexed.update(ids)
-        per_symbol = {s: sorted(v) for s, v in account.open_by_symbol.items()}
-        _require(per_symbol == by_symbol, "account index", f"{address}: per-symbol index")
         _require(units == account.order_units, "account index", f"{address}: order margin units")
     _require(indexed == set(on_book), "account index", "resting orders missing from indexes")
 

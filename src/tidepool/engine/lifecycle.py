@@ -175,10 +175,6 @@ def cancel_resting(
             else:
                 del units[symbol]
         del account.open_ids[order_id]
-        by_symbol = account.open_by_symbol[symbol]
-        del by_symbol[order_id]
-        if not by_symbol:
-            del account.open_by_symbol[symbol]
     ts_ms = step.ts_ms
     if order.filled_lots == 0 and state.legs and order_id in state.legs:
         for leg_id in list(state.legs[order_id]):
@@ -218,7 +214,6 @@ def cancel_every_resting(
     # every resting order is gone: so are its open-order indexes and the margin units, which
     # count resting orders only (pending stops hold none)
     account.open_ids.clear()
-    account.open_by_symbol.clear()
     account.order_units.clear()
 
 
