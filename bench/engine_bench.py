@@ -49,18 +49,18 @@ class Seq:
         return self.n
 
 
-def _acct(i: int) -> str:
+def acct(i: int) -> str:
     return f"acct{i:05d}"
 
 
 def _funded_engine(n_accounts: int, seq: Seq) -> Engine:
     engine = Engine(DEFAULT_MARKETS, BIG_LIMITS)
     for i in range(n_accounts):
-        engine.apply(Faucet(seq=seq(), ts_ms=1, account=_acct(i), amount=Decimal(10**12)))
+        engine.apply(Faucet(seq=seq(), ts_ms=1, account=acct(i), amount=Decimal(10**12)))
     return engine
 
 
-def _rest(seq: Seq, i: int, account: str, *, side: str = "bid", spread: int = 2000) -> CreateOrder:
+def rest(seq: Seq, i: int, account: str, *, side: str = "bid", spread: int = 2000) -> CreateOrder:
     """A post-only order that rests: bids below the mark, asks above, over `spread` levels."""
     offset = 1 + (i * 7919) % spread
     price = MARK - offset if side == "bid" else MARK + offset
@@ -76,6 +76,39 @@ def _rest(seq: Seq, i: int, account: str, *, side: str = "bid", spread: int = 20
         reduce_only=False,
         client_order_id=f"00000000-0000-4000-8000-{i:012d}",
     )
+
+
+def fill_book(size: int, seq: Seq, n_accounts: int = 100) -> Engine:
+    """An engine with `size` resting bids (order ids 1..size, `rest`), from `n_accounts`
+    accounts in turn: order i belongs to account (i - 1) % n_accounts."""
+    engine = _funded_engine(n_accounts, seq)
+    _, outs = _timed(engine, [rest(seq, i, acct(i % n_accounts)) for i in range(size)])
+    _check_ok(outs, "fill")
+    return engine
+
+
+def cancels_by_id(seq: Seq, ids: Sequence[int], n_accounts: int = 100) -> list[Command]:
+    """Cancels of orders of a `fill_book` book, by order id."""
+    return [
+        CancelOrder(
+            seq=seq(), ts_ms=3, account=acct((oid - 1) % n_accounts), symbol="BTC", order_id=oid
+        )
+        for oid in ids
+    ]
+
+
+def cancels_by_cloid(seq: Seq, ids: Sequence[int], n_accounts: int = 100) -> list[Command]:
+    """Cancels of orders of a `fill_book` book, by the client order id `rest` gave them."""
+    return [
+        CancelOrder(
+            seq=seq(),
+            ts_ms=3,
+            account=acct((oid - 1) % n_accounts),
+            symbol="BTC",
+            client_order_id=f"00000000-0000-4000-8000-{oid - 1:012d}",
+        )
+        for oid in ids
+    ]
 
 
 def _timed(engine: Engine, cmds: Sequence[Command]) -> tuple[float, list[Any]]:
@@ -121,41 +154,22 @@ def bench_book_sizes(sizes: Sequence[int], sample: int, n_accounts: int = 100) -
     rng = random.Random(7)
     for size in sizes:
         seq = Seq()
-        engine = _funded_engine(n_accounts, seq)
-        fill = [_rest(seq, i, _acct(i % n_accounts)) for i in range(size)]
-        t_fill, outs = _timed(engine, fill)
-        _check_ok(outs, "fill")
+        t0 = time.perf_counter()
+        engine = fill_book(size, seq, n_accounts)
+        t_fill = time.perf_counter() - t0
         k = min(sample, max(1, size // 4))
-        more = [_rest(seq, size + i, _acct(i % n_accounts)) for i in range(k)]
+        more = [rest(seq, size + i, acct(i % n_accounts)) for i in range(k)]
         t_create, outs = _timed_min(engine, more)
         _check_ok(outs, "create")
         ids = rng.sample(range(1, size + 1), 2 * k)
-        by_id = [
-            CancelOrder(
-                seq=seq(),
-                ts_ms=3,
-                account=_acct((oid - 1) % n_accounts),
-                symbol="BTC",
-                order_id=oid,
-            )
-            for oid in ids[:k]
-        ]
+        by_id = cancels_by_id(seq, ids[:k], n_accounts)
         t_cancel, outs = _timed_min(engine, by_id)
         _check_ok(outs, "cancel by id")
-        by_cloid = [
-            CancelOrder(
-                seq=seq(),
-                ts_ms=3,
-                account=_acct((oid - 1) % n_accounts),
-                symbol="BTC",
-                client_order_id=f"00000000-0000-4000-8000-{oid - 1:012d}",
-            )
-            for oid in ids[k:]
-        ]
+        by_cloid = cancels_by_cloid(seq, ids[k:], n_accounts)
         t_cloid, outs = _timed_min(engine, by_cloid)
         _check_ok(outs, "cancel by client id")
         unknown = [
-            CancelOrder(seq=seq(), ts_ms=3, account=_acct(0), symbol="BTC", order_id=10**9 + i)
+            CancelOrder(seq=seq(), ts_ms=3, account=acct(0), symbol="BTC", order_id=10**9 + i)
             for i in range(k)
         ]
         t_unknown, outs = _timed_min(engine, unknown)
@@ -170,7 +184,7 @@ def bench_book_sizes(sizes: Sequence[int], sample: int, n_accounts: int = 100) -
                 "cancel_unknown_id_us": t_unknown * 1e6,
             }
         )
-        del engine, fill, more, by_id, by_cloid, unknown, outs
+        del engine, more, by_id, by_cloid, unknown, outs
     return {"rows": rows, "accounts": n_accounts, "price_levels": 2000}
 
 
@@ -184,15 +198,15 @@ def bench_cancel_all(
     for size in sizes:
         seq = Seq()
         engine = _funded_engine(51, seq)
-        bg = [_rest(seq, i, _acct(1 + i % 50), side="ask") for i in range(background)]
+        bg = [rest(seq, i, acct(1 + i % 50), side="ask") for i in range(background)]
         _check_ok(_timed(engine, bg)[1], "background")
         best = empty = float("inf")
         for rep in range(repeats):
             base = background + rep * size
-            mine = [_rest(seq, base + i, _acct(0)) for i in range(size)]
+            mine = [rest(seq, base + i, acct(0)) for i in range(size)]
             _check_ok(_timed(engine, mine)[1], "fill")
             cmd = CancelAllOrders(
-                seq=seq(), ts_ms=4, account=_acct(0), symbol=None, exclude_reduce_only=False
+                seq=seq(), ts_ms=4, account=acct(0), symbol=None, exclude_reduce_only=False
             )
             elapsed, outs = _timed(engine, [cmd])
             removed = outs[0].cancelled_count
@@ -201,7 +215,7 @@ def bench_cancel_all(
             best = min(best, elapsed)
             # and cancel_all on an account with nothing open: the fixed cost
             again = CancelAllOrders(
-                seq=seq(), ts_ms=4, account=_acct(0), symbol=None, exclude_reduce_only=False
+                seq=seq(), ts_ms=4, account=acct(0), symbol=None, exclude_reduce_only=False
             )
             empty = min(empty, _timed(engine, [again])[0])
         rows.append(
@@ -223,9 +237,9 @@ def bench_cancel_all_chunked(size: int, chunk: int, background: int = 10_000) ->
     longest chunk (how long the engine is blocked at a time) and the total."""
     seq = Seq()
     engine = _funded_engine(51, seq)
-    bg = [_rest(seq, i, _acct(1 + i % 50), side="ask") for i in range(background)]
+    bg = [rest(seq, i, acct(1 + i % 50), side="ask") for i in range(background)]
     _check_ok(_timed(engine, bg)[1], "background")
-    mine = [_rest(seq, background + i, _acct(0)) for i in range(size)]
+    mine = [rest(seq, background + i, acct(0)) for i in range(size)]
     _check_ok(_timed(engine, mine)[1], "fill")
     up_to = engine.last_order_id
     gcpolicy.freeze_now()
@@ -236,7 +250,7 @@ def bench_cancel_all_chunked(size: int, chunk: int, background: int = 10_000) ->
         cmd = CancelAllOrders(
             seq=seq(),
             ts_ms=4,
-            account=_acct(0),
+            account=acct(0),
             symbol=None,
             exclude_reduce_only=False,
             up_to_order_id=up_to,
@@ -273,14 +287,14 @@ def bench_matching_mix(n_ops: int, n_accounts: int = 20, seed: int = 11) -> dict
     for i in range(2000):
         side = "bid" if i % 2 == 0 else "ask"
         price = MARK - 1 - rng.randrange(50) if side == "bid" else MARK + 1 + rng.randrange(50)
-        pre.append(_maker(seq, i, _acct(i % n_accounts), side, price))
+        pre.append(_maker(seq, i, acct(i % n_accounts), side, price))
     _check_ok(_timed(engine, pre)[1], "pre-book")
     cmds: list[Command] = []
     next_cl = 2000
     live: list[tuple[str, str]] = []  # (account, cloid) of makers sent during the mix
     for _ in range(n_ops):
         r = rng.random()
-        acct = _acct(rng.randrange(n_accounts))
+        who = acct(rng.randrange(n_accounts))
         if r < 0.55:
             side = "bid" if rng.random() < 0.5 else "ask"
             price = MARK + 60 if side == "bid" else MARK - 60  # crosses the whole top
@@ -288,7 +302,7 @@ def bench_matching_mix(n_ops: int, n_accounts: int = 20, seed: int = 11) -> dict
                 CreateOrder(
                     seq=seq(),
                     ts_ms=5,
-                    account=acct,
+                    account=who,
                     symbol="BTC",
                     side="bid" if side == "bid" else "ask",
                     price_ticks=price,
@@ -300,9 +314,9 @@ def bench_matching_mix(n_ops: int, n_accounts: int = 20, seed: int = 11) -> dict
         elif r < 0.90:
             side = "bid" if rng.random() < 0.5 else "ask"
             price = MARK - 1 - rng.randrange(50) if side == "bid" else MARK + 1 + rng.randrange(50)
-            c = _maker(seq, next_cl, acct, side, price)
+            c = _maker(seq, next_cl, who, side, price)
             next_cl += 1
-            live.append((acct, c.client_order_id or ""))
+            live.append((who, c.client_order_id or ""))
             cmds.append(c)
         elif live:
             a, cl = live.pop(rng.randrange(len(live)))

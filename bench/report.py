@@ -478,6 +478,44 @@ def _engine_section(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _counters_section(report: dict[str, Any]) -> list[str]:
+    cnt = report.get("counters")
+    if not cnt:
+        return []
+    lines = ["## CPU counters per engine command (perf stat, around the command loop only)", ""]
+    if not cnt["available"]:
+        return [*lines, f"Not measured: {cnt['reason']}.", ""]
+    lines += _table(
+        [
+            "book size",
+            "command",
+            "commands",
+            "instructions",
+            "cycles",
+            "cache refs",
+            "cache misses",
+        ],
+        [
+            [
+                r["book_size"],
+                r["kind"].replace("_", " "),
+                r["ops"],
+                round(r["instructions"]),
+                round(r["cycles"]),
+                round(r["cache-references"]),
+                _f(r["cache-misses"], 1),
+            ]
+            for r in cnt["rows"]
+        ],
+    )
+    lines.append(
+        "Counts do not move with the VM's speed as µs do. The same commands as the µs table; "
+        "instructions per command should not grow with the book, cache misses do."
+    )
+    lines.append("")
+    return lines
+
+
 def _journal_section(report: dict[str, Any]) -> list[str]:
     j = report.get("journal")
     if not j:
@@ -672,6 +710,7 @@ def write_markdown(report: dict[str, Any]) -> str:
     lines += _http_section(report)
     lines += _pipeline_section(report)
     lines += _engine_section(report)
+    lines += _counters_section(report)
     lines += _journal_section(report)
     lines += _memory_section(report)
     lines += _profile_section(report)

@@ -4,7 +4,8 @@
     python -m bench --quick    # every piece, tiny (seconds): checks the suite still works
 
 Writes `report.json` and `report.md` into `--out` (default bench/results/). Pieces, in order:
-engine micro-benchmarks, request pipeline stages, journal/recovery, memory and GC (own
+engine micro-benchmarks, CPU counters per engine command (when `perf` can count), request
+pipeline stages, journal/recovery, memory and GC (own
 process), then signed HTTP load on loopback against the two reference ceilings and Tidepool
 (servers on CPU 0, load generator on CPU 1). Targets are reported as ratios against the
 ceilings measured in the same run, marked met or missed; nothing here asserts a timing.
@@ -25,13 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import engine_bench, http_bench, journal_bench, pipeline_bench
+from bench import counters, engine_bench, http_bench, journal_bench, pipeline_bench
 from bench.http_bench import busy_cpu_seconds
 from bench.report import evaluate_targets, write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results"
-PIECES = ("engine", "pipeline", "journal", "memory", "http")
+PIECES = ("engine", "counters", "pipeline", "journal", "memory", "http")
 
 
 def machine() -> dict[str, Any]:
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     jobs: dict[str, Callable[[], dict[str, Any]]] = {
         "engine": lambda: _pinned(0, lambda: engine_bench.run(quick)),
+        "counters": lambda: _pinned(0, lambda: counters.run(quick)),
         "pipeline": lambda: _pinned(0, lambda: pipeline_bench.run(quick)),
         "journal": lambda: _pinned(0, lambda: journal_bench.run(quick)),
         "memory": lambda: run_memory(quick),

@@ -36,8 +36,15 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
     assert report["quick"] is True
     assert report["errors"] == {}
     assert {"nproc", "cpu_model", "python"} <= set(report["machine"])
-    for piece in ("engine", "pipeline", "journal", "memory", "http"):
+    for piece in ("engine", "counters", "pipeline", "journal", "memory", "http"):
         assert piece in report, piece
+    counters = report["counters"]  # CPU counters need perf and permission to count
+    if counters["available"]:
+        kinds = {r["kind"] for r in counters["rows"]}
+        assert kinds == {"create_resting", "cancel_by_id", "cancel_by_cloid"}
+        assert all(r["instructions"] > 0 and "cache-misses" in r for r in counters["rows"])
+    else:
+        assert counters["reason"]
 
     eng = report["engine"]
     assert {"book_sizes", "cancel_all", "matching_mix"} <= set(eng)
