@@ -4,8 +4,12 @@ On this shared VM the wall time of the same engine loop moves by up to 2x betwee
 (docs/benchmarks.md, speed probe), so a few percent gained or lost cannot be seen in µs.
 Hardware counters barely move: the instructions a command executes do not depend on the
 machine's speed, and the cache-miss events it causes depend only a little on the neighbours.
-They also tell *why* a command costs more on a big book: instructions per cancel are the same
-at 1k and 100k resting orders; what grows is cache misses (the book no longer fits the caches).
+They also tell *why* a command costs more on a big book: a cancel executes no more
+instructions at 100k resting orders than at 1k, but takes ~1.8x the cycles (memory stalls: the
+book no longer fits the caches). Cycles count only while the process runs, so time the VM was
+not scheduled does not show in them; memory contention from neighbours still does. perf's
+generic `cache-misses` event on this AMD VM also counts misses served by L2; it moved with the
+number of scattered lookups in side-by-side experiments, but does not measure DRAM traffic.
 
 Each case runs in a child process under `perf stat --control`: the child builds the book,
 then enables the counters around the loop of `Engine.apply` calls only (the same commands as
@@ -51,7 +55,18 @@ def unavailable() -> str | None:
 
 
 def measure(size: int, kind: str, ops: int) -> dict[str, float]:
-    """Counters per command for `ops` commands of `kind` on a book of `size` resting orders."""
+    """Counters per command for `ops` commands of `kind` on a book of `size` resting orders.
+
+    Switching the counters on and off costs the child a fixed amount (~70k instructions and
+    ~8k cache misses here: it blocks on perf's acknowledgement, and perf's work evicts its
+    caches), which would be 30 misses per command over 250 commands. The same child with an
+    empty window measures that cost, and it is subtracted."""
+    full, empty = _window(size, kind, ops), _window(size, kind, ops, empty=True)
+    return {event: (full[event] - empty.get(event, 0)) / ops for event in full}
+
+
+def _window(size: int, kind: str, ops: int, empty: bool = False) -> dict[str, int]:
+    """The counts of one child's counted window (`empty`: with no command in it)."""
     with tempfile.TemporaryDirectory() as tmp:
         ctl, ack, out = (os.path.join(tmp, n) for n in ("ctl", "ack", "out"))
         os.mkfifo(ctl)
@@ -59,13 +74,14 @@ def measure(size: int, kind: str, ops: int) -> dict[str, float]:
         cmd = ["perf", "stat", "-x,", "-e", ",".join(EVENTS)]
         cmd += ["--control", f"fifo:{ctl},{ack}", "-D", "-1", "-o", out, "--"]
         cmd += [sys.executable, "-m", "bench.counters", "--child", str(size), kind, str(ops)]
+        cmd += ["--empty"] if empty else []
         env = {**os.environ, "COUNTERS_CTL": ctl, "COUNTERS_ACK": ack}
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
-        counts: dict[str, float] = {}
+        counts: dict[str, int] = {}
         for line in Path(out).read_text().splitlines():
             fields = line.split(",")
             if len(fields) > 2 and fields[0].isdigit() and fields[2] in EVENTS:
-                counts[fields[2]] = int(fields[0]) / ops
+                counts[fields[2]] = int(fields[0])
     return counts
 
 
@@ -76,27 +92,32 @@ def run(quick: bool) -> dict[str, Any]:
     sizes, ops = ([1000], 200) if quick else ([1000, 100_000], 20_000)
     rows = []
     for size in sizes:
-        n = min(ops, size // 4)
+        n = min(ops, size // 4)  # twice that many commands run: half of them to warm up
         for kind in KINDS:
             rows.append({"book_size": size, "kind": kind, "ops": n, **measure(size, kind, n)})
     return {"available": True, "events": list(EVENTS), "rows": rows}
 
 
-def _child(size: int, kind: str, ops: int) -> None:
-    """Build the book, then count `ops` commands of `kind` between enable and disable."""
+def _child(size: int, kind: str, ops: int, empty: bool) -> None:
+    """Build the book, run `ops` commands of `kind` uncounted (the first run of a code path
+    costs more: specialisation, instruction cache), then count `ops` others between enable and
+    disable."""
     from bench.engine_bench import Seq, acct, cancels_by_cloid, cancels_by_id, fill_book, rest
     from tidepool.runtime import gcpolicy
 
     gcpolicy.install()
     seq = Seq()
     engine = fill_book(size, seq)
-    ids = random.Random(7).sample(range(1, size + 1), ops)
+    ids = random.Random(7).sample(range(1, size + 1), 2 * ops)
     if kind == "cancel_by_id":
         cmds = cancels_by_id(seq, ids)
     elif kind == "cancel_by_cloid":
         cmds = cancels_by_cloid(seq, ids)
     else:
-        cmds = [rest(seq, size + i, acct(i)) for i in range(ops)]
+        cmds = [rest(seq, size + i, acct(i % 100)) for i in range(2 * ops)]
+    warm_up, cmds = cmds[:ops], [] if empty else cmds[ops:]
+    for c in warm_up:
+        engine.apply(c)
     with open(os.environ["COUNTERS_CTL"], "w") as ctl, open(os.environ["COUNTERS_ACK"]) as ack:
         gcpolicy.freeze_now()
         apply = engine.apply
@@ -112,7 +133,7 @@ def _child(size: int, kind: str, ops: int) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        _child(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+        _child(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), "--empty" in sys.argv)
     else:
         import json
 

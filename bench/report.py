@@ -509,8 +509,10 @@ def _counters_section(report: dict[str, Any]) -> list[str]:
         ],
     )
     lines.append(
-        "Counts do not move with the VM's speed as µs do. The same commands as the µs table; "
-        "instructions per command should not grow with the book, cache misses do."
+        "The same commands as the µs table, counted in a child process with the cost of "
+        "switching the counters on and off subtracted. Instructions do not move with the VM's "
+        "speed; cycles exclude time the VM was not running. perf's generic cache-miss event "
+        "on this AMD VM also counts misses served by L2, so it does not separate DRAM traffic."
     )
     lines.append("")
     return lines
