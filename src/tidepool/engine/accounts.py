@@ -14,11 +14,11 @@ Invariants:
   normally come to rest in id order; a triggered stop rests after younger orders, and then
   the index is rebuilt in order (rare, O(orders of the account)). There is no second index
   per market: removing an entry from it too cost a cancel on a 100k-order book about 10 % more
-  (measured with CPU counters, docs/benchmarks.md), while the skipping it saves is ~30 ns
+  (measured with CPU counters, docs/benchmarks.md), while the skipping it saves is ~15 ns
   per entry, over at most `max_open_orders` entries (1000 by default).
   `order_units[symbol]` is the remaining notional in units of its open non-reduce-only orders
-  (the margin they hold). These indexes make cancel_all O(orders cancelled) and margin checks
-  O(markets).
+  (the margin they hold). These indexes make cancel_all O(resting orders of the account) and
+  margin checks O(markets).
 - `stop_ids` holds the account's untriggered stop/TP/SL orders (not on a book, holding no
   margin), ascending (stops are indexed when created, or in id order on restore).
 - `order_ids` holds every order id the account ever had, ascending (history pages).
@@ -146,7 +146,7 @@ class Account:
 
     def index_newest(self, order: Order) -> None:
         """`index_open` for an order newer than every other (a limit order resting right after
-        its create: no order was accepted in between), so appending keeps the indexes in id
+        its create: no order was accepted in between), so appending keeps the index in id
         order and the check for an older id is skipped: on a long-lived account it was a
         reverse iterator per create."""
         symbol = order.symbol

@@ -11,7 +11,7 @@ Semantics (spec §2.5, §2.6, A1, A6):
   `exclude_reduce_only` keeps every reduce-only order, TP/SL legs included (a leg whose
   parent is cancelled before any fill goes with it). Cost is O(resting orders of the account)
   through its index (kept in id order, so no sort), never O(book): orders in scope are
-  cancelled, entries of other markets are skipped by the symbol the index holds (~30 ns each,
+  cancelled, entries of other markets are skipped by the symbol the index holds (~15 ns each,
   at most `max_open_orders` of them).
   `cancelled_count` counts every order removed; 0 is a success.
 - Chunked CancelAllOrders (`up_to_order_id`, `limit`; see commands.py): the same walk, cut
