@@ -102,19 +102,19 @@ def _child(size: int, kind: str, ops: int, empty: bool) -> None:
     """Build the book, run `ops` commands of `kind` uncounted (the first run of a code path
     costs more: specialisation, instruction cache), then count `ops` others between enable and
     disable."""
-    from bench.engine_bench import Seq, acct, cancels_by_cloid, cancels_by_id, fill_book, rest
+    from bench.engine_bench import Seq, cancels_by_cloid, cancels_by_id, creates, fill_book
     from tidepool.runtime import gcpolicy
 
     gcpolicy.install()
     seq = Seq()
-    engine = fill_book(size, seq)
+    engine, _ = fill_book(size, seq)
     ids = random.Random(7).sample(range(1, size + 1), 2 * ops)
     if kind == "cancel_by_id":
         cmds = cancels_by_id(seq, ids)
     elif kind == "cancel_by_cloid":
         cmds = cancels_by_cloid(seq, ids)
     else:
-        cmds = [rest(seq, size + i, acct(i % 100)) for i in range(2 * ops)]
+        cmds = creates(seq, size, 2 * ops)
     warm_up, cmds = cmds[:ops], [] if empty else cmds[ops:]
     for c in warm_up:
         engine.apply(c)

@@ -78,13 +78,18 @@ def rest(seq: Seq, i: int, account: str, *, side: str = "bid", spread: int = 200
     )
 
 
-def fill_book(size: int, seq: Seq, n_accounts: int = 100) -> Engine:
-    """An engine with `size` resting bids (order ids 1..size, `rest`), from `n_accounts`
-    accounts in turn: order i belongs to account (i - 1) % n_accounts."""
+def creates(seq: Seq, start: int, n: int, n_accounts: int = 100) -> list[Command]:
+    """`rest` orders start..start+n-1 from `n_accounts` accounts in turn."""
+    return [rest(seq, start + i, acct(i % n_accounts)) for i in range(n)]
+
+
+def fill_book(size: int, seq: Seq, n_accounts: int = 100) -> tuple[Engine, float]:
+    """An engine with `size` resting bids (order ids 1..size, `creates`): order id i belongs to
+    account (i - 1) % n_accounts; and the seconds the creates took to apply."""
     engine = _funded_engine(n_accounts, seq)
-    _, outs = _timed(engine, [rest(seq, i, acct(i % n_accounts)) for i in range(size)])
+    seconds, outs = _timed(engine, creates(seq, 0, size, n_accounts))
     _check_ok(outs, "fill")
-    return engine
+    return engine, seconds
 
 
 def cancels_by_id(seq: Seq, ids: Sequence[int], n_accounts: int = 100) -> list[Command]:
@@ -154,11 +159,9 @@ def bench_book_sizes(sizes: Sequence[int], sample: int, n_accounts: int = 100) -
     rng = random.Random(7)
     for size in sizes:
         seq = Seq()
-        t0 = time.perf_counter()
-        engine = fill_book(size, seq, n_accounts)
-        t_fill = time.perf_counter() - t0
+        engine, t_fill = fill_book(size, seq, n_accounts)
         k = min(sample, max(1, size // 4))
-        more = [rest(seq, size + i, acct(i % n_accounts)) for i in range(k)]
+        more = creates(seq, size, k, n_accounts)
         t_create, outs = _timed_min(engine, more)
         _check_ok(outs, "create")
         ids = rng.sample(range(1, size + 1), 2 * k)
