@@ -16,14 +16,20 @@ then enables the counters around the loop of `Engine.apply` calls only (the same
 engine_bench.bench_book_sizes). Needs the `perf` tool and permission to count one's own
 process (perf_event_paranoid <= 2); without them the piece reports why and is skipped.
 
+`Attached` counts running server processes the same way for the HTTP piece (http_bench): the
+cycles a server spends per request at saturation compare Tidepool with the verify ceiling
+without the VM's speed of the minute in the ratio.
+
     python -m bench.counters            # the table, standalone
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +41,7 @@ KINDS = ("create_resting", "cancel_by_id", "cancel_by_cloid")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@functools.cache
 def unavailable() -> str | None:
     """Why counters cannot be read here, or None when they can."""
     if shutil.which("perf") is None:
@@ -52,6 +59,53 @@ def unavailable() -> str | None:
     if r.returncode != 0 or not first[0].split(",")[0].isdigit():
         return f"perf stat cannot count here: {first[0][:120]}"
     return None
+
+
+def _parse(text: str, events: tuple[str, ...]) -> dict[str, int]:
+    """Counts from `perf stat -x,` output (an event perf could not count is left out)."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[0].isdigit():
+            name = fields[2].split(":")[0]  # "cycles:u" where only user space may be counted
+            if name in events:
+                counts[name] = int(fields[0])
+    return counts
+
+
+class Attached:
+    """`perf stat -p` on processes that are already running, from `start()` to `stop()`.
+
+    Threads or children they create later are not counted (Tidepool's servers and the ceilings
+    create none while serving). Used only when `unavailable()` is None."""
+
+    EVENTS = ("instructions", "cycles")
+
+    def __init__(self, pids: list[int]) -> None:
+        self._pids = pids
+        self._dir = tempfile.TemporaryDirectory()
+        self._out = os.path.join(self._dir.name, "out")
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = ["perf", "stat", "-x,", "-e", ",".join(self.EVENTS), "-o", self._out]
+        cmd += ["-p", ",".join(str(p) for p in self._pids)]
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> dict[str, int]:
+        """The counts since `start()` (empty if perf failed)."""
+        proc = self._proc
+        if proc is None:
+            return {}
+        proc.send_signal(signal.SIGINT)  # perf stat prints its counts on SIGINT and exits
+        try:
+            proc.wait(timeout=30)
+            return _parse(Path(self._out).read_text(), self.EVENTS)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            return {}
+        finally:
+            self._dir.cleanup()
 
 
 def measure(size: int, kind: str, ops: int) -> dict[str, float]:
@@ -77,12 +131,7 @@ def _window(size: int, kind: str, ops: int, empty: bool = False) -> dict[str, in
         cmd += ["--empty"] if empty else []
         env = {**os.environ, "COUNTERS_CTL": ctl, "COUNTERS_ACK": ack}
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
-        counts: dict[str, int] = {}
-        for line in Path(out).read_text().splitlines():
-            fields = line.split(",")
-            if len(fields) > 2 and fields[0].isdigit() and fields[2] in EVENTS:
-                counts[fields[2]] = int(fields[0])
-    return counts
+        return _parse(Path(out).read_text(), EVENTS)
 
 
 def run(quick: bool) -> dict[str, Any]:

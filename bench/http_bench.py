@@ -8,7 +8,8 @@ unpinned, on both CPUs, so it competes with the load generator for CPU 1; the or
 waits while a run is measured. All request bodies are signed before the runs
 (bench/fixtures.py). For each run the server's own CPU time (utime + stime from /proc/PID/stat)
 is read before and after, which gives the server CPU cost per request independently of the
-client.
+client; saturation runs also count the server's instructions and cycles per request with
+`perf stat -p` when perf can count (bench/counters.py `Attached`).
 
 Order of the runs:
 1. HTTP ceiling, verify ceiling: saturation, then the fixed rates, replaying (in a loop) signed
@@ -44,7 +45,7 @@ from typing import Any
 
 import httpx
 
-from bench import fixtures, wrk_client
+from bench import counters, fixtures, wrk_client
 from bench.loadgen import save_requests
 
 SERVER_CPU = 0
@@ -245,6 +246,14 @@ def load(
         path = workdir / "requests.msgpack"
         save_requests(path, requests)
     waited = wait_until_quiet(quiet_wait)
+    # Saturation runs also count the server's instructions and cycles per request (perf, when
+    # it can count): unlike req/s, that comparison with the ceilings does not move with how
+    # fast the shared VM is at the minute (bench/counters.py).
+    attached = None
+    if not rate and counters.unavailable() is None:
+        attached = counters.Attached([server.pid, *_children(server.pid)])
+        attached.start()
+        time.sleep(0.3)  # perf attaches while the server is idle: nothing is missed
     cpu0 = server.cpu_seconds()
     busy0 = busy_cpu_seconds()
     t0 = time.perf_counter()
@@ -277,6 +286,12 @@ def load(
     wall = time.perf_counter() - t0
     cpu1 = server.cpu_seconds()
     busy1 = busy_cpu_seconds()
+    counts = attached.stop() if attached is not None else {}
+    out["server_counters_per_request"] = (
+        {event: n / out["completed"] for event, n in counts.items()}
+        if counts and out["completed"]
+        else None
+    )
     out["server_cpu_s"] = cpu1 - cpu0
     out["server_cpu_us_per_request"] = (
         (cpu1 - cpu0) / out["completed"] * 1e6 if out["completed"] else None

@@ -40,21 +40,44 @@ def _ceiling_rps(report: dict[str, Any]) -> tuple[float, list[float]]:
     return (sum(each) / len(each) if each else 0.0), each
 
 
+def _ceiling_cycles(report: dict[str, Any]) -> float | None:
+    """The single-process verify ceiling's server cycles per request at saturation (mean of
+    its runs), or None without counters."""
+    each = [
+        r["server_counters_per_request"]["cycles"]
+        for r in _runs(report, "verify_ceiling")
+        if not r["target_rate"] and "cycles" in (r.get("server_counters_per_request") or {})
+    ]
+    return sum(each) / len(each) if each else None
+
+
+def _cycles_ratio(report: dict[str, Any], run: dict[str, Any]) -> float | None:
+    """Ceiling cycles / this run's cycles per request: the throughput ratio the two would
+    have on equal cores, whatever the VM's speed when each ran."""
+    ceiling = _ceiling_cycles(report)
+    mine = (run.get("server_counters_per_request") or {}).get("cycles")
+    return ceiling / mine if ceiling and mine else None
+
+
 def _http_targets(report: dict[str, Any]) -> list[Target]:
     out: list[Target] = []
     cancels = _sat(report, "cancels")
     ceiling, each = _ceiling_rps(report)
     if cancels and ceiling:
         ratio = cancels["throughput_rps"] / ceiling
+        detail = (
+            f"{cancels['throughput_rps']:.0f} / {ceiling:.0f} req/s "
+            "(cancels of resting orders by client order id, durability process; the "
+            "ceiling is the mean of its runs: " + ", ".join(f"{x:.0f}" for x in each) + ")"
+        )
+        by_cycles = _cycles_ratio(report, cancels)
+        if by_cycles is not None:
+            detail += (
+                f"; by CPU cycles per request (independent of the VM's speed): {by_cycles:.2f}"
+            )
         out.append(
             _target(
-                "signed cancel throughput / verify ceiling",
-                ">= 0.8",
-                ratio,
-                ratio >= 0.8,
-                f"{cancels['throughput_rps']:.0f} / {ceiling:.0f} req/s "
-                "(cancels of resting orders by client order id, durability process; the "
-                "ceiling is the mean of its runs: " + ", ".join(f"{x:.0f}" for x in each) + ")",
+                "signed cancel throughput / verify ceiling", ">= 0.8", ratio, ratio >= 0.8, detail
             )
         )
     else:
@@ -69,12 +92,24 @@ def _http_targets(report: dict[str, Any]) -> list[Target]:
         )
         verify2 = _sat(report, "verify_ceiling", WORKERS)
         if verify2:
+            reach = verify2["throughput_rps"] / ceiling
             detail += (
-                f"; the verify ceiling itself in 2 processes reaches "
-                f"{verify2['throughput_rps'] / ceiling:.2f} × on the same "
+                f"; the verify ceiling itself in 2 processes reaches {reach:.2f} × on the same "
                 f"cores, and --workers 2 is "
                 f"{workers['throughput_rps'] / verify2['throughput_rps']:.2f} × of that"
             )
+            # What these cores allow at best: the 2-process ceiling's reach scaled by how much
+            # more CPU a request costs (cycles: independent of the VM's speed).
+            bounds = [
+                f"{label} {reach * r:.2f} ×"
+                for label, run in (("--workers 2", workers), ("one process's work", cancels))
+                if run is not None and (r := _cycles_ratio(report, run)) is not None
+            ]
+            if bounds:
+                detail += (
+                    "; at most, from cycles per request against the ceiling's, split over "
+                    "these cores with no coordination loss: " + ", ".join(bounds)
+                )
         out.append(
             _target(
                 "stretch: signed cancels with --workers 2 / verify ceiling",
@@ -394,6 +429,7 @@ def _http_section(report: dict[str, Any]) -> list[str]:
         lines.append("Saturation throughput as ratios of the same run's ceilings:")
         lines.append("")
         lines += _table(["scenario", "req/s", "/ verify ceiling", "/ HTTP ceiling"], ratio_rows)
+    lines += _http_counters(report)
     snaps = [
         f"{r['scenario']}@{r['target_rate'] or 'sat'}"
         for r in http["runs"]
@@ -404,6 +440,39 @@ def _http_section(report: dict[str, Any]) -> list[str]:
             "Runs during which Tidepool wrote a snapshot (in a forked child): " + ", ".join(snaps)
         )
         lines.append("")
+    return lines
+
+
+def _http_counters(report: dict[str, Any]) -> list[str]:
+    """Instructions and cycles per request of each saturation run's server processes."""
+    rows = []
+    for r in report["http"]["runs"]:
+        per = r.get("server_counters_per_request")
+        if r["target_rate"] or not per:
+            continue
+        rows.append(
+            [
+                r["scenario"],
+                r.get("layout", ""),
+                per.get("instructions"),
+                per.get("cycles"),
+                _cycles_ratio(report, r),
+            ]
+        )
+    if not rows:
+        return []
+    lines = [
+        "CPU counters of the server processes per request at saturation (`perf stat -p` "
+        "attached for the whole run; all of a `--workers 2` server's processes together). "
+        "Cycles count only while a process runs, so the last column, the verify ceiling's "
+        "cycles per request over the run's, is the throughput ratio the two would have on "
+        "equal cores, without the VM's speed of the minute in it:",
+        "",
+    ]
+    lines += _table(
+        ["scenario", "layout", "instructions/req", "cycles/req", "ceiling cycles / run's"],
+        rows,
+    )
     return lines
 
 
