@@ -221,7 +221,7 @@ def _journal_targets(report: dict[str, Any]) -> list[Target]:
             rate,
             rate >= 200_000,
             f"{rec['replayed']:,} commands replayed from genesis in {rec['seconds']:.1f} s "
-            "with Tidepool's GC policy"
+            "with Tidepool's GC policy, in a fresh process as at start-up"
             + (
                 f" ({rec['default_gc_commands_per_s']:,.0f}/s with the default GC)"
                 if "default_gc_commands_per_s" in rec
