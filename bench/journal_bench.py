@@ -66,6 +66,7 @@ from tidepool.runtime.sequencer import Durability, Sequencer
 
 CONFIG = EngineConfig(max_open_orders=10_000_000)
 TS = 1_750_000_000_000
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _fresh() -> Engine:
@@ -375,8 +376,7 @@ def _recover_in_child(state_dir: Path, policy: bool) -> dict[str, Any]:
     """`_recover_child` in a new interpreter: its JSON."""
     argv = [sys.executable, "-m", "bench.journal_bench", "--recover", str(state_dir)]
     argv += ["--gc-policy"] if policy else []
-    root = Path(__file__).resolve().parent.parent
-    r = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=True, timeout=1800)
+    r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True, timeout=1800)
     result: dict[str, Any] = json.loads(r.stdout)
     return result
 
