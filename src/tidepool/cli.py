@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         "process (more signed requests/s on several cores); 0 = one process does everything",
     )
 
+    s.add_argument(
+        "--sandbox",
+        choices=["on", "off"],
+        default="on",
+        help="off: no /sandbox/ routes (faucet, mark price, state hash); they take no signature",
+    )
+
     j = sub.add_parser("journal", help="offline state-dir tools")
     jsub = j.add_subparsers(dest="journal_command", required=True)
     v = jsub.add_parser("verify", help="check a state dir without starting a server")
@@ -99,6 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
         speedbump_ms=args.speedbump_ms,
         seed=args.seed,
         workers=args.workers,
+        sandbox=args.sandbox == "on",
     )
     if args.markets is not None:
         cfg = dataclasses.replace(cfg, markets=load_markets(args.markets))

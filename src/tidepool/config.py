@@ -31,6 +31,7 @@ class Config:
     speedbump_ms: int = 100  # delays are drawn from [speedbump_ms / 2, speedbump_ms]; 0 = off
     seed: int | None = None
     workers: int = 0  # gateway worker processes in front of the engine process; 0 = none
+    sandbox: bool = True  # serve the unauthenticated /sandbox/ routes (faucet, mark price, ...)
 
 
 def load_markets(path: Path) -> tuple[MarketSpec, ...]:

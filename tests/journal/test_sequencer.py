@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -12,8 +13,9 @@ import pytest
 from journal_fixtures import TS, open_toy_store, replay_hash
 from toy_engine import ToyConfig, ToyEngine, toy_command
 
-from tidepool.engine.commands import Faucet
-from tidepool.journal.errors import JournalWriteError
+from tidepool.engine.commands import CancelOrder, Faucet
+from tidepool.journal import segments
+from tidepool.journal.errors import JournalWriteError, SequencerStopped
 from tidepool.runtime.clock import ManualClock
 from tidepool.runtime.sequencer import Durability, Sequencer
 
@@ -169,30 +171,73 @@ def test_fsync_failure_stops_the_sequencer(tmp_path: Path, monkeypatch: pytest.M
             await seqr.submit(toy_command)
         with pytest.raises(JournalWriteError, match="stopped"):
             await seqr.submit(toy_command)
+        # Not resumable: after a failed fsync the page cache is suspect, so only a restart
+        # (recovery from what is on disk) brings writes back.
+        seqr.probe_interval_s = 0.0
+        assert seqr.stopped_reason() is not None
 
     asyncio.run(go())
     seqr._store.close()
 
 
-def test_append_failure_rolls_back_and_stops(
+def test_a_full_disk_stops_writes_until_the_disk_has_room_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seqr = _open(tmp_path, "process")
-    store = seqr._store
+    seqr.probe_interval_s = 0.0
+    real_write_all = segments.write_all
+
+    def disk_full(fd: int, data: bytes) -> None:
+        os.write(fd, data[: len(data) // 2])  # a partial record, as ENOSPC can leave
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     async def go() -> None:
-        await seqr.submit(toy_command)
+        await seqr.submit(lambda seq, ts: toy_command(seq, ts, 1))
         before = seqr.engine.state_hash()
-
-        def failing_append(cmd: Any) -> None:
-            raise JournalWriteError("disk full")
-
-        monkeypatch.setattr(store, "append", failing_append)
-        with pytest.raises(JournalWriteError, match="disk full"):
-            await seqr.submit(toy_command)
+        monkeypatch.setattr(segments, "write_all", disk_full)
+        with pytest.raises(SequencerStopped, match="No space left"):
+            await seqr.submit(lambda seq, ts: toy_command(seq, ts, 2))
         assert seqr.engine.state_hash() == before and seqr.last_seq == 1
-        with pytest.raises(JournalWriteError, match="stopped"):
-            await seqr.submit(toy_command)
+        # Still full: every write is refused with the reason, nothing is applied.
+        with pytest.raises(SequencerStopped, match="No space left"):
+            await seqr.submit(lambda seq, ts: toy_command(seq, ts, 3))
+        reason = seqr.stopped_reason()
+        assert reason is not None and "No space left" in reason
+        # Room again: the next write goes through without a restart, right after seq 1.
+        monkeypatch.setattr(segments, "write_all", real_write_all)
+        assert seqr.stopped_reason() is None
+        await seqr.submit(lambda seq, ts: toy_command(seq, ts, 4))
+        assert seqr.last_seq == 2
+        await seqr.close()
+
+    asyncio.run(go())
+    # The partial record was cut back: the journal replays to exactly the acknowledged commands.
+    expected = replay_hash([toy_command(1, TS, 1), toy_command(2, TS, 4)])
+    assert seqr.engine.state_hash() == expected
+    reopened = _open(tmp_path, "process")
+    assert reopened.last_seq == 2 and reopened.engine.state_hash() == expected
+    asyncio.run(reopened.close())
+
+
+@pytest.mark.parametrize("durability", ["none", "process"])
+def test_a_command_the_journal_cannot_encode_fails_alone(
+    tmp_path: Path, durability: Durability
+) -> None:
+    seqr = _open(tmp_path / "state", durability)
+
+    async def go() -> None:
+        await seqr.submit(lambda seq, ts: toy_command(seq, ts, 1))
+        before = seqr.engine.state_hash()
+        with pytest.raises(OverflowError):
+            await seqr.submit(
+                lambda seq, ts: CancelOrder(
+                    seq=seq, ts_ms=ts, account="acct1", symbol="BTC", order_id=2**64
+                )
+            )
+        assert seqr.engine.state_hash() == before and seqr.last_seq == 1
+        assert seqr.stopped_reason() is None
+        await seqr.submit(lambda seq, ts: toy_command(seq, ts, 2))
+        assert seqr.last_seq == 2
         await seqr.close()
 
     asyncio.run(go())

@@ -7,6 +7,7 @@ rejected, never rounded.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 import msgspec
@@ -78,29 +79,45 @@ class OffGrid(ValueError):
     """A decimal string that is not a positive multiple of its grid step."""
 
 
+class OutOfRange(OffGrid):
+    """A decimal string too large to be a price or an amount (the message says why)."""
+
+
+MAX_INTEGER_DIGITS = 20  # Pacifica's decimals are rust_decimal (28 digits); 20 covers any price
+MAX_STEPS = 2**63 - 1  # ticks and lots are journaled as msgpack integers (int64)
+
+# ASCII digits only, one optional leading minus, no exponent, no padding: `Decimal()` alone
+# would also take "+1", " 1", "1e3", "1_0", "９５０００" and "95000\n". The integer part's leading
+# zeros are captured apart so only significant digits count against MAX_INTEGER_DIGITS.
+_DECIMAL = re.compile(r"-?0*([0-9]*)(?:\.[0-9]*)?")
+
+
 def parse_decimal(text: str) -> Decimal:
     """Parse a wire decimal string strictly: plain finite decimal notation only."""
     if not isinstance(text, str) or not text or len(text) > 40:
         raise OffGrid(f"{text!r} is not a decimal string")
-    if text[0] in "+ " or text[-1] == " " or "e" in text or "E" in text or "_" in text:
+    match = _DECIMAL.fullmatch(text)
+    if match is None or text.strip("-.") == "":
         raise OffGrid(f"{text!r} is not a plain decimal string")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise OffGrid(f"{text!r} is not a decimal string") from None
-    if not value.is_finite():
-        raise OffGrid(f"{text!r} is not a finite number")
-    return value
+    if len(match.group(1)) > MAX_INTEGER_DIGITS:
+        raise OutOfRange(f"{text} has more than {MAX_INTEGER_DIGITS} integer digits")
+    return Decimal(text)
 
 
 def to_steps(text: str, step: Decimal) -> int:
-    """`text` as an integer count of `step`; raises OffGrid if not an exact positive multiple."""
+    """`text` as an integer count of `step`; raises OffGrid if not an exact positive multiple,
+    OutOfRange if the count does not fit the journal's integers."""
     value = parse_decimal(text)
     if value <= 0:
         raise OffGrid(f"{text} must be positive")
-    steps, rest = divmod(value, step)
+    try:
+        steps, rest = divmod(value, step)
+    except InvalidOperation:  # the quotient needs more digits than the decimal context holds
+        raise OutOfRange(f"{text} is too large") from None
     if rest != 0:
         raise OffGrid(f"{text} is not a multiple of {format_decimal(step)}")
+    if steps > MAX_STEPS:
+        raise OutOfRange(f"{text} is too large")
     return int(steps)
 
 

@@ -5,8 +5,14 @@ one send, which measured roughly half the per-request cost of Starlette routing 
 
 - WireError (bad JSON, bad signature, unknown symbol...): its envelope, nothing reached the engine.
 - Business rejections: values in the engine's Outcome, turned into envelopes by the handlers.
+- The sequencer cannot journal (SequencerStopped: a full disk, a failed fsync): the 503
+  envelope with the reason, which `GET /ready` also answers until it clears.
 - Anything else: logged, answered with the 500 envelope; the sequencer has already restored the
   engine to the state before the request.
+
+Requests under /sandbox/ are unauthenticated by design (a local tool's cheats); what keeps a web
+page the developer visits from using them is checked on the HTTP request itself, in both process
+layouts (sandbox_guard): a JSON content type for bodies and no browser Origin but loopback.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from tidepool.gateway import (
     stops,
 )
 from tidepool.gateway.context import API, Exchange, Request, Verified, WireError
+from tidepool.gateway.sandbox_guard import SANDBOX_PREFIX, sandbox_guard
+from tidepool.journal.errors import JournalWriteError
 from tidepool.wire.envelope import INTERNAL_ERROR, Response, error, ok
 
 log = logging.getLogger("tidepool.gateway")
@@ -40,11 +48,25 @@ MAX_BODY_BYTES = 1 << 20
 
 
 async def health(ex: Exchange, req: Request) -> Response:
+    """Liveness: the process answers. Whether writes can be journaled is /ready's question."""
     return ok({"status": "ok"})
+
+
+async def ready(ex: Exchange, req: Request) -> Response:
+    """Readiness: 200 while commands can be journaled, 503 with the reason while they cannot."""
+    reason = ex.sequencer.stopped_reason()
+    if reason is not None:
+        return unavailable(reason)
+    return ok({"status": "ready", "seq": ex.sequencer.last_seq})
+
+
+def unavailable(reason: str) -> Response:
+    return error(503, f"Service unavailable: {reason}")
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/health"): health,
+    ("GET", "/ready"): ready,
     ("GET", f"{API}/info"): markets.info,
     ("GET", f"{API}/info/prices"): markets.prices,
     ("GET", f"{API}/book"): markets.book,
@@ -76,7 +98,6 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/sandbox/mark_price"): sandbox.mark_price,
     ("GET", "/sandbox/state_hash"): sandbox.state_hash,
 }
-_PATHS = frozenset(path for _, path in ROUTES)
 _CONTENT_TYPE = (b"content-type", b"application/json")
 
 
@@ -100,17 +121,25 @@ class AsgiApp:
                 await self._lifespan(receive, send)
             return
         message = await receive()
+        if message["type"] == "http.disconnect":  # the client (or a read deadline) hung up
+            return
         body: bytes | None = message.get("body", b"")
         if message.get("more_body", False):  # rare for small JSON bodies: read the rest
             body = await _read_rest(receive, message.get("body", b""))
         elif len(message.get("body", b"")) > MAX_BODY_BYTES:
             body = None
-        if body is None:
+        path: str = scope["path"]
+        refusal = sandbox_guard(scope) if path.startswith(SANDBOX_PREFIX) else None
+        if refusal is not None:
+            response = refusal
+        elif body is None:
             response = error(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
         else:
-            response = await self.answer(
-                scope["method"], scope["path"], scope["query_string"], body
-            )
+            try:
+                response = await self.answer(scope["method"], path, scope["query_string"], body)
+            except Exception:  # answer() handles its own; this guards a worker's forwarding
+                log.exception("unexpected failure on %s %s", scope["method"], path)
+                response = INTERNAL_ERROR
         # An explicit length spares clients chunked decoding of every small JSON answer.
         headers = [_CONTENT_TYPE, (b"content-length", str(len(response.body)).encode())]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -140,9 +169,18 @@ class GatewayApp(AsgiApp):
         self,
         exchange: Exchange,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
+        *,
+        sandbox: bool = True,
     ) -> None:
+        """sandbox False: the /sandbox/ routes do not exist (`serve --sandbox off`)."""
         super().__init__(on_shutdown=on_shutdown)
         self.exchange = exchange
+        self._routes = (
+            ROUTES
+            if sandbox
+            else {key: h for key, h in ROUTES.items() if not key[1].startswith(SANDBOX_PREFIX)}
+        )
+        self._paths = frozenset(path for _, path in self._routes)
 
     async def answer(
         self,
@@ -155,9 +193,9 @@ class GatewayApp(AsgiApp):
         """Answer one request. `verified`: the signature verdicts of the gateway worker process
         that received it (None: verify here). Also reachable as `dispatch`."""
         path = normalize(path)
-        handler = ROUTES.get((method, path))
+        handler = self._routes.get((method, path))
         if handler is None:
-            if path in _PATHS:
+            if path in self._paths:
                 return error(405, f"Method {method} not allowed for {path}")
             return error(404, f"Not found: {path}")
         query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
@@ -165,6 +203,8 @@ class GatewayApp(AsgiApp):
             return await handler(self.exchange, Request(method, path, query, body, verified))
         except WireError as exc:
             return exc.response
+        except JournalWriteError as exc:
+            return unavailable(str(exc))
         except Exception:
             log.exception("unexpected failure on %s %s", method, path)
             return INTERNAL_ERROR

@@ -69,12 +69,46 @@ class Exchange:
         return self.sequencer.engine
 
 
+MAX_JSON_DEPTH = 32  # a batch body is 5 levels deep; Pacifica's bodies never come close
+
+
 def decode_json_object(body: bytes) -> dict[str, Any]:
-    """Parse a request body that must be one JSON object."""
+    """Parse a request body that must be one JSON object, at most MAX_JSON_DEPTH deep.
+
+    The depth bound keeps every later recursive walk (the signed message's re-serialisation,
+    msgspec conversion) far from Python's recursion limit. Counting brackets is one C call per
+    kind, and only a body with more brackets than the bound is measured properly."""
     try:
         value = msgspec.json.decode(body) if body else None
     except msgspec.DecodeError as exc:
         raise WireError(bad_request(f"Invalid JSON body: {exc}")) from None
+    except RecursionError:
+        value = _TOO_DEEP
     if not isinstance(value, dict):
+        if value is _TOO_DEEP:
+            raise WireError(_too_deep_answer())
         raise WireError(bad_request("Invalid JSON body: expected a JSON object"))
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise WireError(_too_deep_answer())
     return value
+
+
+_TOO_DEEP = object()
+
+
+def _too_deep_answer() -> Response:
+    return bad_request(f"Invalid JSON body: nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of decoded JSON, without recursion (the value may be thousands deep)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from tidepool.domain.errors import book_not_found
-from tidepool.domain.markets import MarketSpec, OffGrid, format_decimal, parse_decimal, to_steps
+from tidepool.domain.markets import (
+    MarketSpec,
+    OffGrid,
+    OutOfRange,
+    format_decimal,
+    parse_decimal,
+    to_steps,
+)
 from tidepool.engine.commands import (
     BatchAction,
     CancelOrder,
@@ -51,25 +58,23 @@ def market(ex: Exchange, symbol: str) -> MarketSpec:
 
 
 def price_ticks(spec: MarketSpec, text: str, name: str = "Price") -> int:
-    try:
-        return to_steps(text, spec.tick_size)
-    except OffGrid:
-        raise WireError(
-            bad_request(
-                f"{name} {text} is not a multiple of tick size {format_decimal(spec.tick_size)}",
-                "invalid_price",
-            )
-        ) from None
+    return _steps(text, spec.tick_size, name, "tick size", "invalid_price")
 
 
 def amount_lots(spec: MarketSpec, text: str) -> int:
+    return _steps(text, spec.lot_size, "Amount", "lot size", "invalid_amount")
+
+
+def _steps(text: str, step: Decimal, name: str, grid: str, error_id: str) -> int:
+    """`text` in steps of the market's grid; a 400 naming the field when it is not on it."""
     try:
-        return to_steps(text, spec.lot_size)
+        return to_steps(text, step)
+    except OutOfRange as exc:
+        raise WireError(bad_request(f"{name} {exc}", error_id)) from None
     except OffGrid:
         raise WireError(
             bad_request(
-                f"Amount {text} is not a multiple of lot size {format_decimal(spec.lot_size)}",
-                "invalid_amount",
+                f"{name} {text} is not a multiple of {grid} {format_decimal(step)}", error_id
             )
         ) from None
 
@@ -89,8 +94,8 @@ def percent(name: str, text: str) -> Decimal:
     """A non-negative decimal string (slippage in percent)."""
     try:
         value = parse_decimal(text)
-    except OffGrid:
-        raise WireError(invalid_parameters(f"{name} must be a decimal string")) from None
+    except OffGrid as exc:
+        raise WireError(invalid_parameters(f"{name} must be a decimal string: {exc}")) from None
     if value < 0:
         raise WireError(invalid_parameters(f"{name} must not be negative"))
     return value

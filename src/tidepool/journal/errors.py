@@ -8,6 +8,7 @@ Tree:
     ├── NoUsableSnapshot          no valid snapshot and the journal does not start at seq 1
     └── ReplayFailed              the engine raised while replaying a journaled command
     JournalWriteError             writing or fsyncing the journal failed at run time
+    └── SequencerStopped          the sequencer takes no commands until the cause clears
 
 Every message names the directory or file (and byte offset) so an operator can act on it.
 """
@@ -64,3 +65,7 @@ class ReplayFailed(StateDirError):
 
 class JournalWriteError(Exception):
     """Appending or fsyncing failed; the sequencer stops accepting commands."""
+
+
+class SequencerStopped(JournalWriteError):
+    """Commands cannot be journaled now; the message says why (the gateway answers 503)."""

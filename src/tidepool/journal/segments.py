@@ -29,6 +29,8 @@ from tidepool.journal.errors import JournalWriteError
 from tidepool.journal.layout import fsync_dir, segment_path, write_all
 
 DEFAULT_MAX_SEGMENT_BYTES = 64 << 20
+_PROBE_NAME = ".write-probe"
+_PROBE_BYTES = 64 << 10  # a few hundred records' worth of room
 
 log = logging.getLogger("tidepool.journal")
 
@@ -86,6 +88,30 @@ class JournalWriter:
             except OSError:
                 # The record is written: failing the append now would let its seq be reused.
                 log.exception("%s: could not start a new journal segment; will retry", self._dir)
+
+    def resume_check(self) -> str | None:
+        """After a failed append: None if the next one can safely go ahead, else why not.
+
+        Safe means the failed record left nothing behind (_cut_back truncated it, and the file
+        still ends where the last good record ends) and the disk takes a write again, which a
+        throw-away probe file of _PROBE_BYTES shows without touching the journal.
+        """
+        if self._broken is not None:
+            return self._broken
+        try:
+            size = os.fstat(self._fd).st_size
+            if size != self._size:
+                return f"journal segment is {size} bytes, its last good record ends at {self._size}"
+            probe = self._dir / _PROBE_NAME
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                write_all(fd, bytes(_PROBE_BYTES))
+            finally:
+                os.close(fd)
+                probe.unlink(missing_ok=True)
+        except OSError as exc:
+            return f"journal still not writable: {exc}"
+        return None
 
     def _cut_back(self) -> None:
         """Remove a partial record so the next append does not land after garbage."""

@@ -82,7 +82,9 @@ class CommandStore(Protocol[M]):
     @property
     def snapshot_seq(self) -> int: ...
 
-    def append(self, cmd: Command) -> None: ...
+    def append(self, cmd: Command, record: bytes | None = None) -> None: ...
+
+    def resume_check(self) -> str | None: ...
 
     def sync(self) -> None: ...
 
@@ -164,8 +166,13 @@ class FileStore(Generic[M]):
     def snapshot_seq(self) -> int:
         return self._snapshot_seq
 
-    def append(self, cmd: Command) -> None:
-        self._writer.append(cmd.seq, encode_record(cmd))
+    def append(self, cmd: Command, record: bytes | None = None) -> None:
+        """Append `cmd`; `record` is its encode_record() when the caller already made it."""
+        self._writer.append(cmd.seq, encode_record(cmd) if record is None else record)
+
+    def resume_check(self) -> str | None:
+        """Why appends cannot safely resume after a failed one (None: they can)."""
+        return self._writer.resume_check()
 
     def sync(self) -> None:
         self._writer.sync()
@@ -337,9 +344,12 @@ class MemoryStore(Generic[M]):
     def snapshot_seq(self) -> int:
         return self._base_seq
 
-    def append(self, cmd: Command) -> None:
+    def append(self, cmd: Command, record: bytes | None = None) -> None:
         self._log.append(cmd)
         self._last_seq = cmd.seq
+
+    def resume_check(self) -> str | None:
+        return None
 
     def sync(self) -> None:
         pass

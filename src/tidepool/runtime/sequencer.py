@@ -14,8 +14,17 @@ Invariants:
 - Nothing is answered before its record is durable per the mode: `process` (written to the OS,
   survives kill -9), `fsync` (fsynced with group commit, survives power loss), `none` (memory
   only). A crash between apply and append loses only a command nobody was answered for.
+- Every command is encoded as its journal record before it is applied: a command the journal
+  cannot hold (a bug elsewhere let a value through that msgpack cannot encode) fails alone, with
+  the engine untouched, and the sequencer goes on.
 - If the store cannot be written or the engine cannot be rebuilt, the sequencer stops: every
-  later submit raises JournalWriteError. Restarting recovers from the state dir.
+  later submit raises SequencerStopped (the gateway answers 503 and `/ready` says why).
+  A failed append whose partial record was cut back (a full disk) is resumable: the next submit
+  or readiness check, at most once per `probe_interval_s`, asks the store whether appends can
+  safely go on (the segment ends at its last good record, a probe write succeeds) and resumes if
+  so. A failed fsync (`fsync` mode) is not: after it the kernel may have dropped dirty pages it
+  could not write, so nothing acknowledged afterwards could be trusted; restart to recover from
+  the state dir.
 - Snapshots every `snapshot_every` commands are written in the background by a forked child
   (FileStore.start_snapshot): the event loop pays the fork, not the encoding or the fsyncs. At
   most one is in flight; while it is, a due snapshot waits for it. The child is reaped from
@@ -31,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -39,7 +49,8 @@ from tidepool.domain.markets import MarketSpec
 from tidepool.engine.commands import Command
 from tidepool.engine.events import Outcome
 from tidepool.journal.crashpoints import CrashPoints
-from tidepool.journal.errors import JournalWriteError
+from tidepool.journal.errors import JournalWriteError, SequencerStopped
+from tidepool.journal.framing import encode_record
 from tidepool.journal.groupcommit import GroupCommitter
 from tidepool.journal.store import CommandStore, FileStore, MemoryStore, SnapshotJob
 from tidepool.runtime import gcpolicy
@@ -87,6 +98,9 @@ class Sequencer:
             else None
         )
         self._stopped: str | None = None
+        self._resumable = False  # the stop came from an append that left the journal intact
+        self._next_probe = 0.0
+        self.probe_interval_s = 1.0
         self._closed = False
         self._crash = CrashPoints.from_env()
         self._background = background_snapshots
@@ -153,12 +167,13 @@ class Sequencer:
 
     async def submit(self, build: Callable[[int, int], Command]) -> Outcome:
         """Sequence, apply, store and (per durability) persist one command; its Outcome."""
-        if self._stopped is not None:
-            raise JournalWriteError(f"sequencer stopped: {self._stopped}")
+        if self._stopped is not None and self.stopped_reason() is not None:
+            raise SequencerStopped(f"sequencer stopped: {self._stopped}")
         seq = self._last_seq + 1
         cmd = build(seq, self._clock.now_ms())
         if cmd.seq != seq:
             raise ValueError(f"command built with seq {cmd.seq}, expected {seq}")
+        record = encode_record(cmd)  # before apply: an unencodable command changes nothing
         try:
             outcome = self.engine.apply(cmd)
         except Exception:
@@ -167,11 +182,11 @@ class Sequencer:
         if self._crash is not None:
             self._crash.reached("after_apply")
         try:
-            self._store.append(cmd)
+            self._store.append(cmd, record)
         except Exception as exc:
             self._roll_back(seq)
-            self._stop(f"journal append of seq {seq} failed: {exc}")
-            raise
+            self._stop(f"journal append of seq {seq} failed: {exc}", resumable=True)
+            raise SequencerStopped(f"sequencer stopped: {self._stopped}") from exc
         self._last_seq = seq
         if self._crash is not None:
             self._crash.reached("after_journal_append")
@@ -184,10 +199,28 @@ class Sequencer:
                 await self._committer.wait_durable(seq)
             except JournalWriteError as exc:
                 self._stop(str(exc))
-                raise
+                raise SequencerStopped(f"sequencer stopped: {self._stopped}") from exc
         if self._crash is not None:
             self._crash.reached("before_ack")
         return outcome
+
+    def stopped_reason(self) -> str | None:
+        """None while commands can be journaled; otherwise why not. A resumable stop is
+        probed here (at most once per probe_interval_s) and lifted if the cause has cleared."""
+        if self._stopped is None or not self._resumable or self._closed:
+            return self._stopped
+        now = time.monotonic()
+        if now < self._next_probe:
+            return self._stopped
+        self._next_probe = now + self.probe_interval_s
+        blocker = self._store.resume_check()
+        if blocker is not None:
+            log.warning("sequencer still stopped: %s", blocker)
+            return self._stopped
+        log.warning("journal writable again at seq %d; sequencer resumed", self._last_seq)
+        self._stopped = None
+        self._resumable = False
+        return None
 
     def _roll_back(self, seq: int) -> None:
         """Replace a possibly half-mutated engine by a rebuild that lacks command `seq`."""
@@ -201,10 +234,16 @@ class Sequencer:
             "engine rebuilt at seq %d, state hash %s", self._last_seq, self.engine.state_hash()
         )
 
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: str, *, resumable: bool = False) -> None:
         if self._stopped is None:
             self._stopped = reason
-            log.error("sequencer stopped, restart to recover from the state dir: %s", reason)
+            # A rebuild that failed inside _roll_back has already stopped us for good.
+            self._resumable = resumable
+            self._next_probe = time.monotonic() + self.probe_interval_s
+            if resumable:
+                log.error("sequencer stopped until the journal is writable again: %s", reason)
+            else:
+                log.error("sequencer stopped, restart to recover from the state dir: %s", reason)
 
     def _snapshot(self, *, in_place: bool = False) -> None:
         """Snapshot at the current seq. A failure is logged, not raised: the journal has it all."""

@@ -13,9 +13,10 @@ import uvicorn
 
 from tidepool.config import Config
 from tidepool.engine.engine import EngineConfig
-from tidepool.gateway.app import AsgiApp, GatewayApp
+from tidepool.gateway.app import GatewayApp
 from tidepool.gateway.context import Exchange
 from tidepool.runtime.clock import SystemClock
+from tidepool.runtime.httpguard import http_config
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
 from tidepool.signing import ReplayGuard, VerifyPolicy
@@ -68,15 +69,18 @@ class _Server(uvicorn.Server):
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+LISTEN_BACKLOG = 2048  # uvicorn's default, which it sets again when it starts serving
 
 
 def serve(cfg: Config) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((cfg.host, cfg.port))
+    # Listening from here on: a client that connects while the state is recovered waits in the
+    # backlog instead of being refused, and the line below is only printed once it can connect.
+    sock.listen(LISTEN_BACKLOG)
     host, port = sock.getsockname()[:2]
-    # Tests and scripts read this line to learn the port chosen by --port 0; it is printed once
-    # requests can be answered.
+    # Tests and scripts read this line to learn the port chosen by --port 0.
     announce = f"Tidepool listening on http://{host}:{port} (REST under /api/v1)\n"
     if cfg.workers > 0:
         from tidepool.runtime.workers import serve_with_workers
@@ -84,24 +88,7 @@ def serve(cfg: Config) -> None:
         serve_with_workers(cfg, sock, announce)
         return
     exchange = build_exchange(cfg)
-    app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close)
+    app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close, sandbox=cfg.sandbox)
     sys.stdout.write(announce)
     sys.stdout.flush()
-    server = _Server(http_config(app))
-    server.run(sockets=[sock])
-
-
-def http_config(app: AsgiApp) -> uvicorn.Config:
-    """uvicorn as every Tidepool HTTP process runs it (the single process and each worker)."""
-    return uvicorn.Config(
-        app,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-        # X-Forwarded-* rewriting is for servers behind a proxy; Tidepool never reads the
-        # client address, and the middleware costs an await level on every request.
-        proxy_headers=False,
-    )
+    _Server(http_config(app)).run(sockets=[sock])

@@ -25,8 +25,8 @@ import uvicorn
 
 from tidepool.gateway.app import AsgiApp
 from tidepool.gateway.preverify import verdicts
+from tidepool.runtime.httpguard import http_config
 from tidepool.runtime.link import READY, FrameProtocol, LinkRequest, LinkResponse
-from tidepool.runtime.server import http_config
 from tidepool.wire.envelope import Response, error
 
 log = logging.getLogger("tidepool.worker")

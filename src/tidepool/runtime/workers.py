@@ -137,7 +137,7 @@ async def _run(cfg: Config, listener: socket.socket, announce: str) -> None:
     from tidepool.runtime.server import build_exchange
 
     exchange = build_exchange(cfg)
-    app = GatewayApp(exchange)
+    app = GatewayApp(exchange, sandbox=cfg.sandbox)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -181,5 +181,4 @@ async def _supervise(workers: list[_Worker], stop: asyncio.Event) -> None:
 
 
 def serve_with_workers(cfg: Config, listener: socket.socket, announce: str) -> None:
-    listener.listen(2048)
     uvloop.run(_run(cfg, listener, announce))

@@ -9,7 +9,7 @@ Amounts and prices stay strings here; the market codec turns them into ticks and
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -59,18 +59,30 @@ class CreateMarketOrderRequest(Signed, frozen=True):
     builder_code: str | None = None
 
 
-class CancelOrderRequest(Signed, frozen=True):
+U64_MAX = 2**64 - 1
+
+
+class OrderRefRequest(Signed, frozen=True, kw_only=True):
+    """A request naming one order by `order_id` or `client_order_id` (cancel, stop cancel,
+    edit). Order ids are u64 on Pacifica; msgspec's `Meta` bounds stop at int64, so the range
+    is checked here, at decode, and a bigger number never reaches the journal."""
+
     symbol: str
     order_id: int | None = None
     client_order_id: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.order_id is not None and not 0 <= self.order_id <= U64_MAX:
+            raise ValueError("`order_id` must be an integer from 0 to 2^64-1")
 
-class EditOrderRequest(Signed, frozen=True):
-    symbol: str
+
+class CancelOrderRequest(OrderRefRequest, frozen=True):
+    pass
+
+
+class EditOrderRequest(OrderRefRequest, frozen=True, kw_only=True):
     price: str
     amount: str | None = None  # omitted: keep the order's remaining size (live behaviour)
-    order_id: int | None = None
-    client_order_id: str | None = None
 
 
 class CreateStopOrderRequest(Signed, frozen=True):
@@ -89,10 +101,8 @@ class SetPositionTpslRequest(Signed, frozen=True):
     builder_code: str | None = None
 
 
-class CancelStopOrderRequest(Signed, frozen=True):
-    symbol: str
-    order_id: int | None = None
-    client_order_id: str | None = None
+class CancelStopOrderRequest(OrderRefRequest, frozen=True):
+    pass
 
 
 class CancelAllOrdersRequest(Signed, frozen=True):
@@ -101,9 +111,14 @@ class CancelAllOrdersRequest(Signed, frozen=True):
     symbol: str | None = None
 
 
+# Pacifica's markets go up to 50x; anything in 0..1000 reaches the engine, which answers
+# "Invalid leverage" (code 11) outside the market's 1..max_leverage like Pacifica does.
+Leverage = Annotated[int, msgspec.Meta(ge=0, le=1000)]
+
+
 class UpdateLeverageRequest(Signed, frozen=True):
     symbol: str
-    leverage: int
+    leverage: Leverage
 
 
 class UpdateMarginModeRequest(Signed, frozen=True):

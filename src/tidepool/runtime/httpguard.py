@@ -1,0 +1,129 @@
+"""uvicorn's httptools protocol with the limits a server on a shared port needs.
+
+uvicorn closes a keep-alive connection after `timeout_keep_alive` of silence, but nothing else:
+a connection that never sends a byte, or sends its headers one byte at a time, is kept for ever,
+and enough of them exhaust the process's file descriptors so no new client gets in. This
+protocol adds, per connection:
+
+- a read deadline: the request headers must be complete within HEADER_TIMEOUT_S of the
+  connection (or of the first byte of the next request on a kept-alive connection), and the
+  body within BODY_TIMEOUT_S of the headers; otherwise the connection is closed. Idle keep-alive
+  connections still close after uvicorn's `timeout_keep_alive` (5 s);
+- a connection cap: past `max_connections` open connections a new one is answered 503 with the
+  error envelope and closed at once, instead of the process running out of descriptors.
+
+The time a request spends in Tidepool itself (the speedbump, a journal fsync) is not limited.
+
+It also turns WebSocket upgrades into plain HTTP requests without a warning in the log (uvicorn
+runs with ws="none" until Tidepool serves WebSocket), so the app answers them 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from tidepool.wire.envelope import error
+
+HEADER_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 30.0
+KEEP_ALIVE_S = 5
+# Descriptors kept back from the connection cap: the journal, snapshot children, worker links,
+# the listening socket, logging.
+RESERVED_FDS = 64
+
+_BUSY = error(503, "Service unavailable: too many open connections")
+_BUSY_BYTES = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+    b"content-length: "
+    + str(len(_BUSY.body)).encode()
+    + b"\r\nconnection: close\r\n\r\n"
+    + _BUSY.body
+)
+
+
+def connection_limit() -> int:
+    """Raise the descriptor limit to its hard maximum and return the connection cap it allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return max(16, soft - RESERVED_FDS)
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """See the module docstring. uvicorn makes one per connection, from the Config."""
+
+    max_connections = 1 << 30  # set by http_config from connection_limit()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.write(_BUSY_BYTES)
+            transport.close()
+            return
+        self._arm(HEADER_TIMEOUT_S)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._deadline is None:  # the next request on a kept-alive connection
+            self._arm(HEADER_TIMEOUT_S)
+
+    def on_headers_complete(self) -> None:
+        self._arm(BODY_TIMEOUT_S)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()  # the request is read: from here on, the time is the server's
+        super().on_message_complete()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """An upgrade uvicorn is not set up for is answered as plain HTTP; nothing to log."""
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._read_timed_out)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _read_timed_out(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def http_config(app: Any) -> uvicorn.Config:
+    """uvicorn as every Tidepool HTTP process runs it (the single process and each worker)."""
+    GuardedHttpProtocol.max_connections = connection_limit()
+    return uvicorn.Config(
+        app,
+        loop="uvloop",
+        http=GuardedHttpProtocol,
+        ws="none",
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=5,
+        # X-Forwarded-* rewriting is for servers behind a proxy; Tidepool never reads the
+        # client address, and the middleware costs an await level on every request.
+        proxy_headers=False,
+    )
