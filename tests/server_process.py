@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,14 @@ _LISTENING = re.compile(r"Tidepool listening on (http://\S+)")
 
 class ServerProcess:
     def __init__(
-        self, state_dir: Path, *extra_args: str, env: dict[str, str] | None = None
+        self,
+        state_dir: Path,
+        *extra_args: str,
+        env: dict[str, str] | None = None,
+        command: Sequence[str] = (sys.executable, "-m", "tidepool"),
     ) -> None:
         self.state_dir = state_dir
+        self.command = command
         self.extra_args = extra_args
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
@@ -32,9 +38,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         cmd = [
-            sys.executable,
-            "-m",
-            "tidepool",
+            *self.command,
             "serve",
             "--port",
             "0",
