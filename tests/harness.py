@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,7 +13,7 @@ from solders.keypair import Keypair
 
 from pacifica_recipe import signed_body
 from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
-from tidepool.engine.engine import Engine
+from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.context import Exchange
 from tidepool.gateway.preverify import verdicts
@@ -60,9 +61,18 @@ class Harness:
         *,
         strict: bool = False,
         workers: bool = False,
+        sandbox: bool = True,
+        state_dir: Path | None = None,
     ) -> None:
+        """state_dir: journal there (durability `process`) instead of in memory."""
         self.clock = ManualClock()
-        self.sequencer = Sequencer(Engine(markets), None, self.clock, durability="none")
+        self.sequencer = (
+            Sequencer(Engine(markets), None, self.clock, durability="none")
+            if state_dir is None
+            else Sequencer.open(
+                state_dir, markets, EngineConfig(), self.clock, "process", gc_policy=False
+            )
+        )
         self.exchange = Exchange(
             sequencer=self.sequencer,
             clock=self.clock,
@@ -70,7 +80,7 @@ class Harness:
             policy=VerifyPolicy(strict=strict),
             replay_guard=ReplayGuard() if strict else None,
         )
-        self.gateway = GatewayApp(self.exchange)
+        self.gateway = GatewayApp(self.exchange, sandbox=sandbox)
         self.app: AsgiApp = _WorkerLayout(self.gateway) if workers else self.gateway
         self.loop = asyncio.new_event_loop()
 
@@ -88,18 +98,24 @@ class Harness:
         *,
         body: bytes = b"",
         params: dict[str, Any] | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> tuple[int, Any]:
-        return self.loop.run_until_complete(self._asgi(method, path, body, params or {}))
+        return self.loop.run_until_complete(self._asgi(method, path, body, params or {}, headers))
 
     async def _asgi(
-        self, method: str, path: str, body: bytes, params: dict[str, Any]
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        params: dict[str, Any],
+        headers: list[tuple[bytes, bytes]] | None = None,
     ) -> tuple[int, Any]:
         scope = {
             "type": "http",
             "method": method,
             "path": path,
             "query_string": urlencode(params).encode(),
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [(b"content-type", b"application/json")] if headers is None else headers,
         }
         sent: list[dict[str, Any]] = []
         chunks = [{"type": "http.request", "body": body, "more_body": False}]
