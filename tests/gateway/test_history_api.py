@@ -151,7 +151,7 @@ def test_settings_leverage_and_margin_mode(hx: Harness, alice: Keypair, bob: Key
     )
     assert (status, body["code"]) == (422, 11)
     _, pos = hx.get("/api/v1/positions", account=account)
-    assert pos["data"][0]["margin"] == "10"  # 100 USDC of notional at 10x
+    assert pos["data"][0]["margin"] == "0"  # a cross position: live shows margin for isolated only
 
 
 def test_weekly_and_monthly_candles_follow_the_calendar() -> None:
