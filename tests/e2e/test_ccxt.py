@@ -123,8 +123,13 @@ def test_market_order_fills_and_shows_in_every_read(server: ServerProcess) -> No
         0.02,
         3510,
     )
+    assert (position["marginMode"], position["collateral"]) == ("cross", 0)  # live: "0" if cross
     balance = taker.fetch_balance()
     assert balance["USDC"]["total"] == pytest.approx(100000 - 70.2 * 0.0004)
+    assert balance["USDC"]["used"] == pytest.approx(0.02 * 3500 / 50)  # margin at the mark
+    assert set(balance["total"]) == {"USDC"}  # spot_balances is empty: no other currency
+    info = balance["info"]
+    assert info["cross_account_equity"] == info["account_equity"] and info["spot_balances"] == []
     [mine] = taker.fetch_my_trades(ETH)
     assert (mine["side"], mine["price"], mine["amount"], mine["takerOrMaker"]) == (
         "buy",
@@ -141,6 +146,24 @@ def test_market_order_fills_and_shows_in_every_read(server: ServerProcess) -> No
     assert candles[-1][1:] == [3510, 3510, 3510, 3510, 0.02]
     [public] = taker.fetch_trades(ETH)
     assert (public["price"], public["amount"], public["side"]) == (3510, 0.02, "buy")
+
+
+def test_candles_exist_where_nothing_traded(server: ServerProcess) -> None:
+    """Before any trade a market's candles are flat at its initial mark, with volume 0: the
+    days after SOL opened (June 2025) are older than any trade of this run."""
+    exchange = make_exchange(server, "10")
+    exchange.load_markets()
+    day = 86_400_000
+    after_opening = exchange.markets[SOL]["created"] // day * day + day
+    days = exchange.fetch_ohlcv(SOL, "1d", after_opening, 3)
+    assert len(days) == 3
+    assert [c[0] for c in days] == [after_opening, after_opening + day, after_opening + 2 * day]
+    assert all(c[1:] == [150, 150, 150, 150, 0] for c in days)
+    # Hummingbot's last-price lookup: 1m candles from a minute ago, then data[0]["c"]
+    since = exchange.milliseconds() - 60_000
+    query = {"symbol": "SOL", "interval": "1m", "start_time": since}
+    answer = requests.get(f"{server.url}/api/v1/kline", params=query, timeout=5).json()
+    assert float(answer["data"][0]["c"]) > 0
 
 
 def test_batch_create_edit_cancel_and_history(exchange: ccxt.pacifica) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from solders.keypair import Keypair
 
 from harness import Harness
+from tidepool.domain.markets import DEFAULT_MARKETS
 
 
 def trade(hx: Harness, maker: Keypair, taker: Keypair, price: str, amount: str = "0.001") -> None:
@@ -84,7 +85,9 @@ def test_public_trades_and_account_fills(hx: Harness, alice: Keypair, bob: Keypa
     assert [f["price"] for f in older["data"]] == ["100000"] and older["has_more"] is False
 
 
-def test_kline_is_built_from_trades_oldest_first(hx: Harness, alice: Keypair, bob: Keypair) -> None:
+def test_kline_is_built_from_trades_oldest_first_and_quiet_minutes_stay_flat(
+    hx: Harness, alice: Keypair, bob: Keypair
+) -> None:
     hx.faucet(alice)
     hx.faucet(bob)
     minute = hx.clock.now_ms() // 300_000 * 300_000 + 300_000  # on a 5-minute boundary
@@ -97,24 +100,78 @@ def test_kline_is_built_from_trades_oldest_first(hx: Harness, alice: Keypair, bo
     trade(hx, alice, bob, "100100")
     status, body = hx.get("/api/v1/kline", symbol="BTC", interval="1m", start_time=minute + 5_000)
     assert status == 200
+
+    def flat(t: int, price: str) -> dict[str, object]:
+        return {"t": t, "T": t + 60_000, "s": "BTC", "i": "1m",
+                "o": price, "c": price, "h": price, "l": price, "v": "0", "n": 0}  # fmt: skip
+
     assert body["data"] == [
         {"t": minute, "T": minute + 60_000, "s": "BTC", "i": "1m", "o": "100000",
          "c": "99900", "h": "100200", "l": "99900", "v": "0.004", "n": 3},
+        flat(minute + 60_000, "99900"),
+        flat(minute + 120_000, "99900"),
         {"t": minute + 180_000, "T": minute + 240_000, "s": "BTC", "i": "1m", "o": "100100",
          "c": "100100", "h": "100100", "l": "100100", "v": "0.001", "n": 1},
     ]  # fmt: skip
+    hx.clock.set(minute + 400_000)  # nothing traded since: up to now, flat at the last price
+    _, later = hx.get("/api/v1/kline", symbol="BTC", interval="1m", start_time=minute + 200_000)
+    assert later["data"][1:] == [
+        flat(minute + 240_000, "100100"),
+        flat(minute + 300_000, "100100"),
+        flat(minute + 360_000, "100100"),
+    ]
     _, five = hx.get("/api/v1/kline", symbol="BTC", interval="5m", start_time=minute)
     assert [(c["t"], c["n"], c["o"], c["c"]) for c in five["data"]] == [
-        (minute, 4, "100000", "100100")
+        (minute, 4, "100000", "100100"),
+        (minute + 300_000, 0, "100100", "100100"),
     ]
     _, one = hx.get(
         "/api/v1/kline", symbol="BTC", interval="1m", start_time=minute, end_time=minute + 59_999
     )
     assert [c["n"] for c in one["data"]] == [3]
-    _, limited = hx.get("/api/v1/kline", symbol="BTC", interval="1m", start_time=minute, limit=1)
-    assert len(limited["data"]) == 1
+    _, limited = hx.get("/api/v1/kline", symbol="BTC", interval="1m", start_time=minute, limit=2)
+    assert [c["t"] for c in limited["data"]] == [minute, minute + 60_000]
     assert hx.get("/api/v1/kline", symbol="BTC", interval="7m", start_time=minute)[0] == 400
     assert hx.get("/api/v1/kline", symbol="BTC", interval="1m")[0] == 400
+
+
+def test_kline_of_a_market_that_never_traded_is_flat_at_its_initial_mark(hx: Harness) -> None:
+    """What Hummingbot's last-price lookup asks: 1m candles from a minute ago, `data[0].c`."""
+    now = hx.clock.now_ms()
+    status, body = hx.get("/api/v1/kline", symbol="ETH", interval="1m", start_time=now - 60_000)
+    assert status == 200
+    opens = now // 60_000 * 60_000
+    assert [c["t"] for c in body["data"]] == [opens - 60_000, opens]
+    assert all(
+        (c["o"], c["h"], c["l"], c["c"], c["v"], c["n"]) == ("3500", "3500", "3500", "3500", "0", 0)
+        for c in body["data"]
+    )
+
+
+def test_kline_window_is_clipped_to_the_market_opening_and_now(hx: Harness) -> None:
+    now = hx.clock.now_ms()
+    opened = DEFAULT_MARKETS[0].created_at
+    _, body = hx.get("/api/v1/kline", symbol="BTC", interval="1d", start_time=0, end_time=2**64 - 1)
+    days = body["data"]
+    assert days[0]["t"] == opened // 86_400_000 * 86_400_000
+    assert days[-1]["t"] == now // 86_400_000 * 86_400_000 and days[-1]["T"] > now
+    assert len(days) == now // 86_400_000 - opened // 86_400_000 + 1
+    for window in (
+        {"start_time": now + 60_000},
+        {"start_time": 0, "end_time": opened - 86_400_000},
+    ):
+        assert hx.get("/api/v1/kline", symbol="BTC", interval="1m", **window)[1]["data"] == []
+
+
+def test_a_kline_window_longer_than_the_cap_returns_the_oldest_4000_candles(hx: Harness) -> None:
+    """Thirteen days of minutes since BTC opened: the first 4000 from start_time's candle."""
+    opened = DEFAULT_MARKETS[0].created_at
+    _, body = hx.get("/api/v1/kline", symbol="BTC", interval="1m", start_time=0)
+    minutes = body["data"]
+    assert len(minutes) == 4000
+    assert minutes[0]["t"] == opened // 60_000 * 60_000
+    assert minutes[-1]["t"] == minutes[0]["t"] + 3999 * 60_000
+    assert hx.get("/api/v1/kline", symbol="BTC", interval="1m", start_time=0, limit=4001)[0] == 400
 
 
 def test_settings_leverage_and_margin_mode(hx: Harness, alice: Keypair, bob: Keypair) -> None:
@@ -151,11 +208,11 @@ def test_settings_leverage_and_margin_mode(hx: Harness, alice: Keypair, bob: Key
     )
     assert (status, body["code"]) == (422, 11)
     _, pos = hx.get("/api/v1/positions", account=account)
-    assert pos["data"][0]["margin"] == "10"  # 100 USDC of notional at 10x
+    assert pos["data"][0]["margin"] == "0"  # a cross position: live shows margin for isolated only
 
 
 def test_weekly_and_monthly_candles_follow_the_calendar() -> None:
-    from tidepool.gateway.history import candle_bounds
+    from tidepool.gateway.candles import candle_bounds
 
     dec_31 = 1_767_139_200_000  # 2025-12-31 00:00 UTC, a Wednesday
     assert candle_bounds("1M", dec_31) == (1_764_547_200_000, 1_767_225_600_000)  # Dec 1, Jan 1

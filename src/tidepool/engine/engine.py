@@ -273,6 +273,12 @@ class Engine:
         hi = bisect_left(trades, end_ms, lo, key=lambda f: f.created_at)
         return trades[lo:hi]
 
+    def trade_before(self, symbol: str, ts_ms: int) -> FillRecord | None:
+        """The market's last public trade with created_at < ts_ms (where a candle starts)."""
+        trades = self._state.trades.get(symbol, [])
+        i = bisect_left(trades, ts_ms, key=lambda f: f.created_at)
+        return trades[i - 1] if i else None
+
     def margin_settings(self, account: str) -> list[MarginSettingRecord]:
         """Markets where the account left the default (cross, max leverage), by symbol."""
         acc = self._state.accounts.get(account)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tidepool.gateway.context import Request, WireError
-from tidepool.wire.envelope import bad_request
+from tidepool.wire.envelope import Response, bad_request
 
 
 def query_str(req: Request, name: str, default: str | None = None) -> str:
@@ -13,18 +13,32 @@ def query_str(req: Request, name: str, default: str | None = None) -> str:
     return value
 
 
-def query_int(req: Request, name: str, default: int | None = None) -> int:
+U64_MAX = 2**64 - 1  # ids and millisecond timestamps: Pacifica's server reads them as u64
+
+
+def query_int(
+    req: Request, name: str, default: int | None = None, *, lo: int = 0, hi: int = U64_MAX
+) -> int:
+    """An integer parameter in lo..hi; 400 naming it when missing (without a default),
+    malformed or out of range."""
     text = req.query.get(name)
     if text is None:
         if default is None:
             raise WireError(bad_request(f"Missing query parameter: {name}"))
         return default
-    try:
-        return int(text)
-    except ValueError:
-        raise WireError(
-            bad_request(f"Invalid query parameter {name}: {text!r} is not an integer")
-        ) from None
+    # ASCII digits only: int() would also take a sign, spaces, underscores and the digits of
+    # other scripts. The length check keeps int() from converting thousands of digits.
+    if (
+        not (text.isascii() and text.isdigit())
+        or len(text.lstrip("0")) > len(str(hi))
+        or not lo <= int(text) <= hi
+    ):
+        raise WireError(_out_of_range(name, lo, hi))
+    return int(text)
+
+
+def _out_of_range(name: str, lo: int, hi: int) -> Response:
+    return bad_request(f"Invalid query parameter {name}: must be an integer from {lo} to {hi}")
 
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -41,23 +55,22 @@ def encode_cursor(value: int) -> str:
 
 
 def query_cursor(req: Request) -> int | None:
+    """The `cursor` of a history page: base58 of an id, so at most U64_MAX."""
     text = req.query.get("cursor")
     if not text:
         return None
     value = 0
-    for char in text:
-        digit = _B58.find(char)
-        if digit < 0 or len(text) > 12:
-            raise WireError(bad_request(f"Invalid cursor: {text!r}"))
+    # 58**12 > 2**64: a longer cursor is out of range, and is refused before any arithmetic
+    digits = [_B58.find(char) for char in text] if len(text) <= 12 else [-1]
+    for digit in digits:
         value = value * 58 + digit
+    if min(digits) < 0 or value > U64_MAX:
+        raise WireError(bad_request(f"Invalid query parameter cursor: {text[:20]!r}"))
     return value
 
 
 def query_limit(req: Request, default: int, maximum: int) -> int:
-    limit = query_int(req, "limit", default)
-    if not 1 <= limit <= maximum:
-        raise WireError(bad_request(f"Invalid query parameter limit: must be 1..{maximum}"))
-    return limit
+    return query_int(req, "limit", default, lo=1, hi=maximum)
 
 
 def query_opt_int(req: Request, name: str) -> int | None:

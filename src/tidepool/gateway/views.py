@@ -154,7 +154,8 @@ def position(spec: MarketSpec, p: PositionRecord) -> dict[str, Any]:
         "side": p.side,
         "amount": spec.format_amount(p.size_lots),
         "entry_price": money(p.entry_price),
-        "margin": money(p.margin),
+        # Live Pacifica shows a position's margin only when it is isolated; cross is "0".
+        "margin": money(p.margin) if p.isolated else "0",
         "funding": "0",
         "isolated": p.isolated,
         "liquidation_price": None,
@@ -175,6 +176,13 @@ def account(
         "available_to_spend": money(s.available_to_spend),
         "available_to_withdraw": money(s.available_to_spend),
         "pending_balance": "0",
+        "pending_interest": "0",  # interest on spot loans: spot is not modelled (spec A7)
+        "spot_collateral": "0",
+        # The equity backing cross-margin positions and orders: balance + unrealised PnL +
+        # spot collateral. Isolated positions draw on the same pool here (there is no separate
+        # isolated pool, docs/wire-decisions.md), so it is the whole account equity.
+        "cross_account_equity": money(s.equity),
+        "spot_market_value": "0",
         "total_margin_used": money(s.margin_used + s.order_margin),
         # Positions run at the market's max leverage, whose maintenance margin is half the
         # initial margin; reported for clients, though liquidations are not modelled.
@@ -183,6 +191,7 @@ def account(
         "orders_count": s.orders_count,
         "stop_orders_count": s.stop_orders_count,
         "updated_at": now_ms,
+        "spot_balances": [],
     }
 
 
