@@ -137,3 +137,112 @@ def test_a_mangled_signed_body_changes_nothing(
 def test_arbitrary_queries_never_crash(_hx: Harness, path: str, params: dict[str, str]) -> None:
     status, answer = _hx.get(path, **params)
     _check(status, answer)
+
+
+# ---------------------------------------------------------------- signed, but hostile values
+#
+# A valid signature over hostile values: what any key on the internet can send. Every route's
+# payload is signed as sent, so the request passes authentication and reaches translation and
+# the sequencer. Nothing may answer 5xx, change state when refused, or stop the sequencer.
+
+VALID: dict[str, dict[str, Any]] = {
+    "/api/v1/orders/create": {
+        "symbol": "BTC", "price": "90000", "amount": "0.001", "side": "bid", "tif": "ALO",
+        "reduce_only": False, "client_order_id": "9f3c1a52-8a6e-4c1b-9a57-0d4f6d3b2e11",
+        "take_profit": {"stop_price": "120000"},
+    },
+    "/api/v1/orders/create_market": {
+        "symbol": "BTC", "amount": "0.001", "side": "bid", "slippage_percent": "0.5",
+        "reduce_only": False,
+    },
+    "/api/v1/orders/cancel": {"symbol": "BTC", "order_id": 1},
+    "/api/v1/orders/edit": {"symbol": "BTC", "price": "90500", "amount": "0.001", "order_id": 1},
+    "/api/v1/orders/cancel_all": {"all_symbols": False, "exclude_reduce_only": False,
+                                  "symbol": "BTC"},
+    "/api/v1/orders/stop/create": {
+        "symbol": "BTC", "side": "ask", "reduce_only": True,
+        "stop_order": {"stop_price": "80000", "limit_price": "79000", "amount": "0.001"},
+    },
+    "/api/v1/orders/stop/cancel": {"symbol": "BTC", "order_id": 2},
+    "/api/v1/positions/tpsl": {"symbol": "BTC", "side": "ask",
+                               "take_profit": {"stop_price": "130000"}},
+    "/api/v1/account/leverage": {"symbol": "BTC", "leverage": 10},
+    "/api/v1/account/margin": {"symbol": "BTC", "is_isolated": False},
+    "/api/v1/agent/bind": {"agent_wallet": str(keypair(22).pubkey())},
+    "/api/v1/agent/revoke": {"agent_wallet": str(keypair(22).pubkey())},
+    "/api/v1/agent/revoke_all": {},
+    "/api/v1/agent/list": {},
+}  # fmt: skip
+BATCHABLE = {
+    "/api/v1/orders/create": "Create",
+    "/api/v1/orders/create_market": "CreateMarket",
+    "/api/v1/orders/cancel": "Cancel",
+    "/api/v1/orders/edit": "Edit",
+    "/api/v1/positions/tpsl": "SetPositionTpsl",
+    "/api/v1/orders/stop/cancel": "CancelStopOrder",
+}
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+hostile_values = st.one_of(
+    st.sampled_from(
+        [2**63, 2**64 - 1, 2**64, -(2**63) - 1, -1, 0, 10**30, -(10**30), 1.5, 1e308, True, None]
+    ),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from(
+        ["９５０００", "95000\n", "\t1", " 1", "1 ", "+1", "1e3", "1_000", "NaN", "Infinity", "-0",
+         "0", "-1", ".", "-", "", "0." + "0" * 40 + "1", "1" * 20, "1" * 21, "9" * 29, "9" * 400,
+         "1.0000000000000000000000000001", "١٢٣", "𝟗𝟓", "\u0000", "BTC", "x" * 10_000]
+    ),
+    st.from_regex(r"-?[0-9]{0,30}(\.[0-9]{0,30})?", fullmatch=True),
+    st.integers(min_value=1, max_value=300).map(_nested),
+    json_values,
+)  # fmt: skip
+
+
+def _set(payload: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        payload = payload[key]
+    payload[path[-1]] = value
+
+
+FIELD_PATHS = [
+    (route, path)
+    for route, payload in VALID.items()
+    for path in [(k,) for k in payload]
+    + [(k, sub) for k, v in payload.items() if isinstance(v, dict) for sub in v]
+    + [("symbol",), ("order_id",), ("client_order_id",)]
+]
+
+
+@settings(max_examples=1500, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    target=st.sampled_from(FIELD_PATHS),
+    value=hostile_values,
+    in_batch=st.booleans(),
+)
+@LAYOUTS
+def test_a_signed_request_with_hostile_values_is_refused_cleanly_and_writes_go_on(
+    _hx: Harness, target: tuple[str, tuple[str, ...]], value: Any, in_batch: bool
+) -> None:
+    route, field = target
+    payload = json.loads(json.dumps(VALID[route]))
+    _set(payload, field, value)
+    signed = _hx.signed(route, KP, payload)
+    before = _hx.engine.state_hash()
+    if in_batch and route in BATCHABLE:
+        body = {"actions": [{"type": BATCHABLE[route], "data": signed}]}
+        status, answer = _hx.post("/api/v1/orders/batch", body)
+    else:
+        status, answer = _hx.post(route, signed)
+    _check(status, answer)
+    if status != 200:
+        assert _hx.engine.state_hash() == before, answer
+    assert _hx.sequencer.stopped_reason() is None
+    _hx.engine.check_invariants()
