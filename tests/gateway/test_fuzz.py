@@ -122,15 +122,28 @@ def test_a_mangled_signed_body_changes_nothing(
         assert _hx.engine.state_hash() == before
 
 
-@settings(max_examples=100, derandomize=True)
+@settings(max_examples=500, derandomize=True)
 @given(
     path=st.sampled_from(GET_PATHS),
     params=st.dictionaries(
         st.sampled_from(
-            ["account", "symbol", "order_id", "agent_level", "agg_level", "limit", "cursor"]
+            [
+                "account",
+                "symbol",
+                "order_id",
+                "agent_level",
+                "agg_level",
+                "limit",
+                "cursor",
+                "start_time",
+                "end_time",
+                "interval",
+            ]
         ),
-        st.text(max_size=12),
-        max_size=3,
+        st.text(max_size=12)
+        | st.integers(-(2**70), 2**70).map(str)
+        | st.sampled_from(["BTC", "1m", "1h", "1M", "99999999999999999", "-99999999999999999"]),
+        max_size=4,
     ),
 )
 @LAYOUTS
