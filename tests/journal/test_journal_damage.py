@@ -77,7 +77,7 @@ def test_a_torn_last_record_is_cut_off_with_a_warning_saying_what_was_dropped(
     last = record_offsets(cmds)[N - 1]
     segment.write_bytes(segment.read_bytes()[: last + 20])  # the process died mid-append
     with caplog.at_level(logging.WARNING, logger="tidepool.journal"):
-        store, engine = open_toy_store(tmp_path)
+        store, _ = open_toy_store(tmp_path)
     store.close()
     assert store.last_seq == N - 1 and segment.stat().st_size == last
     assert f"20 bytes from offset {last}" in caplog.text
