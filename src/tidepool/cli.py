@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tidepool import __version__
 from tidepool.config import Config, load_markets
+from tidepool.domain.markets import MarketSpec
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     r = jsub.add_parser("replay", help="rebuild the state and print its hash")
     r.add_argument("state_dir", type=Path)
     r.add_argument("--markets", type=Path)
+    f = jsub.add_parser(
+        "repair",
+        help="cut the journal at damage that start-up refuses: says what is lost, and only "
+        "changes the state dir with --yes (stop the server first)",
+    )
+    f.add_argument("state_dir", type=Path)
+    f.add_argument("--yes", action="store_true", help="do the cut (without it: only tell)")
+    f.add_argument("--markets", type=Path)
     return p
 
 
@@ -119,7 +128,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _journal(args: argparse.Namespace) -> int:
-    """Offline tools: they open the state dir read-only and never repair it."""
+    """Offline tools: verify and replay open the state dir read-only; only `repair --yes`
+    changes it."""
     from tidepool.journal.errors import StateDirError
     from tidepool.journal.tools import replay, verify
 
@@ -129,10 +139,42 @@ def _journal(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{report}\n")
         return 0 if report.ok else 1
     markets = load_markets(args.markets) if args.markets is not None else None
+    if args.journal_command == "repair":
+        return _repair(args.state_dir, markets, args.yes)
     try:
         engine, recovery = replay(args.state_dir, markets)
     except StateDirError as exc:
         sys.stderr.write(f"tidepool: cannot replay: {exc}\n")
         return 1
     sys.stdout.write(f"{recovery}\nlast_order_id {engine.last_order_id}\n")
+    return 0
+
+
+def _repair(state_dir: Path, markets: Sequence[MarketSpec] | None, yes: bool) -> int:
+    """0: start-up now recovers the dir (or already did); 1: damage found, nothing changed
+    (no --yes); 2: not something a cut can repair, or a server holds the dir."""
+    from tidepool.journal.errors import StateDirError
+    from tidepool.journal.repair import RepairPlan, plan_repair, repair
+
+    try:
+        if yes:
+            plan, report = repair(state_dir, markets)
+        else:
+            found = plan_repair(state_dir, markets)
+            if isinstance(found, RepairPlan):
+                sys.stdout.write(
+                    f"{found}\nnothing changed: run `tidepool journal repair {state_dir} --yes` "
+                    f"with no server running on it to do this\n"
+                )
+                return 1
+            plan, report = None, found
+    except StateDirError as exc:
+        sys.stderr.write(f"tidepool: cannot repair: {exc}\n")
+        return 2
+    if plan is None:
+        sys.stdout.write(
+            f"nothing to repair: start-up recovers this state dir as it is\n{report}\n"
+        )
+    else:
+        sys.stdout.write(f"{plan}\nrepaired: start-up now recovers to seq {report.last_seq}\n")
     return 0

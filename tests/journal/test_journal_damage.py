@@ -1,4 +1,5 @@
-"""Damage at start-up (recipe R3): torn tails are truncated, anything else stops start-up."""
+"""Damage at start-up (recipe R3): torn tails are cut off with a warning, anything else (even in
+the last record) stops start-up naming the file, offset, seqs and the repair command."""
 
 from __future__ import annotations
 
@@ -68,19 +69,70 @@ def test_torn_tail_at_every_byte_of_the_last_three_records_recovers_the_valid_pr
     _reopen_and_continue(tmp_path, N - 1)
 
 
-def test_flipped_byte_in_the_last_record_truncates_it(tmp_path: Path) -> None:
+def test_a_torn_last_record_is_cut_off_with_a_warning_saying_what_was_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cmds = write_journal(tmp_path, N)
+    segment = only_segment(tmp_path)
+    last = record_offsets(cmds)[N - 1]
+    segment.write_bytes(segment.read_bytes()[: last + 20])  # the process died mid-append
+    with caplog.at_level(logging.WARNING, logger="tidepool.journal"):
+        store, _ = open_toy_store(tmp_path)
+    store.close()
+    assert store.last_seq == N - 1 and segment.stat().st_size == last
+    assert f"20 bytes from offset {last}" in caplog.text
+    assert f"an append of seq {N} that never completed" in caplog.text
+
+
+def test_a_zero_filled_tail_is_cut_off_like_a_torn_one(tmp_path: Path) -> None:
+    """Some filesystems show blocks whose data never reached the disk as zeros after a power
+    loss; zeros are never a record, so cutting them loses nothing that could be read."""
+    cmds = write_journal(tmp_path, N)
+    segment = only_segment(tmp_path)
+    size = segment.stat().st_size
+    segment.write_bytes(segment.read_bytes() + bytes(4096))
+    store, engine = open_toy_store(tmp_path)
+    store.close()
+    assert engine.state_hash() == replay_hash(cmds) and segment.stat().st_size == size
+
+
+def test_a_damaged_last_record_refuses_start_and_names_the_repair_command(
+    tmp_path: Path,
+) -> None:
     cmds = write_journal(tmp_path, N)
     segment = only_segment(tmp_path)
     full = segment.read_bytes()
     last = record_offsets(cmds)[N - 1]
-    for position in range(last, len(full)):
+    for position in range(last, len(full)):  # length, checksum and payload bytes alike
         damaged = bytearray(full)
         damaged[position] ^= 0x40
         segment.write_bytes(bytes(damaged))
-        store, engine = open_toy_store(tmp_path)
-        store.close()
-        assert engine.state_hash() == replay_hash(cmds[:-1]), position
-        assert segment.stat().st_size == last
+        with pytest.raises(JournalCorrupt) as info:
+            open_toy_store(tmp_path)
+        message = str(info.value)
+        assert str(segment) in message and f"byte offset {last}" in message, position
+        assert f"after seq {N - 1}" in message and f"should be seq {N}" in message
+        assert f"tidepool journal repair {tmp_path}" in message
+        assert segment.read_bytes() == bytes(damaged)  # nothing was cut
+
+
+def test_a_last_record_with_a_damaged_length_is_not_taken_for_a_torn_one(tmp_path: Path) -> None:
+    cmds = write_journal(tmp_path, N)
+    segment = only_segment(tmp_path)
+    damaged = bytearray(segment.read_bytes())
+    last = record_offsets(cmds)[N - 1]
+    damaged[last] += 3  # now "runs past the end", like a torn write would
+    segment.write_bytes(bytes(damaged))
+    with pytest.raises(JournalCorrupt, match="complete record with a damaged length field"):
+        open_toy_store(tmp_path)
+
+
+def test_a_last_record_with_the_wrong_seq_refuses_start(tmp_path: Path) -> None:
+    write_journal(tmp_path, 3)
+    with only_segment(tmp_path).open("ab") as segment:
+        segment.write(encode_record(toy_commands(1, first_seq=5)[0]))
+    with pytest.raises(JournalCorrupt, match=r"should be seq 4\): record has seq 5"):
+        open_toy_store(tmp_path)
 
 
 def test_flipped_byte_in_the_middle_stops_start_up_naming_file_and_offset(tmp_path: Path) -> None:
@@ -110,7 +162,7 @@ def test_sequence_gap_is_corruption(tmp_path: Path) -> None:
     for cmd in (cmds[0], cmds[1], cmds[3]):
         writer.append(cmd.seq, encode_record(cmd))
     writer.close()
-    with pytest.raises(JournalCorrupt, match="record has seq 4, expected 3"):
+    with pytest.raises(JournalCorrupt, match=r"should be seq 3\): record has seq 4"):
         open_toy_store(tmp_path)
 
 

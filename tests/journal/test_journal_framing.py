@@ -56,16 +56,34 @@ def test_checksum_covers_the_length_field() -> None:
     assert scanner.damage.offset == start
     assert scanner.damage.reason == "checksum mismatch"
     assert scanner.damage.valid_record_after == record_offsets(cmds)[2]
+    assert scanner.damage.seq_after == 3 and not scanner.damage.torn
 
 
-def test_zero_filled_tail_is_damage_with_nothing_valid_after() -> None:
+def test_zero_filled_tail_is_torn_with_nothing_valid_after() -> None:
     cmds = toy_commands(2)
     data = b"".join(encode_record(c) for c in cmds) + bytes(4096)
     scanner = RecordScanner(data)
     assert len(list(scanner)) == 2
     assert scanner.damage is not None
-    assert scanner.damage.valid_record_after is None
+    assert scanner.damage.valid_record_after is None and scanner.damage.torn
     assert "implausible record length 0" in scanner.damage.reason
+
+
+def test_a_complete_last_record_with_a_bad_checksum_is_not_torn() -> None:
+    data = bytearray(b"".join(encode_record(c) for c in toy_commands(2)))
+    data[-1] ^= 0x01
+    scanner = RecordScanner(bytes(data))
+    assert len(list(scanner)) == 1
+    assert scanner.damage is not None and not scanner.damage.torn
+    assert scanner.damage.reason == "checksum mismatch; not a torn write: the record is complete"
+
+
+def test_a_last_record_cut_short_is_torn() -> None:
+    data = b"".join(encode_record(c) for c in toy_commands(2))
+    scanner = RecordScanner(data[:-1])
+    assert len(list(scanner)) == 1
+    assert scanner.damage is not None and scanner.damage.torn
+    assert "runs 1 bytes past the end" in scanner.damage.reason
 
 
 def test_short_header_at_the_end_is_reported() -> None:
@@ -73,3 +91,4 @@ def test_short_header_at_the_end_is_reported() -> None:
     scanner = RecordScanner(data + data[: HEADER.size - 1])
     assert len(list(scanner)) == 1
     assert scanner.damage is not None and "short record header" in scanner.damage.reason
+    assert scanner.damage.torn

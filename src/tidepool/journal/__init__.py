@@ -5,7 +5,7 @@ and snapshots of the whole engine. Start-up = newest valid snapshot + replay of 
 tail (recovery.py). The sequencer (runtime/sequencer.py) is the only writer, through FileStore
 (store.py). Module map: framing (record bytes), segments (append/fsync/roll), snapshots,
 manifest, layout (file names, atomic writes), groupcommit (shared fsyncs), crashpoints (R2
-tests), tools (verify/replay), errors.
+tests), tools (verify/replay), repair (the operator's cut at damage), errors.
 """
 
 from tidepool.journal.errors import (
@@ -18,6 +18,7 @@ from tidepool.journal.errors import (
     StateDirLocked,
 )
 from tidepool.journal.recovery import RecoveryReport
+from tidepool.journal.repair import RepairPlan, plan_repair, repair
 from tidepool.journal.store import FileStore, MemoryStore
 from tidepool.journal.tools import VerifyReport, replay, verify
 
@@ -29,10 +30,13 @@ __all__ = [
     "MemoryStore",
     "NoUsableSnapshot",
     "RecoveryReport",
+    "RepairPlan",
     "ReplayFailed",
     "StateDirError",
     "StateDirLocked",
     "VerifyReport",
+    "plan_repair",
+    "repair",
     "replay",
     "verify",
 ]

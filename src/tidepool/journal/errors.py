@@ -4,7 +4,7 @@ Tree:
     StateDirError                 the state dir cannot be used as it is; start-up stops
     ├── IncompatibleStateDir      written by another format version, or not a tidepool dir
     ├── StateDirLocked            another process holds the writer lock
-    ├── JournalCorrupt            a bad record with valid data after it, a sequence gap, ...
+    ├── JournalCorrupt            a damaged record that is not a torn tail, a sequence gap, ...
     ├── NoUsableSnapshot          no valid snapshot and the journal does not start at seq 1
     └── ReplayFailed              the engine raised while replaying a journaled command
     JournalWriteError             writing or fsyncing the journal failed at run time
@@ -39,12 +39,21 @@ class StateDirLocked(StateDirError):
 
 
 class JournalCorrupt(StateDirError):
-    """A damaged journal that is not just a torn last record: never skipped silently."""
+    """A damaged journal that is not just a torn last record: never skipped silently.
 
-    def __init__(self, path: Path, offset: int, reason: str) -> None:
-        super().__init__(f"{path}: corrupt journal at byte offset {offset}: {reason}")
+    `seq` is the seq the journal should hold at `offset`: every command from it on is lost if
+    the journal is cut there, which only `tidepool journal repair` does, when told to."""
+
+    def __init__(self, path: Path, offset: int, seq: int, reason: str) -> None:
+        super().__init__(
+            f"{path}: corrupt journal at byte offset {offset}, after seq {seq - 1} "
+            f"(the record there should be seq {seq}): {reason}. Nothing is skipped: "
+            f"`tidepool journal repair {path.parent}` shows what cutting the journal there "
+            f"would lose, and cuts it with --yes"
+        )
         self.path = path
         self.offset = offset
+        self.seq = seq
         self.reason = reason
 
 

@@ -10,8 +10,13 @@ Invariants:
   record rather than read as a shorter record.
 - A scan stops at the first record that does not parse (short header, implausible length,
   payload past the end of the data, bad checksum, undecodable payload). It never skips a bad
-  record; it only reports where the damage is and whether a valid record exists after it,
-  which is what tells a torn last write from corruption in the middle.
+  record; it only reports where the damage is, whether a valid record exists after it, and
+  whether the bytes from there to the end are what an interrupted append leaves (`torn`).
+- `torn` is true only for an incomplete last record (its header, or the payload its length
+  announces, runs past the end) or a tail of nothing but zero bytes, with no valid record after.
+  A complete record whose checksum fails is never torn, wherever it is: appends write a record
+  front to back and the journal never pre-extends its files, so a crash cannot produce one
+  (docs/durability.md, "Damage", has the reasoning).
 """
 
 from __future__ import annotations
@@ -44,11 +49,14 @@ def encode_record(cmd: Command) -> bytes:
 
 @dataclass(frozen=True)
 class Damage:
-    """Where a scan stopped, why, and the offset of a valid record after it (None if none)."""
+    """Where a scan stopped and why; the first valid record after it (offset and seq, None if
+    there is none); and whether the damage is an interrupted append (see the module docstring)."""
 
     offset: int
     reason: str
     valid_record_after: int | None
+    seq_after: int | None
+    torn: bool
 
 
 def _parse_at(data: memoryview, offset: int) -> tuple[Command, int] | str:
@@ -71,11 +79,34 @@ def _parse_at(data: memoryview, offset: int) -> tuple[Command, int] | str:
         return f"checksum matches but payload does not decode: {exc}"
 
 
-def _find_valid_record(data: memoryview, start: int) -> int | None:
-    """Offset of the first parsable record at or after `start`, byte by byte (damage path only)."""
+def _find_valid_record(data: memoryview, start: int) -> tuple[int, int] | None:
+    """(offset, seq) of the first parsable record at or after `start`, byte by byte (damage path
+    only)."""
     for offset in range(start, len(data) - HEADER.size + 1):
-        if not isinstance(_parse_at(data, offset), str):
-            return offset
+        parsed = _parse_at(data, offset)
+        if not isinstance(parsed, str):
+            return offset, parsed[0].seq
+    return None
+
+
+def _not_torn(data: memoryview, offset: int) -> str | None:
+    """None if the bytes from `offset` to the end are what an append cut short can leave (an
+    incomplete record, or only zero bytes: what some filesystems show for blocks whose data never
+    reached the disk before a power loss, and a record is never all zeros); else why not."""
+    rest = data[offset:]
+    if not rest.tobytes().strip(b"\0") or len(rest) < HEADER.size:
+        return None
+    length, crc = HEADER.unpack_from(rest)
+    if not 0 < length <= MAX_RECORD_BYTES:
+        return "no append writes that length"
+    if HEADER.size + length <= len(rest):
+        return "the record is complete"
+    # A damaged length field on a complete last record runs past the end too; its bytes then
+    # pass the checksum with the length they really have.
+    actual = len(rest) - HEADER.size
+    actual_crc = zlib.crc32(rest[HEADER.size :], zlib.crc32(actual.to_bytes(4, "little")))
+    if actual > 0 and actual_crc == crc:
+        return f"the {actual} bytes to the end are a complete record with a damaged length field"
     return None
 
 
@@ -122,5 +153,15 @@ class RecordScanner:
                             continue
             parsed = _parse_at(data, offset)
             assert isinstance(parsed, str), "the fast path rejected a valid record"
-            self.damage = Damage(offset, parsed, _find_valid_record(data, offset + 1))
+            after = _find_valid_record(data, offset + 1)
+            if after is not None:
+                self.damage = Damage(offset, parsed, after[0], after[1], torn=False)
+                return
+            why = _not_torn(data, offset)
+            if why is None:
+                self.damage = Damage(offset, parsed, None, None, torn=True)
+            else:
+                self.damage = Damage(
+                    offset, f"{parsed}; not a torn write: {why}", None, None, False
+                )
             return

@@ -8,9 +8,12 @@ Invariants:
   and the fresh engine matches the state dir's genesis hash.
 - Journal seqs are contiguous: within a segment, across segments, and from a segment's name to
   its first record. Any gap or repeat is JournalCorrupt.
-- Damage in the last segment with no valid record after it is a torn last write: it is logged
-  and, with repair=True, truncated (and the truncation fsynced). Any other damage, or damage in
-  an earlier segment, is JournalCorrupt naming the file and byte offset. Nothing is skipped.
+- Damage in the last segment that framing calls torn (an incomplete last record, or a tail of
+  zero bytes) is an interrupted append: it is logged with what it held and, with repair=True,
+  truncated (and the truncation fsynced). Any other damage (a complete record that fails its
+  checksum or does not decode, even the last one; damage in an earlier segment) is
+  JournalCorrupt naming the file, byte offset and seqs. Nothing is skipped or cut silently;
+  cutting at real damage is `tidepool journal repair` (repair.py), run by an operator.
 - With repair=False the state dir is not modified at all (offline tools, rebuild while running).
 """
 
@@ -94,7 +97,9 @@ def recover(
         if not (is_last or read_all_segments) and segments[index + 1][0] <= base.seq + 1:
             continue  # every record in it is inside the snapshot
         if expected is not None and first_seq != expected:
-            raise JournalCorrupt(path, 0, f"segment starts at seq {first_seq}, expected {expected}")
+            raise JournalCorrupt(
+                path, 0, expected, f"segment starts at seq {first_seq}, expected {expected}"
+            )
         expected = first_seq
         scanner = RecordScanner(path.read_bytes())
         read, replayed = _replay_segment(scanner, path, first_seq, engine, base.seq)
@@ -102,7 +107,7 @@ def recover(
         report.records_replayed += replayed
         expected = first_seq + read
         if scanner.damage is not None:
-            _torn_tail_or_corrupt(path, scanner, is_last, repair, report)
+            _torn_tail_or_corrupt(path, scanner, expected, is_last, repair, report)
         if is_last and expected - 1 >= base.seq:
             report.append_to = path  # new records continue this segment contiguously
     report.last_seq = max(base.seq, expected - 1) if expected is not None else base.seq
@@ -122,7 +127,7 @@ def _replay_segment(
     for offset, cmd in scanner:
         seq = cmd.seq
         if seq != expected:
-            raise JournalCorrupt(path, offset, f"record has seq {seq}, expected {expected}")
+            raise JournalCorrupt(path, offset, expected, f"record has seq {seq}")
         expected = seq + 1
         if seq > base_seq:
             try:
@@ -134,21 +139,34 @@ def _replay_segment(
 
 
 def _torn_tail_or_corrupt(
-    path: Path, scanner: RecordScanner, is_last: bool, repair: bool, report: RecoveryReport
+    path: Path,
+    scanner: RecordScanner,
+    seq: int,
+    is_last: bool,
+    repair: bool,
+    report: RecoveryReport,
 ) -> None:
+    """`seq`: the seq the damaged record should have had."""
     damage = scanner.damage
     assert damage is not None
     if damage.valid_record_after is not None:
         raise JournalCorrupt(
             path,
             damage.offset,
-            f"{damage.reason}, and a valid record follows at offset {damage.valid_record_after}",
+            seq,
+            f"{damage.reason}, and a valid record (seq {damage.seq_after}) follows at "
+            f"offset {damage.valid_record_after}",
         )
+    if not damage.torn:
+        raise JournalCorrupt(path, damage.offset, seq, damage.reason)
     if not is_last:
-        raise JournalCorrupt(path, damage.offset, f"{damage.reason}, in a segment that is not last")
+        raise JournalCorrupt(
+            path, damage.offset, seq, f"{damage.reason}, in a segment that is not last"
+        )
     size = path.stat().st_size
     report.torn_tail = (
-        f"{path.name}: {size - scanner.end} bytes from offset {damage.offset} ({damage.reason})"
+        f"{path.name}: {size - scanner.end} bytes from offset {damage.offset} "
+        f"({damage.reason}), an append of seq {seq} that never completed"
     )
     if repair:
         log.warning("torn last journal record, truncating: %s", report.torn_tail)

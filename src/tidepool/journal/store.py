@@ -135,7 +135,7 @@ class FileStore(Generic[M]):
             initialise(state_dir, genesis.state_hash())
             write_snapshot(state_dir, 0, genesis.state_hash(), genesis.snapshot(), None)
             log.info("%s: new state dir", state_dir)
-        lock_fd = _lock(state_dir)
+        lock_fd = lock_state_dir(state_dir)
         try:
             engine, report = recover(state_dir, restore, fresh, repair=True, state_hash=False)
             if fresh().state_hash() != read_manifest(state_dir).genesis_hash:
@@ -315,7 +315,8 @@ def _close_fds_except(keep: tuple[int, ...]) -> None:
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
-def _lock(state_dir: Path) -> int:
+def lock_state_dir(state_dir: Path) -> int:
+    """Take the one-writer lock (a descriptor to close to release it); StateDirLocked if held."""
     path = state_dir / LOCK
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

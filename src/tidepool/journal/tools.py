@@ -1,4 +1,5 @@
-"""Offline state-dir tools behind `tidepool journal verify|replay`. Read-only: they never repair.
+"""Offline state-dir tools behind `tidepool journal verify|replay`. Read-only: they never repair
+(`tidepool journal repair` is repair.py).
 
 - verify(state_dir): checks the manifest, every snapshot, every journal segment (framing,
   checksums, seq contiguity), rebuilds the engine and runs its invariant checks. It reports
