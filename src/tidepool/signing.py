@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import base58
+import msgspec
 import orjson
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -44,6 +45,7 @@ __all__ = [
     "ReplayGuard",
     "SignatureCheck",
     "SignatureError",
+    "SignatureUse",
     "VerifyPolicy",
     "canonical_message",
     "ed25519_check",
@@ -51,6 +53,7 @@ __all__ = [
     "sign_payload",
     "signed_body",
     "verify_request",
+    "verify_signature",
 ]
 
 HEADER_KEYS: Final[frozenset[str]] = frozenset(
@@ -100,6 +103,12 @@ class VerifyPolicy:
     strict: bool = False
     max_future_ms: int = 5_000
     max_window_ms: int = 60_000
+
+    @property
+    def replay_horizon_ms(self) -> int:
+        """How long after the server accepted a strict request its exact copy can still pass
+        the expiry check: the timestamp may be `max_future_ms` ahead, plus the longest window."""
+        return self.max_future_ms + self.max_window_ms
 
 
 # The one cryptographic primitive: does `signature` verify `message` under `public_key`?
@@ -380,7 +389,9 @@ class ReplayGuard:
     An entry is dropped once ``now_ms > expires_at_ms``: from then on the request fails the
     expiry check before it could reach the guard, so forgetting it admits no replay. Memory is
     therefore rate × window (windows are capped at 60 s in strict mode), with `max_entries` as a
-    last-resort ceiling that drops the soonest-expiring entries first.
+    last-resort ceiling that drops the soonest-expiring entries first. The guard lives in
+    memory; across a restart it is rebuilt from the signatures the journal keeps of the commands
+    of the last `VerifyPolicy.replay_horizon_ms` (runtime/replays.py, `remember`).
     """
 
     def __init__(self, max_entries: int = 1_000_000) -> None:
@@ -413,6 +424,12 @@ class ReplayGuard:
         self._expires[key] = expires_at_ms
         heapq.heappush(self._heap, (expires_at_ms, key))
         return False
+
+    def remember(self, signer: str, signature: bytes, expires_at_ms: int, now_ms: int) -> None:
+        """Record a pair used before a restart (runtime/replays.py rebuilds the guard from the
+        journal); one that has already expired is not kept, nor is a pair seen twice."""
+        if expires_at_ms >= now_ms:
+            self.check_and_record(signer, signature, expires_at_ms, now_ms)
 
 
 # --------------------------------------------------------------------------- server side
@@ -499,7 +516,18 @@ def _decode_signature(text: str, policy: VerifyPolicy) -> Signature:
     raise SignatureError(INVALID_SIGNATURE)
 
 
-def verify_request(
+class SignatureUse(msgspec.Struct, frozen=True, gc=False):
+    """A signature that verified: who signed, the signature, and the last millisecond at which
+    the request passes the expiry check (timestamp + window). A Struct holding the solders
+    object: every signed request builds one, and only the strict profile needs its bytes
+    (a NamedTuple and `bytes()` would cost ~0.4 µs per request, this ~0.03 µs)."""
+
+    signer: str
+    signature: Signature
+    expires_at_ms: int
+
+
+def verify_signature(
     body: Mapping[str, Any],
     op_type: str,
     now_ms: int,
@@ -509,8 +537,9 @@ def verify_request(
     replay_guard: ReplayGuard | None = None,
     agent_wallet_is_payload: bool | None = None,
     check: SignatureCheck = ed25519_check,
-) -> str:
-    """Authenticate a flat signed body (§1.2); returns the base58 signer that verified.
+) -> SignatureUse:
+    """Authenticate a flat signed body (§1.2); returns the signer that verified, with what the
+    strict profile's replay guard keeps of the request.
 
     The signer is `agent_wallet` when present and non-null, else `account`. For the operations in
     `AGENT_PAYLOAD_OPS` (or when `agent_wallet_is_payload` is True) `agent_wallet` is a signed
@@ -541,13 +570,38 @@ def verify_request(
     ):
         raise SignatureError(VERIFICATION_FAILED, VERIFICATION_FAILED_ID)
 
+    expires_at_ms = timestamp + window
     if (
         policy.strict
         and replay_guard is not None
-        and replay_guard.check_and_record(signer, bytes(signature), timestamp + window, now_ms)
+        and replay_guard.check_and_record(signer, bytes(signature), expires_at_ms, now_ms)
     ):
         raise SignatureError(f"{INVALID_MESSAGE}: duplicate request")
-    return signer
+    return SignatureUse(signer, signature, expires_at_ms)
+
+
+def verify_request(
+    body: Mapping[str, Any],
+    op_type: str,
+    now_ms: int,
+    *,
+    known_fields: Collection[str] | None = None,
+    policy: VerifyPolicy = VerifyPolicy(),
+    replay_guard: ReplayGuard | None = None,
+    agent_wallet_is_payload: bool | None = None,
+    check: SignatureCheck = ed25519_check,
+) -> str:
+    """`verify_signature`, for callers that only need the base58 signer that verified."""
+    return verify_signature(
+        body,
+        op_type,
+        now_ms,
+        known_fields=known_fields,
+        policy=policy,
+        replay_guard=replay_guard,
+        agent_wallet_is_payload=agent_wallet_is_payload,
+        check=check,
+    ).signer
 
 
 def _verifies(

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 Side = Literal["bid", "ask"]
 Tif = Literal["GTC", "IOC", "ALO", "TOB"]
@@ -33,9 +34,29 @@ class StopLeg(msgspec.Struct, frozen=True, kw_only=True):
     trigger: TriggerPriceType = "mark_price"
 
 
+class SignatureRecord(msgspec.Struct, frozen=True, array_like=True):
+    """The signature a command was requested with, kept for the strict profile's replay guard
+    (signing.ReplayGuard): after a restart the guard is rebuilt from the journal's last minute
+    (runtime/replays.py). `expires_at_ms` is the request's timestamp + expiry window.
+    array_like: a record costs ~120 bytes, the size of the command it rides on."""
+
+    signer: str
+    signature: bytes
+    expires_at_ms: int
+
+
+# What a command built from a signed request carries: UNSET outside the strict profile.
+Auth = SignatureRecord | UnsetType
+
+
 class _Command(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    """`auth`: the signature of the request (strict profile only; a batch action carries its
+    own). The engine never reads it. UNSET is left out of the encoding, so a command without it
+    encodes byte for byte as before the field existed, and older journals decode."""
+
     seq: int
     ts_ms: int
+    auth: Auth = UNSET
 
 
 class Faucet(_Command, frozen=True, tag="faucet"):

@@ -39,23 +39,29 @@ async def settings(ex: Exchange, req: Request) -> Response:
 
 
 async def update_leverage(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, UpdateLeverageRequest)
+    body, auth = signed_request(ex, req, UpdateLeverageRequest)
     market(ex, body.symbol)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: UpdateLeverage(
-            seq=seq, ts_ms=ts, account=body.account, symbol=body.symbol, leverage=body.leverage
+            seq=seq,
+            ts_ms=ts,
+            auth=auth,
+            account=body.account,
+            symbol=body.symbol,
+            leverage=body.leverage,
         )
     )
     return ok_or_rejected(outcome.reject)
 
 
 async def update_margin_mode(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, UpdateMarginModeRequest)
+    body, auth = signed_request(ex, req, UpdateMarginModeRequest)
     market(ex, body.symbol)
     outcome = await ex.sequencer.submit(
         lambda seq, ts: UpdateMarginMode(
             seq=seq,
             ts_ms=ts,
+            auth=auth,
             account=body.account,
             symbol=body.symbol,
             is_isolated=body.is_isolated,

@@ -33,34 +33,34 @@ def _agent_of(body: AgentWalletRequest) -> str:
 
 
 async def bind(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, AgentWalletRequest)
+    body, auth = signed_request(ex, req, AgentWalletRequest)
     agent = _agent_of(body)
     outcome = await ex.sequencer.submit(
-        lambda seq, ts: BindAgent(seq=seq, ts_ms=ts, account=body.account, agent=agent)
+        lambda seq, ts: BindAgent(seq=seq, ts_ms=ts, auth=auth, account=body.account, agent=agent)
     )
     return ok_or_rejected(outcome.reject)
 
 
 async def revoke(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, AgentWalletRequest)
+    body, auth = signed_request(ex, req, AgentWalletRequest)
     agent = _agent_of(body)
     outcome = await ex.sequencer.submit(
-        lambda seq, ts: RevokeAgent(seq=seq, ts_ms=ts, account=body.account, agent=agent)
+        lambda seq, ts: RevokeAgent(seq=seq, ts_ms=ts, auth=auth, account=body.account, agent=agent)
     )
     return ok_or_rejected(outcome.reject)
 
 
 async def revoke_all(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, EmptyPayloadRequest)
+    body, auth = signed_request(ex, req, EmptyPayloadRequest)
     _main_key_only(body.account, body.agent_wallet)
     outcome = await ex.sequencer.submit(
-        lambda seq, ts: RevokeAllAgents(seq=seq, ts_ms=ts, account=body.account)
+        lambda seq, ts: RevokeAllAgents(seq=seq, ts_ms=ts, auth=auth, account=body.account)
     )
     return ok_or_rejected(outcome.reject)
 
 
 async def list_agents(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, EmptyPayloadRequest)
+    body, _ = signed_request(ex, req, EmptyPayloadRequest)  # a read: nothing to journal
     _main_key_only(body.account, body.agent_wallet)
     return ok({"agent_wallets": sorted(ex.engine.agents(body.account))})
 

@@ -10,6 +10,7 @@
 - Atomic as a block: every valid action goes to the engine in ONE Batch command, so nothing
   interleaves with it and replay is exact. Delayed by the speedbump when it holds a market
   order or a GTC/IOC limit order.
+- Under `--strict-auth` each action carries its own signature record (`auth`), the batch none.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import msgspec
 
 from tidepool.domain.errors import Reject
-from tidepool.engine.commands import Batch
+from tidepool.engine.commands import Auth, Batch
 from tidepool.engine.events import ActionResult
 from tidepool.gateway import translate
 from tidepool.gateway.context import (
@@ -52,7 +53,7 @@ class BatchRequest(msgspec.Struct, frozen=True):
     actions: list[BatchActionRequest]
 
 
-Translator = Callable[[Exchange, Any], translate.ActionBuilder]
+Translator = Callable[[Exchange, Any, Auth], translate.ActionBuilder]
 
 # action type -> (typed body and signed operation type, translation): each action is signed
 # exactly like the request of its own endpoint.
@@ -85,10 +86,10 @@ async def batch(ex: Exchange, req: Request) -> Response:
                 invalid_parameters(f"actions[{i}]: unknown action type {action.type!r}")
             )
         spec, translator = entry
-        body = verify_body(ex, req, action.data, spec)
+        body, auth = verify_body(ex, req, action.data, spec)
         delayed = delayed or _delayed(body)
         try:
-            slots.append(translator(ex, body))
+            slots.append(translator(ex, body, auth))
         except Rejected as exc:
             slots.append(exc.reject)
     if delayed:

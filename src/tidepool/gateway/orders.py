@@ -28,29 +28,29 @@ from tidepool.wire.requests import (
 
 
 async def create_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CreateOrderRequest)
-    build = translate.create_order(ex, body)
+    body, auth = signed_request(ex, req, CreateOrderRequest)
+    build = translate.create_order(ex, body, auth)
     if body.tif in DELAYED_TIFS:
         await ex.speedbump.wait()
     return _answer(await ex.sequencer.submit(build))
 
 
 async def create_market_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CreateMarketOrderRequest)
-    build = translate.create_market_order(ex, body)
+    body, auth = signed_request(ex, req, CreateMarketOrderRequest)
+    build = translate.create_market_order(ex, body, auth)
     await ex.speedbump.wait()
     return _answer(await ex.sequencer.submit(build))
 
 
 async def edit_order(ex: Exchange, req: Request) -> Response:
     """Cancel-and-replace; the replacement is ALO, so the speedbump never applies."""
-    body = signed_request(ex, req, EditOrderRequest)
-    return _answer(await ex.sequencer.submit(translate.edit_order(ex, body)))
+    body, auth = signed_request(ex, req, EditOrderRequest)
+    return _answer(await ex.sequencer.submit(translate.edit_order(ex, body, auth)))
 
 
 async def cancel_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CancelOrderRequest)
-    outcome = await ex.sequencer.submit(translate.cancel_order(ex, body))
+    body, auth = signed_request(ex, req, CancelOrderRequest)
+    outcome = await ex.sequencer.submit(translate.cancel_order(ex, body, auth))
     return ok_or_rejected(outcome.reject)
 
 
@@ -67,7 +67,7 @@ CANCEL_ALL_CHUNK = 1000
 
 
 async def cancel_all_orders(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CancelAllOrdersRequest)
+    body, auth = signed_request(ex, req, CancelAllOrdersRequest)
     symbol: str | None = None
     if not body.all_symbols:
         if body.symbol is None:
@@ -82,6 +82,7 @@ async def cancel_all_orders(ex: Exchange, req: Request) -> Response:
             lambda seq, ts: CancelAllOrders(
                 seq=seq,
                 ts_ms=ts,
+                auth=auth,  # on every chunk: any one of them, journaled, rebuilds the guard
                 account=body.account,
                 symbol=symbol,
                 exclude_reduce_only=body.exclude_reduce_only,

@@ -15,14 +15,16 @@ import msgspec
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from tidepool.engine.commands import Auth, SignatureRecord
 from tidepool.gateway.context import API, Exchange, Request, Verified, WireError, decode_json_object
 from tidepool.signing import (
     ReplayGuard,
     SignatureCheck,
     SignatureError,
+    SignatureUse,
     VerifyPolicy,
     ed25519_check,
-    verify_request,
+    verify_signature,
 )
 from tidepool.wire.envelope import bad_request, invalid_parameters
 from tidepool.wire.requests import (
@@ -93,12 +95,13 @@ def authenticate(
     policy: VerifyPolicy,
     check: SignatureCheck = ed25519_check,
     replay_guard: ReplayGuard | None = None,
-) -> tuple[Signed, str]:
-    """Typed decode and signature check of one signed body: (typed body, signer). Raises
-    WireError with Pacifica's envelope. Agent authorisation is not checked here."""
+) -> tuple[Signed, SignatureUse]:
+    """Typed decode and signature check of one signed body: (typed body, the signature that
+    verified). Raises WireError with Pacifica's envelope. Agent authorisation is not checked
+    here."""
     body = typed(raw, spec.body)
     try:
-        signer = verify_request(
+        use = verify_signature(
             raw,
             spec.op_type,
             now_ms,
@@ -110,27 +113,36 @@ def authenticate(
         )
     except SignatureError as exc:
         raise WireError(bad_request(exc.message, exc.error_id)) from None
-    return body, signer
+    return body, use
 
 
-def signed_request(ex: Exchange, req: Request, struct_type: type[S]) -> S:
-    """Decode, type-check and authenticate the signed POST of `req.path`; the typed body."""
+def signed_request(ex: Exchange, req: Request, struct_type: type[S]) -> tuple[S, Auth]:
+    """Decode, type-check and authenticate the signed POST of `req.path`: the typed body, and
+    the `auth` its command carries (see `verify_body`)."""
     spec = SIGNED_ROUTES[req.path]
     if spec.body is not struct_type:  # a handler and the table disagree: a programming error
         raise TypeError(f"{req.path} takes {spec.body.__name__}, not {struct_type.__name__}")
     return verify_body(ex, req, decode_json_object(req.body), spec)  # type: ignore[return-value]
 
 
-def verify_body(ex: Exchange, req: Request, raw: dict[str, Any], spec: SignedSpec) -> Signed:
+def verify_body(
+    ex: Exchange, req: Request, raw: dict[str, Any], spec: SignedSpec
+) -> tuple[Signed, Auth]:
     """`signed_request` for a body already parsed (a batch action's `data`), then the agent
-    check, which needs the engine and so always runs in the engine's process."""
+    check, which needs the engine and so always runs in the engine's process.
+
+    The `auth` is the signature record the command journals, so that a restart can rebuild
+    the replay guard (runtime/replays.py); only the strict profile has a guard, so only it pays
+    the ~120 journal bytes per command (docs/wire-decisions.md)."""
     check = ed25519_check if req.verified is None else partial(_preverified, req.verified)
-    body, signer = authenticate(
+    body, use = authenticate(
         raw, spec, ex.clock.now_ms(), ex.policy, check, replay_guard=ex.replay_guard
     )
-    if signer != body.account and not ex.engine.is_agent(body.account, signer):
+    if use.signer != body.account and not ex.engine.is_agent(body.account, use.signer):
         raise WireError(bad_request("Agent not authorized for account", "agent_not_authorized"))
-    return body
+    if ex.replay_guard is None:
+        return body, msgspec.UNSET
+    return body, SignatureRecord(use.signer, bytes(use.signature), use.expires_at_ms)
 
 
 def _preverified(

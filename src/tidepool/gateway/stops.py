@@ -16,20 +16,20 @@ from tidepool.wire.requests import (
 
 
 async def create_stop_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CreateStopOrderRequest)
-    outcome = await ex.sequencer.submit(translate.create_stop_order(ex, body))
+    body, auth = signed_request(ex, req, CreateStopOrderRequest)
+    outcome = await ex.sequencer.submit(translate.create_stop_order(ex, body, auth))
     if outcome.reject is not None:
         return rejected(outcome.reject)
     return ok({"order_id": outcome.order_id})
 
 
 async def cancel_stop_order(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, CancelStopOrderRequest)
-    outcome = await ex.sequencer.submit(translate.cancel_stop_order(ex, body))
+    body, auth = signed_request(ex, req, CancelStopOrderRequest)
+    outcome = await ex.sequencer.submit(translate.cancel_stop_order(ex, body, auth))
     return ok_or_rejected(outcome.reject)
 
 
 async def set_position_tpsl(ex: Exchange, req: Request) -> Response:
-    body = signed_request(ex, req, SetPositionTpslRequest)
-    outcome = await ex.sequencer.submit(translate.set_position_tpsl(ex, body))
+    body, auth = signed_request(ex, req, SetPositionTpslRequest)
+    outcome = await ex.sequencer.submit(translate.set_position_tpsl(ex, body, auth))
     return ok_or_rejected(outcome.reject)

@@ -1,6 +1,7 @@
 """Typed request bodies -> engine commands: decimal strings to integer ticks and lots with the
 market's spec (off-grid values are 400s, never rounded), the parameter rules the types cannot
-express, and a builder the sequencer calls with the command's seq and timestamp.
+express, and a builder the sequencer calls with the command's seq and timestamp. Each builder
+takes the `auth` of its signed request (gateway.signed.verify_body), which the command carries.
 
 Single endpoints and the batch endpoint share these, so an action in a batch is translated
 exactly like the same request on its own.
@@ -21,6 +22,7 @@ from tidepool.domain.markets import (
     to_steps,
 )
 from tidepool.engine.commands import (
+    Auth,
     BatchAction,
     CancelOrder,
     CancelStopOrder,
@@ -135,7 +137,7 @@ def _is_zero(text: str) -> bool:
         return False
 
 
-def create_order(ex: Exchange, body: CreateOrderRequest) -> ActionBuilder:
+def create_order(ex: Exchange, body: CreateOrderRequest, auth: Auth) -> ActionBuilder:
     check_client_order_id(body.client_order_id)
     spec = market(ex, body.symbol)
     tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
@@ -144,6 +146,7 @@ def create_order(ex: Exchange, body: CreateOrderRequest) -> ActionBuilder:
     return lambda seq, ts: CreateOrder(
         seq=seq,
         ts_ms=ts,
+        auth=auth,
         account=body.account,
         symbol=body.symbol,
         side=body.side,
@@ -157,7 +160,7 @@ def create_order(ex: Exchange, body: CreateOrderRequest) -> ActionBuilder:
     )
 
 
-def create_market_order(ex: Exchange, body: CreateMarketOrderRequest) -> ActionBuilder:
+def create_market_order(ex: Exchange, body: CreateMarketOrderRequest, auth: Auth) -> ActionBuilder:
     check_client_order_id(body.client_order_id)
     spec = market(ex, body.symbol)
     tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
@@ -166,6 +169,7 @@ def create_market_order(ex: Exchange, body: CreateMarketOrderRequest) -> ActionB
     return lambda seq, ts: CreateMarketOrder(
         seq=seq,
         ts_ms=ts,
+        auth=auth,
         account=body.account,
         symbol=body.symbol,
         side=body.side,
@@ -178,12 +182,13 @@ def create_market_order(ex: Exchange, body: CreateMarketOrderRequest) -> ActionB
     )
 
 
-def cancel_order(ex: Exchange, body: CancelOrderRequest) -> ActionBuilder:
+def cancel_order(ex: Exchange, body: CancelOrderRequest, auth: Auth) -> ActionBuilder:
     exactly_one_id(body.order_id, body.client_order_id)
     market(ex, body.symbol)
     return lambda seq, ts: CancelOrder(
         seq=seq,
         ts_ms=ts,
+        auth=auth,
         account=body.account,
         symbol=body.symbol,
         order_id=body.order_id,
@@ -191,7 +196,7 @@ def cancel_order(ex: Exchange, body: CancelOrderRequest) -> ActionBuilder:
     )
 
 
-def edit_order(ex: Exchange, body: EditOrderRequest) -> ActionBuilder:
+def edit_order(ex: Exchange, body: EditOrderRequest, auth: Auth) -> ActionBuilder:
     exactly_one_id(body.order_id, body.client_order_id)
     spec = market(ex, body.symbol)
     ticks = price_ticks(spec, body.price)
@@ -199,6 +204,7 @@ def edit_order(ex: Exchange, body: EditOrderRequest) -> ActionBuilder:
     return lambda seq, ts: EditOrder(
         seq=seq,
         ts_ms=ts,
+        auth=auth,
         account=body.account,
         symbol=body.symbol,
         price_ticks=ticks,
@@ -208,13 +214,14 @@ def edit_order(ex: Exchange, body: EditOrderRequest) -> ActionBuilder:
     )
 
 
-def create_stop_order(ex: Exchange, body: CreateStopOrderRequest) -> Builder:
+def create_stop_order(ex: Exchange, body: CreateStopOrderRequest, auth: Auth) -> Builder:
     spec = market(ex, body.symbol)
     leg = stop_leg(spec, body.stop_order)
     assert leg is not None
     return lambda seq, ts: CreateStopOrder(
         seq=seq,
         ts_ms=ts,
+        auth=auth,
         account=body.account,
         symbol=body.symbol,
         side=body.side,
@@ -223,7 +230,7 @@ def create_stop_order(ex: Exchange, body: CreateStopOrderRequest) -> Builder:
     )
 
 
-def set_position_tpsl(ex: Exchange, body: SetPositionTpslRequest) -> ActionBuilder:
+def set_position_tpsl(ex: Exchange, body: SetPositionTpslRequest, auth: Auth) -> ActionBuilder:
     spec = market(ex, body.symbol)
     tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
     if tp is None and sl is None:
@@ -231,6 +238,7 @@ def set_position_tpsl(ex: Exchange, body: SetPositionTpslRequest) -> ActionBuild
     return lambda seq, ts: SetPositionTpsl(
         seq=seq,
         ts_ms=ts,
+        auth=auth,
         account=body.account,
         symbol=body.symbol,
         side=body.side,
@@ -239,12 +247,13 @@ def set_position_tpsl(ex: Exchange, body: SetPositionTpslRequest) -> ActionBuild
     )
 
 
-def cancel_stop_order(ex: Exchange, body: CancelStopOrderRequest) -> ActionBuilder:
+def cancel_stop_order(ex: Exchange, body: CancelStopOrderRequest, auth: Auth) -> ActionBuilder:
     exactly_one_id(body.order_id, body.client_order_id)
     market(ex, body.symbol)
     return lambda seq, ts: CancelStopOrder(
         seq=seq,
         ts_ms=ts,
+        auth=auth,
         account=body.account,
         symbol=body.symbol,
         order_id=body.order_id,

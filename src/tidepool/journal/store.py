@@ -11,7 +11,9 @@ Invariants:
   S+1), then the snapshot is written atomically, then compaction keeps the two newest snapshots
   and deletes only the segments wholly covered by the older of the two. So the previous
   snapshot and the journal after it survive until a newer snapshot is safely in place, and a
-  corrupt newest snapshot can always fall back to it.
+  corrupt newest snapshot can always fall back to it. With `retain_ms` (the strict profile),
+  a covered segment last written less than `retain_ms` ago is kept too, with every segment
+  after it: its commands' signatures rebuild the replay guard after a restart (journal/tail.py).
 - rebuild() returns an engine at exactly last_seq, built from disk (or memory) only: it never
   sees a command that was applied but not stored.
 - Background snapshots (start_snapshot): the roll happens in the server without any fsync
@@ -108,9 +110,11 @@ class FileStore(Generic[M]):
         fresh: Fresh[M],
         lock_fd: int,
         crash: CrashPoints | None,
+        retain_ms: int = 0,
     ) -> None:
         """Use FileStore.open."""
         self.state_dir = state_dir
+        self._retain_ms = retain_ms
         self._writer = writer
         self._restore = restore
         self._fresh = fresh
@@ -128,8 +132,12 @@ class FileStore(Generic[M]):
         *,
         crash: CrashPoints | None = None,
         max_segment_bytes: int = DEFAULT_MAX_SEGMENT_BYTES,
+        retain_ms: int = 0,
     ) -> tuple[FileStore[M], M, RecoveryReport]:
-        """Create or recover `state_dir`; returns the store, the recovered engine, the report."""
+        """Create or recover `state_dir`; returns the store, the recovered engine, the report.
+
+        retain_ms: compaction keeps the segments written in the last `retain_ms` (see `compact`).
+        """
         if not is_initialised(state_dir):
             genesis = fresh()
             initialise(state_dir, genesis.state_hash())
@@ -156,7 +164,8 @@ class FileStore(Generic[M]):
             report.snapshot_seq,
             report.records_replayed,
         )
-        return cls(state_dir, writer, restore, fresh, lock_fd, crash), engine, report
+        store = cls(state_dir, writer, restore, fresh, lock_fd, crash, retain_ms)
+        return store, engine, report
 
     @property
     def last_seq(self) -> int:
@@ -188,7 +197,7 @@ class FileStore(Generic[M]):
         self._writer.roll()
         write_snapshot(self.state_dir, seq, state_hash, data, self._crash)
         self._snapshot_seq = seq
-        compact(self.state_dir)
+        compact(self.state_dir, self._retain_ms)
 
     def start_snapshot(self, engine: M, seq: int) -> SnapshotJob | None:
         """Fork a child that writes the snapshot at `seq` (see the module docstring); None if
@@ -203,7 +212,9 @@ class FileStore(Generic[M]):
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
-            _snapshot_child(self.state_dir, seq, engine, retired, child_crash, parent)
+            _snapshot_child(
+                self.state_dir, seq, engine, retired, child_crash, parent, self._retain_ms
+            )
         return SnapshotJob(pid, seq, retired, time.monotonic())
 
     def finish_snapshot(self, job: SnapshotJob, exit_code: int) -> bool:
@@ -246,17 +257,28 @@ class FileStore(Generic[M]):
                 self._lock_fd = -1
 
 
-def compact(state_dir: Path) -> None:
-    """Keep the SNAPSHOTS_KEPT newest snapshots and the segments not wholly covered by the older."""
+def compact(state_dir: Path, retain_ms: int = 0) -> None:
+    """Keep the SNAPSHOTS_KEPT newest snapshots and the segments not wholly covered by the older,
+    and, from the first covered segment last written less than `retain_ms` ago, every segment.
+
+    A segment's modification time is that of its last record's write, which comes after the
+    sequencer stamped that record from the same wall clock; the margin the caller adds covers
+    the file system's coarser timestamps. Keeping a suffix keeps the journal contiguous."""
     snapshots = list_snapshots(state_dir)
     if len(snapshots) <= SNAPSHOTS_KEPT:
         return
     oldest_kept = snapshots[-SNAPSHOTS_KEPT][0]
     doomed = [path for _, path in snapshots[:-SNAPSHOTS_KEPT]]
     segments = list_segments(state_dir)
-    for (_, path), (next_first, _) in itertools.pairwise(segments):
-        if next_first <= oldest_kept + 1:
-            doomed.append(path)  # its last seq is <= oldest_kept
+    covered = [
+        path  # its last seq is <= oldest_kept
+        for (_, path), (next_first, _) in itertools.pairwise(segments)
+        if next_first <= oldest_kept + 1
+    ]
+    if retain_ms > 0:
+        cutoff = time.time() - retain_ms / 1000
+        covered = list(itertools.takewhile(lambda path: path.stat().st_mtime < cutoff, covered))
+    doomed += covered
     for path in doomed:
         path.unlink()
     fsync_dir(state_dir)
@@ -269,6 +291,7 @@ def _snapshot_child(
     retired: tuple[int, ...],
     crash: CrashPoints | None,
     parent: int,
+    retain_ms: int,
 ) -> NoReturn:
     """Body of the forked snapshot child. Never returns; touches only what it needs."""
     code = CHILD_FAILED
@@ -283,7 +306,7 @@ def _snapshot_child(
         data = engine.snapshot()
         write_snapshot(state_dir, seq, engine.state_hash(), data, crash)
         code = CHILD_COMPACTION_FAILED
-        compact(state_dir)
+        compact(state_dir, retain_ms)
         code = CHILD_OK
     except BaseException:
         with contextlib.suppress(OSError):

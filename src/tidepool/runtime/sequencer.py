@@ -119,12 +119,15 @@ class Sequencer:
         engine_cls: type[Engine] | None = None,
         gc_policy: bool = True,
         background_snapshots: bool = True,
+        retain_journal_ms: int = 0,
     ) -> Sequencer:
         """Recover (or create) `state_dir` and return a sequencer positioned at its last seq.
 
         With durability `none` the state dir is not touched and the engine starts empty.
         gc_policy: install the server's GC policy for this process (gcpolicy.py) before
         recovering, and freeze the recovered state; False leaves the GC alone (in-process tests).
+        retain_journal_ms: journal segments written that recently survive compaction
+        (FileStore.open; the strict profile's replay guard is rebuilt from them).
         """
         cls_: type[Engine]
         if engine_cls is None:
@@ -143,7 +146,11 @@ class Sequencer:
             seqr = cls(fresh(), None, clock, durability, snapshot_every)
         else:
             store, engine, _ = FileStore.open(
-                Path(state_dir), cls_.restore, fresh, crash=CrashPoints.from_env()
+                Path(state_dir),
+                cls_.restore,
+                fresh,
+                crash=CrashPoints.from_env(),
+                retain_ms=retain_journal_ms,
             )
             seqr = cls(
                 engine,

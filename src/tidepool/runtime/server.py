@@ -17,9 +17,10 @@ from tidepool.gateway.app import GatewayApp
 from tidepool.gateway.context import Exchange
 from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.httpguard import http_config
+from tidepool.runtime.replays import journal_retention_ms, replay_guard_at_boot
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
-from tidepool.signing import ReplayGuard, VerifyPolicy
+from tidepool.signing import VerifyPolicy
 
 log = logging.getLogger("tidepool")
 
@@ -36,6 +37,7 @@ def engine_config(cfg: Config) -> EngineConfig:
 
 def build_exchange(cfg: Config) -> Exchange:
     clock = SystemClock()
+    policy = VerifyPolicy(strict=cfg.strict_auth)
     sequencer = Sequencer.open(
         cfg.state_dir,
         cfg.markets,
@@ -43,13 +45,14 @@ def build_exchange(cfg: Config) -> Exchange:
         clock,
         cfg.durability,
         cfg.snapshot_every,
+        retain_journal_ms=journal_retention_ms(policy),
     )
     return Exchange(
         sequencer=sequencer,
         clock=clock,
         markets={m.symbol: m for m in cfg.markets},
-        policy=VerifyPolicy(strict=cfg.strict_auth),
-        replay_guard=ReplayGuard() if cfg.strict_auth else None,
+        policy=policy,
+        replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
         speedbump=Speedbump(cfg.speedbump_ms // 2, cfg.speedbump_ms, cfg.seed),
     )
 
