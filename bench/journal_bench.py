@@ -211,10 +211,10 @@ async def _submit_all(
     t0 = time.perf_counter()
     if in_flight == 1:
         for b in builders:
-            await seq.submit(b)
+            await seq.submit(b(0, TS))  # the sequencer stamps seq and time
     else:
         for i in range(0, len(builders), in_flight):
-            await asyncio.gather(*(seq.submit(b) for b in builders[i : i + in_flight]))
+            await asyncio.gather(*(seq.submit(b(0, TS)) for b in builders[i : i + in_flight]))
     return time.perf_counter() - t0
 
 
@@ -413,7 +413,7 @@ def bench_startup(root: Path, n: int, snapshot_every: int) -> dict[str, Any]:
     async def fill() -> None:
         for cmd in command_stream(n, 1000):
             clock.set(cmd.ts_ms)
-            await seqr.submit(lambda seq, ts, cmd=cmd: cmd)
+            await seqr.submit(cmd)
         await seqr.wait_snapshot()
 
     t0 = time.perf_counter()

@@ -64,7 +64,7 @@ def build(seq: int, ts: int) -> Command:
 async def submit_all(seqr: Sequencer, n: int, concurrency: int) -> float:
     async def worker(count: int) -> None:
         for _ in range(count):
-            await seqr.submit(build)
+            await seqr.submit(build(0, 0))  # the sequencer stamps seq and time
 
     start = time.perf_counter()
     await asyncio.gather(*(worker(n // concurrency) for _ in range(concurrency)))

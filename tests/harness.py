@@ -18,6 +18,7 @@ from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.context import Exchange
 from tidepool.gateway.preverify import verdicts
 from tidepool.runtime.clock import ManualClock
+from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.signing import ReplayGuard, VerifyPolicy
 from tidepool.wire.envelope import Response
@@ -74,7 +75,7 @@ class Harness:
             )
         )
         self.exchange = Exchange(
-            sequencer=self.sequencer,
+            pipeline=Pipeline(self.sequencer),
             clock=self.clock,
             markets={m.symbol: m for m in markets},
             policy=VerifyPolicy(strict=strict),

@@ -161,7 +161,7 @@ class CountingSpeedbump:
 
 def test_speedbump_applies_only_to_batches_with_taker_orders(hx: Harness, alice: Keypair) -> None:
     bump = CountingSpeedbump()
-    hx.exchange.speedbump = bump  # type: ignore[assignment]
+    hx.exchange.pipeline.speedbump = bump  # type: ignore[assignment]
     hx.faucet(alice)
     hx.post(BATCH, {"actions": [action(hx, alice, "Create", order())]})
     hx.post(BATCH, {"actions": [action(hx, alice, "Cancel", {"symbol": "BTC", "order_id": 1})]})

@@ -93,7 +93,7 @@ class CountingSpeedbump:
 
 def test_market_orders_wait_out_the_speedbump(hx: Harness, alice: Keypair) -> None:
     bump = CountingSpeedbump()
-    hx.exchange.speedbump = bump  # type: ignore[assignment]
+    hx.exchange.pipeline.speedbump = bump  # type: ignore[assignment]
     hx.faucet(alice)
     hx.post_signed(MARKET, alice, market_payload())
     assert bump.waits == 1

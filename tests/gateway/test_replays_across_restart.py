@@ -50,7 +50,7 @@ class Restartable:
 
     def _open(self) -> None:
         ex = self.hx.exchange
-        ex.sequencer = Sequencer.open(
+        ex.pipeline.sequencer = Sequencer.open(
             self.state_dir,
             DEFAULT_MARKETS,
             EngineConfig(),

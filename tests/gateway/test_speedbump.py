@@ -15,7 +15,7 @@ from tidepool.runtime.speedbump import Speedbump
 def test_makers_cancel_within_the_takers_delay_wins(
     hx: Harness, alice: Keypair, bob: Keypair
 ) -> None:
-    hx.exchange.speedbump = Speedbump(50, 100, seed=1)
+    hx.exchange.pipeline.speedbump = Speedbump(50, 100, seed=1)
     hx.faucet(alice)
     hx.faucet(bob)
     # ALO is never delayed: the maker's order rests at once.
@@ -56,7 +56,7 @@ def test_makers_cancel_within_the_takers_delay_wins(
 
 
 def test_alo_and_cancels_are_not_delayed(hx: Harness, alice: Keypair) -> None:
-    hx.exchange.speedbump = Speedbump(10_000, 10_000)  # would hang the test if applied
+    hx.exchange.pipeline.speedbump = Speedbump(10_000, 10_000)  # would hang the test if applied
     hx.faucet(alice)
     status, made = hx.create(alice, tif="ALO")
     assert status == 200

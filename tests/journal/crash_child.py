@@ -28,7 +28,7 @@ async def main(
     seqr = Sequencer.open(state_dir, DEFAULT_MARKETS, EngineConfig(), clock, durability, every)
     for cmd in real_stream(n, seed)[seqr.last_seq :]:
         clock.set(cmd.ts_ms)
-        await seqr.submit(lambda seq, ts, cmd=cmd: cmd)
+        await seqr.submit(cmd)
         sys.stdout.write(f"{cmd.seq}\n")
         sys.stdout.flush()
         if pace:

@@ -39,7 +39,7 @@ def _through_sequencer(state_dir: Path, cmds: list[Command], snapshot_every: int
         for cmd in cmds:
             assert seqr.last_seq + 1 == cmd.seq
             clock.set(cmd.ts_ms)
-            outcome = await seqr.submit(lambda seq, ts, cmd=cmd: cmd)
+            outcome = await seqr.submit(cmd)
             outcomes.append(msgspec.msgpack.encode(outcome))
         await seqr.close()
 

@@ -38,7 +38,7 @@ def _run(
 
     async def go() -> None:
         for i in range(start + 1, start + n + 1):
-            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+            await seqr.submit(toy_command(0, 0, i))
         await seqr.wait_snapshot()
         if close:
             await seqr.close()
@@ -194,7 +194,7 @@ def test_close_waits_for_the_snapshot_in_flight(tmp_path: Path) -> None:
 
     async def go() -> None:
         for i in range(1, 11):
-            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+            await seqr.submit(toy_command(0, 0, i))
         assert seqr.snapshot_in_flight
         await seqr.close()
 
@@ -232,14 +232,14 @@ def test_failed_background_snapshot_is_logged_and_retried(
 
     async def go() -> None:
         for i in range(1, 101):
-            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+            await seqr.submit(toy_command(0, 0, i))
         await seqr.wait_snapshot()
         assert "background snapshot at seq 100 failed" in caplog.text
         assert [seq for seq, _ in list_snapshots(tmp_path)] == [0]
         assert not list(tmp_path.glob("*.tmp"))  # the child removed its temp file
         monkeypatch.setattr(layout.os, "replace", real_replace)
         for i in range(101, 201):  # retried one period later
-            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+            await seqr.submit(toy_command(0, 0, i))
         await seqr.wait_snapshot()
         assert [seq for seq, _ in list_snapshots(tmp_path)] == [0, 200]
         await seqr.close()

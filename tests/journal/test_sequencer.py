@@ -45,13 +45,13 @@ def test_engine_bug_mid_command_leaves_state_and_seq_unchanged(
 
     async def go() -> None:
         for i in range(1, 21):
-            await seqr.submit(lambda seq, ts, i=i: toy_command(seq, ts, i))
+            await seqr.submit(toy_command(0, 0, i))
         before = seqr.engine.state_hash()
         with pytest.raises(RuntimeError, match="toy engine bug"):
-            await seqr.submit(_boom)
+            await seqr.submit(_boom(0, 0))
         assert seqr.last_seq == 20
         assert seqr.engine.state_hash() == before
-        outcome = await seqr.submit(lambda seq, ts: toy_command(seq, ts, 21))
+        outcome = await seqr.submit(toy_command(0, 0, 21))
         assert outcome.order_id is not None
         assert seqr.last_seq == 21
         await seqr.close()
@@ -65,37 +65,27 @@ def test_engine_bug_mid_command_leaves_state_and_seq_unchanged(
         assert store.last_seq == 21 and engine.state_hash() == expected
 
 
-def test_timestamps_come_from_the_clock_and_seqs_are_contiguous(tmp_path: Path) -> None:
+def test_the_sequencer_stamps_contiguous_seqs_and_the_clock_whatever_the_command_held(
+    tmp_path: Path,
+) -> None:
     clock = ManualClock(TS)
     seqr = Sequencer(ToyEngine(), None, clock, "none")
-    seen: list[tuple[int, int]] = []
+    stamped: list[tuple[int, int]] = []
+    apply = seqr.engine.apply
 
-    def build(seq: int, ts: int) -> Any:
-        seen.append((seq, ts))
+    def recording(cmd: Any) -> Any:
+        stamped.append((cmd.seq, cmd.ts_ms))
         clock.advance(5)
-        return toy_command(seq, ts)
+        return apply(cmd)
+
+    seqr.engine.apply = recording  # type: ignore[method-assign]
 
     async def go() -> None:
-        for _ in range(3):
-            await seqr.submit(build)
+        for i in range(3):
+            await seqr.submit(toy_command(99, 7, i + 1))
 
     asyncio.run(go())
-    assert seen == [(1, TS), (2, TS + 5), (3, TS + 10)]
-
-
-def test_a_failing_builder_consumes_no_seq(tmp_path: Path) -> None:
-    seqr = Sequencer(ToyEngine(), None, ManualClock(TS), "none")
-
-    def bad(seq: int, ts: int) -> Any:
-        raise ValueError("gateway bug")
-
-    async def go() -> None:
-        with pytest.raises(ValueError):
-            await seqr.submit(bad)
-        await seqr.submit(toy_command)
-
-    asyncio.run(go())
-    assert seqr.last_seq == 1
+    assert stamped == [(1, TS), (2, TS + 5), (3, TS + 10)]
 
 
 def test_concurrent_submits_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,7 +102,7 @@ def test_concurrent_submits_share_fsyncs(tmp_path: Path, monkeypatch: pytest.Mon
 
     async def go() -> None:
         for _ in range(4):  # bursts: each burst's commands are all written before its fsync
-            await asyncio.gather(*(seqr.submit(toy_command) for _ in range(50)))
+            await asyncio.gather(*(seqr.submit(toy_command(0, 0, i)) for i in range(50)))
         await seqr.close()
 
     asyncio.run(go())
@@ -139,16 +129,12 @@ def test_no_answer_before_the_fsync_that_covers_it(
     answered: list[int] = []
 
     async def one() -> None:
-        seqs: list[int] = []
-
-        def build(seq: int, ts: int) -> Any:
-            seqs.append(seq)
-            return toy_command(seq, ts)
-
-        await seqr.submit(build)
+        # Nothing awaits between the call and the stamp: this submit gets the next seq.
+        seq = seqr.last_seq + 1
+        await seqr.submit(toy_command(0, 0, seq))
         # Every record up to the value read before an fsync is covered by that fsync.
-        assert max(synced_upto) >= seqs[0]
-        answered.append(seqs[0])
+        assert max(synced_upto) >= seq
+        answered.append(seq)
 
     async def go() -> None:
         await asyncio.gather(*(one() for _ in range(30)))
@@ -168,9 +154,9 @@ def test_fsync_failure_stops_the_sequencer(tmp_path: Path, monkeypatch: pytest.M
 
     async def go() -> None:
         with pytest.raises(JournalWriteError, match="Input/output error"):
-            await seqr.submit(toy_command)
+            await seqr.submit(toy_command(0, 0, 1))
         with pytest.raises(JournalWriteError, match="stopped"):
-            await seqr.submit(toy_command)
+            await seqr.submit(toy_command(0, 0, 1))
         # Not resumable: after a failed fsync the page cache is suspect, so only a restart
         # (recovery from what is on disk) brings writes back.
         seqr.probe_interval_s = 0.0
@@ -192,21 +178,21 @@ def test_a_full_disk_stops_writes_until_the_disk_has_room_again(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     async def go() -> None:
-        await seqr.submit(lambda seq, ts: toy_command(seq, ts, 1))
+        await seqr.submit(toy_command(0, 0, 1))
         before = seqr.engine.state_hash()
         monkeypatch.setattr(segments, "write_all", disk_full)
         with pytest.raises(SequencerStopped, match="No space left"):
-            await seqr.submit(lambda seq, ts: toy_command(seq, ts, 2))
+            await seqr.submit(toy_command(0, 0, 2))
         assert seqr.engine.state_hash() == before and seqr.last_seq == 1
         # Still full: every write is refused with the reason, nothing is applied.
         with pytest.raises(SequencerStopped, match="No space left"):
-            await seqr.submit(lambda seq, ts: toy_command(seq, ts, 3))
+            await seqr.submit(toy_command(0, 0, 3))
         reason = seqr.stopped_reason()
         assert reason is not None and "No space left" in reason
         # Room again: the next write goes through without a restart, right after seq 1.
         monkeypatch.setattr(segments, "write_all", real_write_all)
         assert seqr.stopped_reason() is None
-        await seqr.submit(lambda seq, ts: toy_command(seq, ts, 4))
+        await seqr.submit(toy_command(0, 0, 4))
         assert seqr.last_seq == 2
         await seqr.close()
 
@@ -226,17 +212,13 @@ def test_a_command_the_journal_cannot_encode_fails_alone(
     seqr = _open(tmp_path / "state", durability)
 
     async def go() -> None:
-        await seqr.submit(lambda seq, ts: toy_command(seq, ts, 1))
+        await seqr.submit(toy_command(0, 0, 1))
         before = seqr.engine.state_hash()
         with pytest.raises(OverflowError):
-            await seqr.submit(
-                lambda seq, ts: CancelOrder(
-                    seq=seq, ts_ms=ts, account="acct1", symbol="BTC", order_id=2**64
-                )
-            )
+            await seqr.submit(CancelOrder(account="acct1", symbol="BTC", order_id=2**64))
         assert seqr.engine.state_hash() == before and seqr.last_seq == 1
         assert seqr.stopped_reason() is None
-        await seqr.submit(lambda seq, ts: toy_command(seq, ts, 2))
+        await seqr.submit(toy_command(0, 0, 2))
         assert seqr.last_seq == 2
         await seqr.close()
 
@@ -250,7 +232,7 @@ def test_submit_after_close_is_refused(tmp_path: Path) -> None:
         await seqr.close()
         await seqr.close()
         with pytest.raises(JournalWriteError, match="closed"):
-            await seqr.submit(toy_command)
+            await seqr.submit(toy_command(0, 0, 1))
 
     asyncio.run(go())
 
@@ -260,7 +242,7 @@ def test_none_durability_touches_no_files(tmp_path: Path) -> None:
     seqr = _open(state, "none")
 
     async def go() -> None:
-        await seqr.submit(toy_command)
+        await seqr.submit(toy_command(0, 0, 1))
         await seqr.close()
 
     asyncio.run(go())

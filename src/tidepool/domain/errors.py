@@ -48,6 +48,8 @@ class Reject(msgspec.Struct, frozen=True):
     error_id: str | None = None
 
 
+# A request signed by an agent wallet that is not bound to the account (spec A1): 400.
+AGENT_NOT_AUTHORIZED = Reject(400, "Agent not authorized for account", 400, "agent_not_authorized")
 ORDER_NOT_FOUND_ON_CANCEL = Reject(400, "Order not found", 400, "order_not_found")
 # Edit of an order that is not open: HTTP 422 "Order not found" (spec §2.8), code 6.
 ORDER_NOT_FOUND_ON_EDIT = Reject(Code.ORDER_NOT_FOUND, "Order not found", 422, "order_not_found")

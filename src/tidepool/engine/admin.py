@@ -8,16 +8,38 @@ Invariants:
 - An account's agents are a set; binding a bound agent is a no-op success (event re-emitted);
   revoking an agent that is not bound is a 400 rejection with state unchanged; revoke-all
   emits one AgentRevoked per agent, sorted, and succeeds with none.
+- A command signed by an agent (`agent_wallet` set) is applied only while that agent is bound
+  to its account (`unauthorized`), checked when the command is applied, not when it arrived.
 """
 
 from __future__ import annotations
 
-from tidepool.domain.errors import Reject, book_not_found
-from tidepool.engine.commands import BindAgent, Faucet, RevokeAgent, RevokeAllAgents, SetMarkPrice
+from msgspec import UNSET
+
+from tidepool.domain.errors import AGENT_NOT_AUTHORIZED, Reject, book_not_found
+from tidepool.engine.commands import (
+    BindAgent,
+    Command,
+    Faucet,
+    RevokeAgent,
+    RevokeAllAgents,
+    SetMarkPrice,
+)
 from tidepool.engine.events import AgentBound, AgentRevoked, BalanceChanged, MarkPriceSet, Outcome
 from tidepool.engine.lifecycle import Step
 from tidepool.engine.state import EngineState
 from tidepool.engine.stops import run_triggers
+
+
+def unauthorized(state: EngineState, cmd: Command) -> Outcome | None:
+    """The rejection of a command signed by an agent not bound to its account, else None."""
+    agent = cmd.agent_wallet
+    if agent is UNSET:
+        return None
+    account = state.accounts.get(getattr(cmd, "account", ""))
+    if account is not None and agent in account.agents:
+        return None
+    return Outcome(events=[], reject=AGENT_NOT_AUTHORIZED)
 
 
 def _invalid(what: str) -> Outcome:

@@ -50,12 +50,23 @@ Auth = SignatureRecord | UnsetType
 
 
 class _Command(msgspec.Struct, frozen=True, tag=True, kw_only=True):
-    """`auth`: the signature of the request (strict profile only; a batch action carries its
-    own). The engine never reads it. UNSET is left out of the encoding, so a command without it
-    encodes byte for byte as before the field existed, and older journals decode."""
+    """`seq`, `ts_ms`: stamped by the sequencer (runtime/sequencer.py); whoever builds a command
+    leaves them 0, and the journal always holds the stamped values.
 
-    seq: int
-    ts_ms: int
+    `agent_wallet`: the agent wallet that signed the request on the account's behalf (UNSET: the
+    account's own key, or no signature at all). The engine authorizes it when it applies the
+    command, against the agents bound at that moment, so a revocation that lands while the
+    command waits (the speedbump) still refuses it, and replay decides the same.
+
+    `auth`: the signature of the request (strict profile only; a batch action carries its
+    own). The engine never reads it.
+
+    UNSET is left out of the encoding, so a command without `agent_wallet` or `auth` encodes
+    byte for byte as before those fields existed, and older journals decode."""
+
+    seq: int = 0
+    ts_ms: int = 0
+    agent_wallet: str | UnsetType = UNSET
     auth: Auth = UNSET
 
 

@@ -47,6 +47,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, getcontext, setcontext
 from typing import Any
 
+from msgspec import UNSET
+
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine import admin, invariants, risk, settings, snapshot, stops
 from tidepool.engine.cancels import cancel_all_orders, cancel_order
@@ -145,6 +147,8 @@ class Engine:
         return self._state.last_order_id
 
     def apply(self, cmd: Command) -> Outcome:
+        if cmd.agent_wallet is not UNSET and (refused := admin.unauthorized(self._state, cmd)):
+            return refused
         kind = type(cmd)
         plain = _NO_DECIMAL_HANDLERS.get(kind)
         if plain is not None:
@@ -170,7 +174,9 @@ class Engine:
         lifecycle.Step). Everything else goes through `apply`. test_replay.py checks state
         hashes and reads against `apply` on the determinism and hypothesis streams."""
         kind = type(cmd)
-        if kind is CancelOrder:
+        if cmd.agent_wallet is not UNSET:  # apply authorizes the agent, as it did live
+            self.apply(cmd)
+        elif kind is CancelOrder:
             cancel_order(self._state, cmd, True)  # type: ignore[arg-type]
         elif kind is CancelAllOrders:
             cancel_all_orders(self._state, cmd, True)  # type: ignore[arg-type]
@@ -194,6 +200,8 @@ class Engine:
         return Outcome(events=events, results=results)
 
     def _apply(self, cmd: Command) -> Outcome:
+        if cmd.agent_wallet is not UNSET and (refused := admin.unauthorized(self._state, cmd)):
+            return refused
         handler = _HANDLERS.get(type(cmd))
         if handler is None:
             raise TypeError(f"not a command: {cmd!r}")

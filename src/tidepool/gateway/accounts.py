@@ -1,5 +1,5 @@
-"""Account routes (spec §4.6–4.8): /account, /positions, /account/settings (unsigned GETs by
-address) and the signed /account/leverage and /account/margin.
+"""Account reads (spec §4.6–4.8): /account, /positions, /account/settings (unsigned GETs by
+address). The signed /account/leverage and /account/margin are rows of the operation table.
 
 /account/settings answers the OLD shape, `data` = the list of margin settings, because that is
 what ccxt parses (the newest shape wraps it in `{"margin_settings": [...], ...}`); only markets
@@ -8,14 +8,10 @@ that differ from the default (cross, max leverage) are listed.
 
 from __future__ import annotations
 
-from tidepool.engine.commands import UpdateLeverage, UpdateMarginMode
 from tidepool.gateway import views
 from tidepool.gateway.context import Exchange, Request
 from tidepool.gateway.query import query_str
-from tidepool.gateway.signed import signed_request
-from tidepool.gateway.translate import market
-from tidepool.wire.envelope import Response, ok, ok_or_rejected
-from tidepool.wire.requests import UpdateLeverageRequest, UpdateMarginModeRequest
+from tidepool.wire.envelope import Response, ok
 
 
 async def account(ex: Exchange, req: Request) -> Response:
@@ -36,35 +32,3 @@ async def positions(ex: Exchange, req: Request) -> Response:
 async def settings(ex: Exchange, req: Request) -> Response:
     address = query_str(req, "account")
     return ok([views.margin_setting(m) for m in ex.engine.margin_settings(address)])
-
-
-async def update_leverage(ex: Exchange, req: Request) -> Response:
-    body, auth = signed_request(ex, req, UpdateLeverageRequest)
-    market(ex, body.symbol)
-    outcome = await ex.sequencer.submit(
-        lambda seq, ts: UpdateLeverage(
-            seq=seq,
-            ts_ms=ts,
-            auth=auth,
-            account=body.account,
-            symbol=body.symbol,
-            leverage=body.leverage,
-        )
-    )
-    return ok_or_rejected(outcome.reject)
-
-
-async def update_margin_mode(ex: Exchange, req: Request) -> Response:
-    body, auth = signed_request(ex, req, UpdateMarginModeRequest)
-    market(ex, body.symbol)
-    outcome = await ex.sequencer.submit(
-        lambda seq, ts: UpdateMarginMode(
-            seq=seq,
-            ts_ms=ts,
-            auth=auth,
-            account=body.account,
-            symbol=body.symbol,
-            is_isolated=body.is_isolated,
-        )
-    )
-    return ok_or_rejected(outcome.reject)

@@ -24,15 +24,15 @@ from urllib.parse import parse_qsl
 
 from tidepool.gateway import (
     accounts,
-    agents,
     batch,
     history,
     markets,
     orders,
     sandbox,
-    stops,
+    signed,
 )
 from tidepool.gateway.context import API, Exchange, Request, Verified, WireError
+from tidepool.gateway.operations import OPERATIONS
 from tidepool.gateway.sandbox_guard import SANDBOX_PREFIX, sandbox_guard
 from tidepool.journal.errors import JournalWriteError
 from tidepool.wire.envelope import INTERNAL_ERROR, Response, error, ok
@@ -79,21 +79,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", f"{API}/account"): accounts.account,
     ("GET", f"{API}/positions"): accounts.positions,
     ("GET", f"{API}/account/settings"): accounts.settings,
-    ("POST", f"{API}/account/leverage"): accounts.update_leverage,
-    ("POST", f"{API}/account/margin"): accounts.update_margin_mode,
-    ("POST", f"{API}/orders/create"): orders.create_order,
-    ("POST", f"{API}/orders/create_market"): orders.create_market_order,
-    ("POST", f"{API}/orders/edit"): orders.edit_order,
-    ("POST", f"{API}/orders/cancel"): orders.cancel_order,
-    ("POST", f"{API}/orders/cancel_all"): orders.cancel_all_orders,
+    # Every signed operation, from the operation table; the batch holds several of them.
+    **{("POST", op.path): signed.route(op) for op in OPERATIONS},
     ("POST", f"{API}/orders/batch"): batch.batch,
-    ("POST", f"{API}/orders/stop/create"): stops.create_stop_order,
-    ("POST", f"{API}/orders/stop/cancel"): stops.cancel_stop_order,
-    ("POST", f"{API}/positions/tpsl"): stops.set_position_tpsl,
-    ("POST", f"{API}/agent/bind"): agents.bind,
-    ("POST", f"{API}/agent/revoke"): agents.revoke,
-    ("POST", f"{API}/agent/revoke_all"): agents.revoke_all,
-    ("POST", f"{API}/agent/list"): agents.list_agents,
     ("POST", "/sandbox/faucet"): sandbox.faucet,
     ("POST", "/sandbox/mark_price"): sandbox.mark_price,
     ("GET", "/sandbox/state_hash"): sandbox.state_hash,

@@ -14,8 +14,8 @@ from tidepool.domain.errors import Reject
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
 from tidepool.runtime.clock import Clock
+from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
-from tidepool.runtime.speedbump import OFF, Speedbump
 from tidepool.signing import ReplayGuard, VerifyPolicy
 from tidepool.wire.envelope import Response, bad_request, rejected
 
@@ -56,17 +56,20 @@ class Request:
 
 @dataclass
 class Exchange:
-    sequencer: Sequencer
+    # What every route hands its plain commands to (speedbump, chunking, the sequencer).
+    pipeline: Pipeline
     clock: Clock
     markets: dict[str, MarketSpec]
     policy: VerifyPolicy = field(default_factory=VerifyPolicy)
     replay_guard: ReplayGuard | None = None
-    speedbump: Speedbump = OFF
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sequencer(self) -> Sequencer:
+        return self.pipeline.sequencer
 
     @property
     def engine(self) -> Engine:
-        return self.sequencer.engine
+        return self.pipeline.sequencer.engine
 
 
 MAX_JSON_DEPTH = 32  # a batch body is 5 levels deep; Pacifica's bodies never come close

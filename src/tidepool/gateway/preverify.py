@@ -23,9 +23,10 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from tidepool.gateway.app import normalize
-from tidepool.gateway.batch import ACTIONS, MAX_ACTIONS, BatchRequest
+from tidepool.gateway.batch import MAX_ACTIONS, BatchRequest
 from tidepool.gateway.context import API, Triple, Verified, WireError, decode_json_object
-from tidepool.gateway.signed import SIGNED_ROUTES, authenticate, typed
+from tidepool.gateway.operations import BY_BATCH_ACTION, BY_PATH
+from tidepool.gateway.signed import authenticate, typed
 from tidepool.signing import VerifyPolicy, ed25519_check
 
 BATCH_PATH = f"{API}/orders/batch"
@@ -51,17 +52,17 @@ def preverify(path: str, body: bytes) -> list[Triple]:
             return True
         return False
 
-    spec = SIGNED_ROUTES.get(path)
+    op = BY_PATH.get(path)
     try:
-        if spec is not None:
-            authenticate(decode_json_object(body), spec, _NO_CLOCK, _ANY_PROFILE, check)
+        if op is not None:
+            authenticate(decode_json_object(body), op, _NO_CLOCK, _ANY_PROFILE, check)
         elif path == BATCH_PATH:
             request = typed(decode_json_object(body), BatchRequest)
             for action in request.actions[:MAX_ACTIONS]:
-                entry = ACTIONS.get(action.type)
-                if entry is None:
+                op = BY_BATCH_ACTION.get(action.type)
+                if op is None:
                     break
-                authenticate(action.data, entry[0], _NO_CLOCK, _ANY_PROFILE, check)
+                authenticate(action.data, op, _NO_CLOCK, _ANY_PROFILE, check)
     except WireError:
         pass  # the engine process meets the same problem and answers it
     return found

@@ -37,9 +37,7 @@ async def faucet(ex: Exchange, req: Request) -> Response:
     amount = _positive_decimal("amount", body.amount)
     if amount > _MAX_FAUCET:
         raise WireError(invalid_parameters(f"amount must be at most {_MAX_FAUCET}"))
-    outcome = await ex.sequencer.submit(
-        lambda seq, ts: Faucet(seq=seq, ts_ms=ts, account=body.account, amount=amount)
-    )
+    outcome = await ex.pipeline.submit(Faucet(account=body.account, amount=amount))
     if outcome.reject is not None:
         return rejected(outcome.reject)
     balance = ex.engine.balance(body.account)
@@ -56,9 +54,7 @@ async def mark_price(ex: Exchange, req: Request) -> Response:
     body = typed(decode_json_object(req.body), MarkPriceRequest)
     spec = market(ex, body.symbol)
     price = _positive_decimal("price", body.price)
-    outcome = await ex.sequencer.submit(
-        lambda seq, ts: SetMarkPrice(seq=seq, ts_ms=ts, symbol=spec.symbol, price=price)
-    )
+    outcome = await ex.pipeline.submit(SetMarkPrice(symbol=spec.symbol, price=price))
     if outcome.reject is not None:
         return rejected(outcome.reject)
     return ok({"symbol": spec.symbol, "price": format_decimal(price)})

@@ -1,15 +1,14 @@
-"""Typed request bodies -> engine commands: decimal strings to integer ticks and lots with the
-market's spec (off-grid values are 400s, never rounded), the parameter rules the types cannot
-express, and a builder the sequencer calls with the command's seq and timestamp. Each builder
-takes the `auth` of its signed request (gateway.signed.verify_body), which the command carries.
+"""Typed request bodies -> plain engine commands: decimal strings to integer ticks and lots with
+the market's spec (off-grid values are 400s, never rounded), and the parameter rules the types
+cannot express. The command is unstamped (the sequencer gives it seq and time) and unsigned (the
+signed pipeline adds who signed it, gateway.signed).
 
-Single endpoints and the batch endpoint share these, so an action in a batch is translated
-exactly like the same request on its own.
+Every front end translates through these, via the operation table (gateway.operations), so an
+action in a batch is translated exactly like the same request on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 from tidepool.domain.errors import book_not_found
@@ -22,8 +21,8 @@ from tidepool.domain.markets import (
     to_steps,
 )
 from tidepool.engine.commands import (
-    Auth,
-    BatchAction,
+    BindAgent,
+    CancelAllOrders,
     CancelOrder,
     CancelStopOrder,
     Command,
@@ -31,25 +30,32 @@ from tidepool.engine.commands import (
     CreateOrder,
     CreateStopOrder,
     EditOrder,
+    RevokeAgent,
+    RevokeAllAgents,
     SetPositionTpsl,
     StopLeg,
+    UpdateLeverage,
+    UpdateMarginMode,
 )
 from tidepool.gateway.context import Exchange, Rejected, WireError
+from tidepool.signing import is_public_key
 from tidepool.wire.envelope import bad_request, invalid_parameters
 from tidepool.wire.requests import (
+    AgentWalletRequest,
+    CancelAllOrdersRequest,
     CancelOrderRequest,
     CancelStopOrderRequest,
     CreateMarketOrderRequest,
     CreateOrderRequest,
     CreateStopOrderRequest,
     EditOrderRequest,
+    EmptyPayloadRequest,
     SetPositionTpslRequest,
     StopLegRequest,
+    UpdateLeverageRequest,
+    UpdateMarginModeRequest,
     is_uuid,
 )
-
-Builder = Callable[[int, int], Command]
-ActionBuilder = Callable[[int, int], BatchAction]  # what a batch may hold
 
 
 def market(ex: Exchange, symbol: str) -> MarketSpec:
@@ -137,16 +143,13 @@ def _is_zero(text: str) -> bool:
         return False
 
 
-def create_order(ex: Exchange, body: CreateOrderRequest, auth: Auth) -> ActionBuilder:
+def create_order(ex: Exchange, body: CreateOrderRequest) -> Command:
     check_client_order_id(body.client_order_id)
     spec = market(ex, body.symbol)
     tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
     ticks = price_ticks(spec, body.price)
     lots = amount_lots(spec, body.amount)
-    return lambda seq, ts: CreateOrder(
-        seq=seq,
-        ts_ms=ts,
-        auth=auth,
+    return CreateOrder(
         account=body.account,
         symbol=body.symbol,
         side=body.side,
@@ -160,16 +163,13 @@ def create_order(ex: Exchange, body: CreateOrderRequest, auth: Auth) -> ActionBu
     )
 
 
-def create_market_order(ex: Exchange, body: CreateMarketOrderRequest, auth: Auth) -> ActionBuilder:
+def create_market_order(ex: Exchange, body: CreateMarketOrderRequest) -> Command:
     check_client_order_id(body.client_order_id)
     spec = market(ex, body.symbol)
     tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
     lots = amount_lots(spec, body.amount)
     slippage = percent("slippage_percent", body.slippage_percent)
-    return lambda seq, ts: CreateMarketOrder(
-        seq=seq,
-        ts_ms=ts,
-        auth=auth,
+    return CreateMarketOrder(
         account=body.account,
         symbol=body.symbol,
         side=body.side,
@@ -182,13 +182,10 @@ def create_market_order(ex: Exchange, body: CreateMarketOrderRequest, auth: Auth
     )
 
 
-def cancel_order(ex: Exchange, body: CancelOrderRequest, auth: Auth) -> ActionBuilder:
+def cancel_order(ex: Exchange, body: CancelOrderRequest) -> Command:
     exactly_one_id(body.order_id, body.client_order_id)
     market(ex, body.symbol)
-    return lambda seq, ts: CancelOrder(
-        seq=seq,
-        ts_ms=ts,
-        auth=auth,
+    return CancelOrder(
         account=body.account,
         symbol=body.symbol,
         order_id=body.order_id,
@@ -196,15 +193,12 @@ def cancel_order(ex: Exchange, body: CancelOrderRequest, auth: Auth) -> ActionBu
     )
 
 
-def edit_order(ex: Exchange, body: EditOrderRequest, auth: Auth) -> ActionBuilder:
+def edit_order(ex: Exchange, body: EditOrderRequest) -> Command:
     exactly_one_id(body.order_id, body.client_order_id)
     spec = market(ex, body.symbol)
     ticks = price_ticks(spec, body.price)
     lots = None if body.amount is None else amount_lots(spec, body.amount)
-    return lambda seq, ts: EditOrder(
-        seq=seq,
-        ts_ms=ts,
-        auth=auth,
+    return EditOrder(
         account=body.account,
         symbol=body.symbol,
         price_ticks=ticks,
@@ -214,14 +208,11 @@ def edit_order(ex: Exchange, body: EditOrderRequest, auth: Auth) -> ActionBuilde
     )
 
 
-def create_stop_order(ex: Exchange, body: CreateStopOrderRequest, auth: Auth) -> Builder:
+def create_stop_order(ex: Exchange, body: CreateStopOrderRequest) -> Command:
     spec = market(ex, body.symbol)
     leg = stop_leg(spec, body.stop_order)
     assert leg is not None
-    return lambda seq, ts: CreateStopOrder(
-        seq=seq,
-        ts_ms=ts,
-        auth=auth,
+    return CreateStopOrder(
         account=body.account,
         symbol=body.symbol,
         side=body.side,
@@ -230,15 +221,12 @@ def create_stop_order(ex: Exchange, body: CreateStopOrderRequest, auth: Auth) ->
     )
 
 
-def set_position_tpsl(ex: Exchange, body: SetPositionTpslRequest, auth: Auth) -> ActionBuilder:
+def set_position_tpsl(ex: Exchange, body: SetPositionTpslRequest) -> Command:
     spec = market(ex, body.symbol)
     tp, sl = stop_leg(spec, body.take_profit), stop_leg(spec, body.stop_loss)
     if tp is None and sl is None:
         raise WireError(invalid_parameters("take_profit or stop_loss is required"))
-    return lambda seq, ts: SetPositionTpsl(
-        seq=seq,
-        ts_ms=ts,
-        auth=auth,
+    return SetPositionTpsl(
         account=body.account,
         symbol=body.symbol,
         side=body.side,
@@ -247,15 +235,57 @@ def set_position_tpsl(ex: Exchange, body: SetPositionTpslRequest, auth: Auth) ->
     )
 
 
-def cancel_stop_order(ex: Exchange, body: CancelStopOrderRequest, auth: Auth) -> ActionBuilder:
+def cancel_stop_order(ex: Exchange, body: CancelStopOrderRequest) -> Command:
     exactly_one_id(body.order_id, body.client_order_id)
     market(ex, body.symbol)
-    return lambda seq, ts: CancelStopOrder(
-        seq=seq,
-        ts_ms=ts,
-        auth=auth,
+    return CancelStopOrder(
         account=body.account,
         symbol=body.symbol,
         order_id=body.order_id,
         client_order_id=body.client_order_id,
     )
+
+
+def cancel_all_orders(ex: Exchange, body: CancelAllOrdersRequest) -> Command:
+    """Unbounded: the pipeline runs it in chunks (runtime/pipeline.py)."""
+    symbol: str | None = None
+    if not body.all_symbols:
+        if body.symbol is None:
+            raise WireError(invalid_parameters("symbol is required when all_symbols is false"))
+        symbol = market(ex, body.symbol).symbol
+    return CancelAllOrders(
+        account=body.account, symbol=symbol, exclude_reduce_only=body.exclude_reduce_only
+    )
+
+
+def update_leverage(ex: Exchange, body: UpdateLeverageRequest) -> Command:
+    market(ex, body.symbol)
+    return UpdateLeverage(account=body.account, symbol=body.symbol, leverage=body.leverage)
+
+
+def update_margin_mode(ex: Exchange, body: UpdateMarginModeRequest) -> Command:
+    market(ex, body.symbol)
+    return UpdateMarginMode(account=body.account, symbol=body.symbol, is_isolated=body.is_isolated)
+
+
+def _agent_of(body: AgentWalletRequest) -> str:
+    agent = body.agent_wallet
+    if agent is None:
+        raise WireError(invalid_parameters("agent_wallet is required"))
+    if not is_public_key(agent):
+        raise WireError(bad_request("Invalid public key"))
+    if agent == body.account:
+        raise WireError(invalid_parameters("an account cannot be its own agent"))
+    return agent
+
+
+def bind_agent_wallet(ex: Exchange, body: AgentWalletRequest) -> Command:
+    return BindAgent(account=body.account, agent=_agent_of(body))
+
+
+def revoke_agent_wallet(ex: Exchange, body: AgentWalletRequest) -> Command:
+    return RevokeAgent(account=body.account, agent=_agent_of(body))
+
+
+def revoke_all_agent_wallets(ex: Exchange, body: EmptyPayloadRequest) -> Command:
+    return RevokeAllAgents(account=body.account)

@@ -1,8 +1,9 @@
 """The sequencer: the single writer between the gateway and the engine.
 
-One instance per server, used from the one event-loop thread. For each state change it assigns
-the next seq and a timestamp from the clock, builds the command, applies it to the engine,
-appends it to the store, waits for durability, and only then returns the Outcome.
+One instance per server, used from the one event-loop thread. For each state change it stamps
+the plain command it is given with the next seq and a timestamp from the clock (a batch's
+actions get the same stamp), applies it to the engine, appends it to the store, waits for
+durability, and only then returns the Outcome.
 
 Invariants:
 - Seqs are contiguous: a seq is consumed only by a command that was applied and stored.
@@ -41,12 +42,14 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from msgspec.structs import replace
+
 from tidepool.domain.markets import MarketSpec
-from tidepool.engine.commands import Command
+from tidepool.engine.commands import Batch, Command
 from tidepool.engine.events import Outcome
 from tidepool.journal.crashpoints import CrashPoints
 from tidepool.journal.errors import JournalWriteError, SequencerStopped
@@ -62,6 +65,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("tidepool.sequencer")
 
 Durability = Literal["none", "process", "fsync"]
+
+
+def stamp(cmd: Command, seq: int, ts_ms: int) -> Command:
+    """`cmd` with its seq and timestamp (and those of a batch's actions); ~0.1 µs each."""
+    if type(cmd) is Batch:
+        actions = [replace(a, seq=seq, ts_ms=ts_ms) for a in cmd.actions]
+        return replace(cmd, seq=seq, ts_ms=ts_ms, actions=actions)
+    return replace(cmd, seq=seq, ts_ms=ts_ms)
 
 
 class Sequencer:
@@ -172,14 +183,13 @@ class Sequencer:
     def fsync_count(self) -> int:
         return self._committer.fsync_count if self._committer is not None else 0
 
-    async def submit(self, build: Callable[[int, int], Command]) -> Outcome:
-        """Sequence, apply, store and (per durability) persist one command; its Outcome."""
+    async def submit(self, plain: Command) -> Outcome:
+        """Stamp, apply, store and (per durability) persist one command; its Outcome. Whatever
+        seq and ts_ms `plain` holds are replaced."""
         if self._stopped is not None and self.stopped_reason() is not None:
             raise SequencerStopped(f"sequencer stopped: {self._stopped}")
         seq = self._last_seq + 1
-        cmd = build(seq, self._clock.now_ms())
-        if cmd.seq != seq:
-            raise ValueError(f"command built with seq {cmd.seq}, expected {seq}")
+        cmd = stamp(plain, seq, self._clock.now_ms())
         record = encode_record(cmd)  # before apply: an unencodable command changes nothing
         try:
             outcome = self.engine.apply(cmd)

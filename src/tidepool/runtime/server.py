@@ -17,6 +17,7 @@ from tidepool.gateway.app import GatewayApp
 from tidepool.gateway.context import Exchange
 from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.httpguard import http_config
+from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.replays import journal_retention_ms, replay_guard_at_boot
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
@@ -47,13 +48,13 @@ def build_exchange(cfg: Config) -> Exchange:
         cfg.snapshot_every,
         retain_journal_ms=journal_retention_ms(policy),
     )
+    speedbump = Speedbump(cfg.speedbump_ms // 2, cfg.speedbump_ms, cfg.seed)
     return Exchange(
-        sequencer=sequencer,
+        pipeline=Pipeline(sequencer, speedbump),
         clock=clock,
         markets={m.symbol: m for m in cfg.markets},
         policy=policy,
         replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
-        speedbump=Speedbump(cfg.speedbump_ms // 2, cfg.speedbump_ms, cfg.seed),
     )
 
 

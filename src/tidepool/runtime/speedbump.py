@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import random
 
+from tidepool.engine.commands import Batch, Command, CreateMarketOrder, CreateOrder
+
 
 class Speedbump:
     def __init__(self, min_ms: int = 50, max_ms: int = 100, seed: int | None = None) -> None:
@@ -34,5 +36,16 @@ class Speedbump:
 
 
 DELAYED_TIFS = frozenset({"GTC", "IOC"})
+
+
+def delayed(cmd: Command) -> bool:
+    """Whether `cmd` waits for the speedbump: market orders, GTC/IOC creates, and a batch that
+    holds either. Decided from the command alone, whichever front end it came from."""
+    if isinstance(cmd, CreateOrder):
+        return cmd.tif in DELAYED_TIFS
+    if isinstance(cmd, CreateMarketOrder):
+        return True
+    return isinstance(cmd, Batch) and any(delayed(action) for action in cmd.actions)
+
 
 OFF = Speedbump(0, 0)

@@ -1,0 +1,135 @@
+"""The operation table: every signed Pacifica operation, declared once (spec §1–2, A9).
+
+A row says everything about one operation: its signed type, its REST path, the typed flat body,
+how that body becomes a plain command (gateway.translate), how a REST answer reads the command's
+outcome, the action name under which a batch may hold it, and who may sign it. REST routes
+(gateway.app), batch actions (gateway.batch), the signature pre-checks of gateway worker
+processes (gateway.preverify) and the WebSocket operations to come all read this table, and none
+of them keeps a copy of any of it.
+
+Who may sign:
+- by default the account's own key, or an agent wallet bound to it. The command carries the
+  agent (`agent_wallet`) and the engine authorizes it when the command is applied;
+- `main_key_only`: only the account's own key (agent management; decided from the signature);
+- `agent_is_payload` (bind, revoke): `agent_wallet` is the signed subject of the operation, so the
+  main key is the signer by construction.
+
+A signed read (`list_agent_wallets`) has no command: `read` answers it from the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidepool.engine.commands import Command
+from tidepool.engine.events import Outcome
+from tidepool.gateway import translate
+from tidepool.gateway.context import API, Exchange
+from tidepool.wire.envelope import OK_EMPTY, Response, ok, rejected
+from tidepool.wire.requests import (
+    AgentWalletRequest,
+    CancelAllOrdersRequest,
+    CancelOrderRequest,
+    CancelStopOrderRequest,
+    CreateMarketOrderRequest,
+    CreateOrderRequest,
+    CreateStopOrderRequest,
+    EditOrderRequest,
+    EmptyPayloadRequest,
+    SetPositionTpslRequest,
+    Signed,
+    UpdateLeverageRequest,
+    UpdateMarginModeRequest,
+    payload_fields,
+)
+
+Translate = Callable[[Exchange, Any], Command]
+Answer = Callable[[Outcome], Response]
+Read = Callable[[Exchange, Any], Response]
+
+
+def order_id_answer(outcome: Outcome) -> Response:
+    """Creates and edits: `{"order_id": N}`."""
+    if outcome.reject is not None:
+        return rejected(outcome.reject)
+    return ok({"order_id": outcome.order_id})
+
+
+def empty_answer(outcome: Outcome) -> Response:
+    """Cancels, settings, agents: success without data."""
+    return OK_EMPTY if outcome.reject is None else rejected(outcome.reject)
+
+
+def cancelled_count_answer(outcome: Outcome) -> Response:
+    """The cancel-all page's body: a top-level `cancelled_count` next to `data`'s (spec A1)."""
+    if outcome.reject is not None:
+        return rejected(outcome.reject)
+    count = outcome.cancelled_count or 0
+    return ok({"cancelled_count": count}, inline={"cancelled_count": count})
+
+
+def list_agent_wallets(ex: Exchange, body: EmptyPayloadRequest) -> Response:
+    """`{"agent_wallets": [...]}` sorted; the live shape is not documented (docs)."""
+    return ok({"agent_wallets": sorted(ex.engine.agents(body.account))})
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    op_type: str
+    path: str
+    body: type[Signed]
+    translate: Translate | None = None
+    answer: Answer | None = None
+    read: Read | None = None
+    batch_action: str | None = None
+    main_key_only: bool = False
+    agent_is_payload: bool = False
+    # The payload fields: what the signature covers (signing.verify_request's `known_fields`).
+    known: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if (self.translate is None) != (self.answer is None) or (self.translate is None) == (
+            self.read is None
+        ):
+            raise ValueError(f"{self.op_type}: either translate and answer, or read")
+        known = payload_fields(self.body) | ({"agent_wallet"} if self.agent_is_payload else set())
+        object.__setattr__(self, "known", known)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("create_order", f"{API}/orders/create", CreateOrderRequest,
+              translate.create_order, order_id_answer, batch_action="Create"),
+    Operation("create_market_order", f"{API}/orders/create_market", CreateMarketOrderRequest,
+              translate.create_market_order, order_id_answer, batch_action="CreateMarket"),
+    Operation("edit_order", f"{API}/orders/edit", EditOrderRequest,
+              translate.edit_order, order_id_answer, batch_action="Edit"),
+    Operation("cancel_order", f"{API}/orders/cancel", CancelOrderRequest,
+              translate.cancel_order, empty_answer, batch_action="Cancel"),
+    Operation("cancel_all_orders", f"{API}/orders/cancel_all", CancelAllOrdersRequest,
+              translate.cancel_all_orders, cancelled_count_answer),
+    Operation("create_stop_order", f"{API}/orders/stop/create", CreateStopOrderRequest,
+              translate.create_stop_order, order_id_answer),
+    Operation("cancel_stop_order", f"{API}/orders/stop/cancel", CancelStopOrderRequest,
+              translate.cancel_stop_order, empty_answer, batch_action="CancelStopOrder"),
+    Operation("set_position_tpsl", f"{API}/positions/tpsl", SetPositionTpslRequest,
+              translate.set_position_tpsl, empty_answer, batch_action="SetPositionTpsl"),
+    Operation("update_leverage", f"{API}/account/leverage", UpdateLeverageRequest,
+              translate.update_leverage, empty_answer),
+    Operation("update_margin_mode", f"{API}/account/margin", UpdateMarginModeRequest,
+              translate.update_margin_mode, empty_answer),
+    Operation("bind_agent_wallet", f"{API}/agent/bind", AgentWalletRequest,
+              translate.bind_agent_wallet, empty_answer, agent_is_payload=True),
+    Operation("revoke_agent_wallet", f"{API}/agent/revoke", AgentWalletRequest,
+              translate.revoke_agent_wallet, empty_answer, agent_is_payload=True),
+    Operation("revoke_all_agent_wallets", f"{API}/agent/revoke_all", EmptyPayloadRequest,
+              translate.revoke_all_agent_wallets, empty_answer, main_key_only=True),
+    Operation("list_agent_wallets", f"{API}/agent/list", EmptyPayloadRequest,
+              read=list_agent_wallets, main_key_only=True),
+)  # fmt: skip
+
+BY_PATH: dict[str, Operation] = {op.path: op for op in OPERATIONS}
+BY_BATCH_ACTION: dict[str, Operation] = {
+    op.batch_action: op for op in OPERATIONS if op.batch_action is not None
+}
