@@ -10,7 +10,7 @@ from __future__ import annotations
 from tidepool.engine.commands import BindAgent, RevokeAgent, RevokeAllAgents
 from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.gateway.signed import signed_request
-from tidepool.signing import is_public_key
+from tidepool.pacifica import is_public_key
 from tidepool.wire.envelope import (
     Response,
     bad_request,

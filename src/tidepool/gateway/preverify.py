@@ -26,7 +26,7 @@ from tidepool.gateway.app import normalize
 from tidepool.gateway.batch import ACTIONS, MAX_ACTIONS, BatchRequest
 from tidepool.gateway.context import API, Triple, Verified, WireError, decode_json_object
 from tidepool.gateway.signed import SIGNED_ROUTES, authenticate, typed
-from tidepool.signing import VerifyPolicy, ed25519_check
+from tidepool.gateway.verify import VerifyPolicy, ed25519_check
 
 BATCH_PATH = f"{API}/orders/batch"
 

@@ -17,7 +17,7 @@ from solders.signature import Signature
 
 from tidepool.engine.commands import Auth, SignatureRecord
 from tidepool.gateway.context import API, Exchange, Request, Verified, WireError, decode_json_object
-from tidepool.signing import (
+from tidepool.gateway.verify import (
     ReplayGuard,
     SignatureCheck,
     SignatureError,
@@ -53,7 +53,7 @@ class SignedSpec(NamedTuple):
     op_type: str
     # bind/revoke: `agent_wallet` is the signed subject of the operation, the main key signs.
     agent_is_payload: bool
-    # The payload fields of the operation (signing.verify_request's `known_fields`).
+    # The payload fields of the operation (verify.verify_request's `known_fields`).
     known: frozenset[str]
 
 
