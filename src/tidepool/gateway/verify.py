@@ -147,7 +147,7 @@ class ReplayGuard:
             self.check_and_record(signer, signature, expires_at_ms, now_ms)
 
 
-# --------------------------------------------------------------------------- server side
+# --------------------------------------------------------------------------- verification
 
 
 def _is_u64(value: Any) -> bool:
