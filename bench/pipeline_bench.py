@@ -54,8 +54,8 @@ def run(quick: bool) -> dict[str, Any]:
     from tidepool.gateway.app import GatewayApp
     from tidepool.gateway.context import decode_json_object
     from tidepool.gateway.signed import typed
+    from tidepool.gateway.verify import verify_request
     from tidepool.runtime.server import build_exchange
-    from tidepool.signing import verify_request
     from tidepool.wire.requests import CancelOrderRequest, payload_fields
 
     n = 500 if quick else 10_000

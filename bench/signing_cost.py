@@ -17,14 +17,8 @@ from typing import Any
 from solders.keypair import Keypair
 from solders.signature import Signature
 
-from tidepool import signing
-from tidepool.signing import (
-    ReplayGuard,
-    VerifyPolicy,
-    canonical_message,
-    signed_body,
-    verify_request,
-)
+from tidepool.gateway.verify import ReplayGuard, VerifyPolicy, verify_request
+from tidepool.pacifica import canonical, canonical_message, keys, parse_public_key, signed_body
 
 NOW = 1_750_000_000_000
 ORDER: dict[str, Any] = {
@@ -54,7 +48,8 @@ def main() -> None:
     header = {"type": "create_order", "timestamp": NOW, "expiry_window": 5000, "data": ORDER}
     signature = Signature.from_string(body["signature"])
     account = body["account"]
-    pubkey = signing._pubkey(account)
+    pubkey = parse_public_key(account)
+    assert pubkey is not None
     strict = VerifyPolicy(strict=True)
     ts = iter(range(NOW, NOW + 10**9))
 
@@ -63,7 +58,7 @@ def main() -> None:
         verify_request(body, "create_order", NOW, policy=strict, replay_guard=ReplayGuard())
 
     def uncached_verify() -> None:
-        signing._pubkey_cache.clear()
+        keys._pubkey_cache.clear()
         verify_request(body, "create_order", NOW, known_fields=KNOWN)
 
     extra = {**body, "slippage": 0.05}
@@ -84,15 +79,15 @@ def main() -> None:
         ),
         ("  Signature.from_string", lambda: Signature.from_string(body["signature"])),
         ("  Signature.verify (ed25519)", lambda: signature.verify(pubkey, message)),
-        ("  pubkey: cached lookup", lambda: signing._pubkey(account)),
-        ("  pubkey: decode + on-curve check", lambda: signing._decode_pubkey(account)),
+        ("  pubkey: cached lookup", lambda: parse_public_key(account)),
+        ("  pubkey: decode + on-curve check", lambda: keys._decode_pubkey(account)),
         (
             "canonical_message (orjson fast path)",
-            lambda: signing._orjson(
+            lambda: canonical._orjson(
                 "create_order", header["timestamp"], header["expiry_window"], header["data"]
             ),
         ),
-        ("canonical_message (stdlib recipe)", lambda: signing._stdlib(header, True)),
+        ("canonical_message (stdlib recipe)", lambda: canonical._stdlib(header, True)),
         (
             "canonical_message public API",
             lambda: canonical_message("create_order", next(ts), 5000, ORDER),

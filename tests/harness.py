@@ -17,10 +17,10 @@ from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.context import Exchange
 from tidepool.gateway.preverify import verdicts
+from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.runtime.clock import ManualClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
-from tidepool.signing import ReplayGuard, VerifyPolicy
 from tidepool.wire.envelope import Response
 
 OP_TYPES = {

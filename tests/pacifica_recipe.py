@@ -1,6 +1,6 @@
-"""Pacifica's official Python SDK signing recipe, written out independently of tidepool.signing.
+"""Pacifica's official Python SDK signing recipe, written out independently of tidepool.pacifica.
 
-Tests sign with this, never with the server's own code, so a bug in tidepool.signing cannot
+Tests sign with this, never with the server's own code, so a bug in tidepool.pacifica cannot
 agree with itself: the message is `json.dumps(sorted, separators=(",", ":"))` and the signature is
 solders' `Keypair.sign_message`, exactly as the SDK's common/utils.py does.
 """

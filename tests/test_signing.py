@@ -22,15 +22,14 @@ from solders.keypair import Keypair
 from solders.signature import Signature
 
 from pacifica_recipe import sort_json_keys
-from tidepool.signing import (
+from tidepool.gateway.verify import SignatureError, verify_request
+from tidepool.pacifica import (
     AGENT_PAYLOAD_OPS,
     HEADER_KEYS,
-    SignatureError,
     canonical_message,
     is_public_key,
     sign_payload,
     signed_body,
-    verify_request,
 )
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -369,12 +368,12 @@ def test_is_public_key() -> None:
 
 def test_typical_payloads_take_the_orjson_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Guards the speed claim: ASCII payloads of str/int/bool/None/nesting never hit the stdlib."""
-    import tidepool.signing as signing
+    from tidepool.pacifica import canonical
 
     def no_stdlib(*_: Any) -> bytes:
         raise AssertionError("stdlib fallback used")
 
-    monkeypatch.setattr(signing, "_stdlib", no_stdlib)
+    monkeypatch.setattr(canonical, "_stdlib", no_stdlib)
     for v in VECTORS:
         if v["message"].isascii() and "\\u" not in v["message"]:
             assert (

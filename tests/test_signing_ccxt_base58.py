@@ -8,7 +8,7 @@ import pytest
 
 from pacifica_recipe import keypair, signed_body
 from test_signing_conformance import NOW, ORDER
-from tidepool.signing import SignatureError, VerifyPolicy, verify_request
+from tidepool.gateway.verify import SignatureError, VerifyPolicy, verify_request
 
 
 def test_signature_without_leading_ones_is_restored_outside_strict() -> None:

@@ -1,7 +1,7 @@
 """Signing, part 2: R7 auth and staleness conformance at module level (spec A2, A3, §1.2–1.4).
 
 Every body here is signed with tests/pacifica_recipe.py (the official SDK recipe written out
-independently), never with tidepool.signing, so the verifier cannot agree with its own bugs.
+independently), never with tidepool.pacifica, so the verifier cannot agree with its own bugs.
 """
 
 from __future__ import annotations
@@ -17,14 +17,8 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from pacifica_recipe import keypair, sign_request, signed_body, sort_json_keys
-from tidepool import signing
-from tidepool.signing import (
-    HEADER_KEYS,
-    ReplayGuard,
-    SignatureError,
-    VerifyPolicy,
-    verify_request,
-)
+from tidepool.gateway.verify import ReplayGuard, SignatureError, VerifyPolicy, verify_request
+from tidepool.pacifica import HEADER_KEYS, keys
 
 NOW = 1_750_000_000_000
 MAIN = keypair(1)
@@ -308,16 +302,16 @@ def test_replay_guard_has_a_hard_ceiling() -> None:
 
 def test_pubkey_cache_is_bounded_and_holds_only_valid_keys() -> None:
     body = order()
-    signing._pubkey_cache.clear()
+    keys._pubkey_cache.clear()
     verify_request(body, "create_order", NOW)
-    assert ACCOUNT in signing._pubkey_cache
+    assert ACCOUNT in keys._pubkey_cache
     rejects({**body, "account": OFF_CURVE})
-    assert OFF_CURVE not in signing._pubkey_cache
-    many = [str(Keypair().pubkey()) for _ in range(signing._PUBKEY_CACHE_SIZE + 50)]
+    assert OFF_CURVE not in keys._pubkey_cache
+    many = [str(Keypair().pubkey()) for _ in range(keys._PUBKEY_CACHE_SIZE + 50)]
     for key in many:
-        assert signing.is_public_key(key)
-    assert len(signing._pubkey_cache) == signing._PUBKEY_CACHE_SIZE
-    assert many[-1] in signing._pubkey_cache and ACCOUNT not in signing._pubkey_cache
+        assert keys.is_public_key(key)
+    assert len(keys._pubkey_cache) == keys._PUBKEY_CACHE_SIZE
+    assert many[-1] in keys._pubkey_cache and ACCOUNT not in keys._pubkey_cache
     assert verify_request(body, "create_order", NOW) == ACCOUNT  # evicted keys decode again
 
 

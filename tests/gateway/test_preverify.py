@@ -13,7 +13,7 @@ from solders.keypair import Keypair
 from harness import Harness
 from pacifica_recipe import keypair
 from tidepool.gateway.preverify import verdicts
-from tidepool.signing import canonical_message
+from tidepool.pacifica import canonical_message
 
 CREATE = "/api/v1/orders/create"
 

@@ -16,11 +16,11 @@ from pacifica_recipe import keypair, signed_body
 from tidepool.domain.markets import DEFAULT_MARKETS
 from tidepool.engine.commands import Command, CreateOrder, SignatureRecord
 from tidepool.engine.engine import EngineConfig
+from tidepool.gateway.verify import ReplayGuard
 from tidepool.journal.layout import list_snapshots
 from tidepool.journal.tail import commands_since
 from tidepool.runtime.replays import journal_retention_ms, recovered_guard
 from tidepool.runtime.sequencer import Sequencer
-from tidepool.signing import ReplayGuard
 
 DUPLICATE = "Invalid message: duplicate request"
 WINDOW = 30_000

@@ -27,7 +27,7 @@ from tidepool.gateway.batch import MAX_ACTIONS, BatchRequest
 from tidepool.gateway.context import API, Triple, Verified, WireError, decode_json_object
 from tidepool.gateway.operations import BY_BATCH_ACTION, BY_PATH
 from tidepool.gateway.signed import authenticate, typed
-from tidepool.signing import VerifyPolicy, ed25519_check
+from tidepool.gateway.verify import VerifyPolicy, ed25519_check
 
 BATCH_PATH = f"{API}/orders/batch"
 

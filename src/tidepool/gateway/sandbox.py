@@ -13,7 +13,7 @@ from tidepool.engine.commands import Faucet, SetMarkPrice
 from tidepool.gateway.context import Exchange, Request, WireError, decode_json_object
 from tidepool.gateway.signed import typed
 from tidepool.gateway.translate import market
-from tidepool.signing import is_public_key
+from tidepool.pacifica import is_public_key
 from tidepool.wire.envelope import Response, bad_request, invalid_parameters, ok, rejected
 from tidepool.wire.requests import FaucetRequest, MarkPriceRequest
 

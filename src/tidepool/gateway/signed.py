@@ -21,7 +21,7 @@ from solders.signature import Signature
 from tidepool.engine.commands import Auth, Command, SignatureRecord
 from tidepool.gateway.context import Exchange, Request, Verified, WireError, decode_json_object
 from tidepool.gateway.operations import Operation
-from tidepool.signing import (
+from tidepool.gateway.verify import (
     ReplayGuard,
     SignatureCheck,
     SignatureError,

@@ -38,7 +38,7 @@ from tidepool.engine.commands import (
     UpdateMarginMode,
 )
 from tidepool.gateway.context import Exchange, Rejected, WireError
-from tidepool.signing import is_public_key
+from tidepool.pacifica import is_public_key
 from tidepool.wire.envelope import bad_request, invalid_parameters
 from tidepool.wire.requests import (
     AgentWalletRequest,

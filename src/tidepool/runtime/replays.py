@@ -1,9 +1,9 @@
 """The strict profile's replay guard across a restart: rebuilt from the journal at boot.
 
 `--strict-auth` refuses an exact copy of a signed request while the original could still pass
-the expiry check. The guard (signing.ReplayGuard) lives in memory, so every command built from a
-signed request journals the signature it came with (commands.SignatureRecord, under strict
-only), and a restarting server remembers those of the commands stamped in the last
+the expiry check. The guard (gateway.verify.ReplayGuard) lives in memory, so every command built
+from a signed request journals the signature it came with (commands.SignatureRecord, under
+strict only), and a restarting server remembers those of the commands stamped in the last
 `VerifyPolicy.replay_horizon_ms` (a strict request is at most 5 s ahead and its window at most
 60 s long, so nothing older can still pass). The engine is not involved: it never reads `auth`,
 and nothing here reads the engine.
@@ -26,8 +26,8 @@ from msgspec import UNSET
 
 from tidepool.config import Config
 from tidepool.engine.commands import Batch, Command, SignatureRecord
+from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.journal.tail import commands_since
-from tidepool.signing import ReplayGuard, VerifyPolicy
 
 # Added to the retention: a file's modification time may lag the clock that stamped its last
 # command by a few milliseconds (the kernel's coarse clock); a second covers it many times.

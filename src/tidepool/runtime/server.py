@@ -15,13 +15,13 @@ from tidepool.config import Config
 from tidepool.engine.engine import EngineConfig
 from tidepool.gateway.app import GatewayApp
 from tidepool.gateway.context import Exchange
+from tidepool.gateway.verify import VerifyPolicy
 from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.httpguard import http_config
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.replays import journal_retention_ms, replay_guard_at_boot
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
-from tidepool.signing import VerifyPolicy
 
 log = logging.getLogger("tidepool")
 

@@ -1,86 +1,60 @@
-"""Pacifica request signing: the canonical message, client-side signing, server-side verification.
+"""Server-side verification of Pacifica's signed requests (spec Part A: A2, A3; §1.2–1.4).
 
-Guarantees (spec Part A: A2, A3; §1.1–1.4):
+It verifies through `tidepool.pacifica`: the candidate messages are that package's canonical
+message and A3 forms, and the keys its parsed public keys, so client and server cannot drift.
 
-* `canonical_message` returns exactly the bytes of Pacifica's official recipe,
-  ``json.dumps(sort_json_keys({"type", "timestamp", "expiry_window", "data"}),
-  separators=(",", ":")).encode()``. orjson produces them when it provably gives the same bytes
-  (only dicts with str keys, lists, str, bool, None and 64-bit ints, and for the default
-  ``ensure_ascii`` form no byte outside printable ASCII); anything else goes through the stdlib,
-  so the fast path can never change a byte.
+Guarantees:
+
 * `verify_request` never accepts a request whose signature does not verify, against the signer's
   key, a message that the rules of A3 and §1.3 derive from the body. It checks in a fixed order
   and raises `SignatureError` carrying Pacifica's exact wire text:
   signature encoding, public keys, timestamp type, expiry (``now > timestamp + window``; equal is
   still valid), the strict profile's caps, the ed25519 check, then (strict) duplicates.
 * Nothing here reads a clock: time comes in as ``now_ms``, so verification is deterministic.
-* Memory is bounded: the public-key cache and `ReplayGuard` have fixed upper sizes, and the guard
-  forgets each entry as soon as its request could no longer pass the expiry check anyway.
+* Memory is bounded: the public-key cache (pacifica.keys) and `ReplayGuard` have fixed upper
+  sizes, and the guard forgets each entry as soon as its request could no longer pass the expiry
+  check anyway.
 """
 
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import base58
 import msgspec
-import orjson
-from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from tidepool.pacifica import (
+    AGENT_PAYLOAD_OPS,
+    DEFAULT_EXPIRY_WINDOW,
+    HEADER_KEYS,
+    INVALID_MESSAGE,
+    INVALID_PUBLIC_KEY,
+    INVALID_SIGNATURE,
+    VERIFICATION_FAILED,
+    VERIFICATION_FAILED_ID,
+    WINDOW_ABSENT,
+    fast_ascii_message,
+    message_forms,
+    parse_public_key,
+)
+
 __all__ = [
-    "AGENT_PAYLOAD_OPS",
-    "DEFAULT_EXPIRY_WINDOW",
-    "HEADER_KEYS",
-    "INVALID_MESSAGE",
-    "INVALID_PUBLIC_KEY",
-    "INVALID_SIGNATURE",
-    "VERIFICATION_FAILED",
-    "VERIFICATION_FAILED_ID",
     "ReplayGuard",
     "SignatureCheck",
     "SignatureError",
     "SignatureUse",
     "VerifyPolicy",
-    "canonical_message",
     "ed25519_check",
-    "is_public_key",
-    "sign_payload",
-    "signed_body",
     "verify_request",
     "verify_signature",
 ]
 
-HEADER_KEYS: Final[frozenset[str]] = frozenset(
-    {"account", "agent_wallet", "signature", "timestamp", "expiry_window"}
-)
-DEFAULT_EXPIRY_WINDOW: Final = 30_000
-
-# Operations whose `agent_wallet` is the signed subject of the request (the main key signs it),
-# not the agent that signed (spec §1.4).
-AGENT_PAYLOAD_OPS: Final[frozenset[str]] = frozenset(
-    {
-        "bind_agent_wallet",
-        "revoke_agent_wallet",
-        "add_agent_whitelisted_ip",
-        "remove_agent_whitelisted_ip",
-        "set_agent_ip_whitelist_enabled",
-    }
-)
 _AGENT_PAYLOAD_HEADER_KEYS: Final = HEADER_KEYS - {"agent_wallet"}
-
-INVALID_SIGNATURE: Final = "Invalid signature"
-INVALID_MESSAGE: Final = "Invalid message"
-INVALID_PUBLIC_KEY: Final = "Invalid public key"
-VERIFICATION_FAILED: Final = (
-    "Verification failed: signature does not match signer and canonical payload."
-)
-VERIFICATION_FAILED_ID: Final = "signature_verification_failed"
 
 # Timestamps and windows are unsigned 64-bit on Pacifica's side; outside that range the server
 # cannot even deserialize them.
@@ -119,265 +93,6 @@ SignatureCheck = Callable[[Signature, Pubkey, bytes], bool]
 
 def ed25519_check(signature: Signature, public_key: Pubkey, message: bytes) -> bool:
     return signature.verify(public_key, message)
-
-
-# --------------------------------------------------------------------------- canonical message
-
-
-def _sort_json_keys(value: Any) -> Any:
-    """The official SDK's `sort_json_keys`, kept literal so the fallback is the reference."""
-    if isinstance(value, dict):
-        return {key: _sort_json_keys(value[key]) for key in sorted(value.keys())}
-    if isinstance(value, list):
-        return [_sort_json_keys(item) for item in value]
-    return value
-
-
-def _stdlib(message: Mapping[str, Any], ensure_ascii: bool) -> bytes:
-    text = json.dumps(_sort_json_keys(message), separators=(",", ":"), ensure_ascii=ensure_ascii)
-    return text.encode("utf-8")
-
-
-def _orjson_safe(value: Any) -> bool:
-    """True if orjson renders `value` like the stdlib (up to the ASCII question).
-
-    Exact type checks on purpose: floats print differently (``1e16`` vs ``1e+16``, NaN), tuples
-    are not key-sorted by the SDK recipe, and orjson serializes types (enums, dataclasses, UUIDs)
-    that the stdlib refuses. Non-str keys and ints beyond 64 bits make orjson raise, which the
-    caller treats as "use the stdlib".
-    """
-    kind = type(value)
-    if kind is dict:
-        items = value.values()
-    elif kind is list:
-        items = value
-    else:
-        return kind in _SCALARS
-    # Scalars are tested inline: payloads are mostly flat, and a call per field would cost more
-    # than the orjson encoding this check protects.
-    for item in items:
-        kind = type(item)
-        if kind in _SCALARS:
-            continue
-        if (kind is dict or kind is list) and _orjson_safe(item):
-            continue
-        return False
-    return True
-
-
-_SCALARS: Final = frozenset({str, int, bool, type(None)})
-
-
-def _orjson(op_type: Any, timestamp: Any, window: Any, data: dict[str, Any]) -> bytes | None:
-    """orjson's sorted compact form of the message (raw UTF-8), or None where it could differ
-    from the stdlib.
-
-    Only `data` goes through orjson; the header is framed around it by hand. The four keys sort
-    as data, expiry_window, timestamp, type whatever the values, and an int (never a bool) prints
-    the same digits in both encoders; the type string goes through orjson like any other string.
-    This skips building and sorting an outer dict for every candidate message.
-    """
-    if window is _ABSENT:
-        window_part = b""
-    elif window is None:
-        window_part = b',"expiry_window":null'
-    elif type(window) is int:
-        window_part = b',"expiry_window":%d' % window
-    else:
-        return None
-    if type(op_type) is not str or type(timestamp) is not int or not _orjson_safe(data):
-        return None
-    try:
-        body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
-        kind = orjson.dumps(op_type)
-    except TypeError:  # orjson.JSONEncodeError: non-str key, >64-bit int, lone surrogate
-        return None
-    return b'{"data":%b%b,"timestamp":%d,"type":%b}' % (body, window_part, timestamp, kind)
-
-
-def _ascii_equal(raw: bytes) -> bool:
-    # The stdlib's ensure_ascii escapes everything outside " "..."~" as \\uXXXX; orjson leaves
-    # non-ASCII and DEL raw and escapes control characters exactly like the stdlib does.
-    return raw.isascii() and b"\x7f" not in raw
-
-
-def _data(payload: Any) -> dict[str, Any]:
-    return payload if type(payload) is dict else dict(payload)
-
-
-def _header(
-    op_type: str, timestamp: Any, expiry_window: Any, data: dict[str, Any]
-) -> dict[str, Any]:
-    message: dict[str, Any] = {"type": op_type, "timestamp": timestamp}
-    if expiry_window is not _ABSENT:
-        message["expiry_window"] = expiry_window
-    message["data"] = data
-    return message
-
-
-class _Absent:
-    """Marks an `expiry_window` key left out of the message (distinct from a JSON null)."""
-
-
-_ABSENT: Final = _Absent()
-
-
-def canonical_message(
-    op_type: str,
-    timestamp: int,
-    expiry_window: int | None,
-    payload: Mapping[str, Any],
-    *,
-    ensure_ascii: bool = True,
-) -> bytes:
-    """The exact bytes Pacifica signs (spec §1.1); ``expiry_window=None`` leaves the key out.
-
-    ``ensure_ascii=True`` is the official Python SDK's form; ``False`` is what JS and Rust
-    clients sign (non-ASCII text as raw UTF-8).
-    """
-    window: Any = _ABSENT if expiry_window is None else expiry_window
-    data = _data(payload)
-    raw = _orjson(op_type, timestamp, window, data)
-    if raw is not None and (not ensure_ascii or _ascii_equal(raw)):
-        return raw
-    return _stdlib(_header(op_type, timestamp, window, data), ensure_ascii)
-
-
-def _forms(op_type: str, timestamp: int, window: Any, data: dict[str, Any]) -> Iterator[bytes]:
-    """The ensure_ascii form, then the raw UTF-8 form if (and only if) its bytes differ.
-
-    They differ exactly when some string holds non-ASCII text (or DEL, the one ASCII character
-    Python escapes); the raw form is built lazily because it is only needed after a failure.
-    """
-    raw = _orjson(op_type, timestamp, window, data)
-    if raw is not None:
-        if _ascii_equal(raw):
-            yield raw
-            return
-        yield _stdlib(_header(op_type, timestamp, window, data), True)
-        yield raw
-        return
-    message = _header(op_type, timestamp, window, data)
-    ascii_form = _stdlib(message, True)
-    yield ascii_form
-    try:
-        raw = _stdlib(message, False)
-    except UnicodeEncodeError:  # lone surrogates have no UTF-8 form
-        return
-    if raw != ascii_form:
-        yield raw
-
-
-# --------------------------------------------------------------------------- keys
-
-
-_PUBKEY_CACHE_SIZE: Final = 4096
-_pubkey_cache: dict[str, Pubkey] = {}
-
-
-def _decode_pubkey(text: str) -> Pubkey | None:
-    """Uncached: base58, exactly 32 bytes, and a point on the ed25519 curve.
-
-    The curve check gives §1.3's "not a valid 32-byte Ed25519 key" its full meaning: an off-curve
-    value (a Solana PDA, random bytes) can never verify anything, and Rust verifiers refuse it
-    when parsing the key, so it is "Invalid public key" rather than a failed verification. It is
-    also the expensive part (~3 µs against ~0.1 µs for base58), hence the cache.
-    """
-    try:
-        key = Pubkey.from_string(text)
-    except ValueError:
-        return None
-    return key if key.is_on_curve() else None
-
-
-def _pubkey(text: Any) -> Pubkey:
-    """Cached `_decode_pubkey`, raising the wire error; only valid keys are cached."""
-    key = _pubkey_cache.get(text) if type(text) is str else None
-    if key is not None:
-        return key
-    if type(text) is not str or (key := _decode_pubkey(text)) is None:
-        raise SignatureError(INVALID_PUBLIC_KEY)
-    if len(_pubkey_cache) >= _PUBKEY_CACHE_SIZE:
-        # FIFO eviction: cheap, bounded, and a miss only costs one decode.
-        del _pubkey_cache[next(iter(_pubkey_cache))]
-    _pubkey_cache[text] = key
-    return key
-
-
-def is_public_key(text: object) -> bool:
-    """True if `text` is a base58 ed25519 public key that a signature could verify against."""
-    try:
-        _pubkey(text)
-    except SignatureError:
-        return False
-    return True
-
-
-def _keypair(key: Keypair | str | bytes) -> Keypair:
-    """A Keypair from itself, raw bytes (64-byte Solana secret or 32-byte seed), or base58 text.
-
-    Raw and base58 bytes cannot be confused: base58 of 32 or 64 bytes is 43–88 characters long.
-    """
-    if isinstance(key, Keypair):
-        return key
-    raw = key if isinstance(key, bytes) and len(key) in (32, 64) else base58.b58decode(key)
-    if len(raw) == 32:
-        return Keypair.from_seed(raw)
-    if len(raw) == 64:
-        return Keypair.from_bytes(raw)  # checks that the public half matches the seed
-    raise ValueError("a secret key is 64 bytes (Solana keypair) or a 32-byte seed")
-
-
-# --------------------------------------------------------------------------- client side
-
-
-def sign_payload(
-    secret_key_b58: Keypair | str | bytes,
-    op_type: str,
-    payload: Mapping[str, Any],
-    *,
-    timestamp: int,
-    expiry_window: int | None = 5000,
-) -> str:
-    """Base58 ed25519 signature of the canonical message, as the official SDK produces it."""
-    keypair = _keypair(secret_key_b58)
-    message = canonical_message(op_type, timestamp, expiry_window, payload)
-    return str(keypair.sign_message(message))
-
-
-def signed_body(
-    keypair_or_secret: Keypair | str | bytes,
-    op_type: str,
-    payload: Mapping[str, Any],
-    *,
-    timestamp: int,
-    expiry_window: int | None = 5000,
-    account: str | None = None,
-    agent_wallet: str | None = None,
-) -> dict[str, Any]:
-    """The flat wire body of §1.2: auth fields next to the payload fields.
-
-    `account` defaults to the signer. To sign as an agent pass the agent's key, the main
-    `account` and ``agent_wallet=<agent pubkey>``. For bind/revoke the agent key belongs in
-    `payload`, where it is signed.
-    """
-    keypair = _keypair(keypair_or_secret)
-    body: dict[str, Any] = {
-        "account": account if account is not None else str(keypair.pubkey()),
-        "signature": sign_payload(
-            keypair, op_type, payload, timestamp=timestamp, expiry_window=expiry_window
-        ),
-        "timestamp": timestamp,
-    }
-    if expiry_window is not None:
-        body["expiry_window"] = expiry_window
-    if agent_wallet is not None:
-        body["agent_wallet"] = agent_wallet
-    clash = body.keys() & payload.keys()
-    if clash:
-        raise ValueError(f"payload keys {sorted(clash)} collide with the auth fields")
-    body.update(payload)
-    return body
 
 
 # --------------------------------------------------------------------------- replay guard
@@ -432,7 +147,7 @@ class ReplayGuard:
             self.check_and_record(signer, signature, expires_at_ms, now_ms)
 
 
-# --------------------------------------------------------------------------- server side
+# --------------------------------------------------------------------------- verification
 
 
 def _is_u64(value: Any) -> bool:
@@ -464,7 +179,15 @@ def _payloads(received: dict[str, Any], known_fields: Collection[str] | None) ->
 
 # §1.3 step 3: clients that leave expiry_window out sign it absent (the SDK default), or fill in
 # the server default, or serialize a null.
-_ABSENT_WINDOW_CANDIDATES: Final[tuple[Any, ...]] = (_ABSENT, DEFAULT_EXPIRY_WINDOW, None)
+_ABSENT_WINDOW_CANDIDATES: Final[tuple[Any, ...]] = (WINDOW_ABSENT, DEFAULT_EXPIRY_WINDOW, None)
+
+
+def _pubkey(text: Any) -> Pubkey:
+    """The cached key `text` spells, or the wire error."""
+    key = parse_public_key(text)
+    if key is None:
+        raise SignatureError(INVALID_PUBLIC_KEY)
+    return key
 
 
 def _signer(body: Mapping[str, Any], agent_is_payload: bool) -> tuple[str, Pubkey]:
@@ -615,8 +338,8 @@ def _verifies(
     known_fields: Collection[str] | None,
 ) -> bool:
     # The candidate nearly every client signs, tried first without the generators below.
-    first = _orjson(op_type, timestamp, windows[0], received)
-    if first is not None and _ascii_equal(first):
+    first = fast_ascii_message(op_type, timestamp, windows[0], received)
+    if first is not None:
         if check(signature, public_key, first):
             return True
         tried = {first}
@@ -624,7 +347,7 @@ def _verifies(
         tried = set()
     for payload in _payloads(received, known_fields):
         for window in windows:
-            for message in _forms(op_type, timestamp, window, payload):
+            for message in message_forms(op_type, timestamp, window, payload):
                 if message in tried:
                     continue
                 tried.add(message)
