@@ -3,7 +3,8 @@
 One instance per server, used from the one event-loop thread. For each state change it stamps
 the plain command it is given with the next seq and a timestamp from the clock (a batch's
 actions get the same stamp), applies it to the engine, appends it to the store, waits for
-durability, and only then returns the Outcome.
+durability, publishes the command's events on the bus (runtime/bus.py), and only then returns
+the Outcome.
 
 Invariants:
 - Seqs are contiguous: a seq is consumed only by a command that was applied and stored.
@@ -42,6 +43,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -50,13 +52,14 @@ from msgspec.structs import replace
 
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.commands import Batch, Command
-from tidepool.engine.events import Outcome
+from tidepool.engine.events import Event, Outcome
 from tidepool.journal.crashpoints import CrashPoints
 from tidepool.journal.errors import JournalWriteError, SequencerStopped
 from tidepool.journal.framing import encode_record
 from tidepool.journal.groupcommit import GroupCommitter
 from tidepool.journal.store import CommandStore, FileStore, MemoryStore, SnapshotJob
 from tidepool.runtime import gcpolicy
+from tidepool.runtime.bus import Bus
 from tidepool.runtime.clock import Clock
 
 if TYPE_CHECKING:
@@ -116,6 +119,8 @@ class Sequencer:
         self._crash = CrashPoints.from_env()
         self._background = background_snapshots
         self._job: SnapshotJob | None = None
+        self.bus = Bus()
+        self._unpublished: deque[tuple[int, int, list[Event]]] = deque()
 
     @classmethod
     def open(
@@ -211,15 +216,27 @@ class Sequencer:
             self._reap_snapshot()
         if seq - self._snapshot_seq >= self._snapshot_every and self._job is None:
             self._snapshot()
-        if self._committer is not None:
+        if self._committer is None:
+            self.bus.publish(seq, self.engine.last_order_id, outcome.events)
+        else:
+            if not self.bus.idle:
+                self._unpublished.append((seq, self.engine.last_order_id, outcome.events))
             try:
                 await self._committer.wait_durable(seq)
             except JournalWriteError as exc:
                 self._stop(str(exc))
                 raise SequencerStopped(f"sequencer stopped: {self._stopped}") from exc
+            self._publish_through(seq)
         if self._crash is not None:
             self._crash.reached("before_ack")
         return outcome
+
+    def _publish_through(self, seq: int) -> None:
+        """`fsync` mode: publish what is durable now, in seq order (waiters resume in any
+        order, and a subscriber must never see an event a power loss could still take back)."""
+        pending = self._unpublished
+        while pending and pending[0][0] <= seq:
+            self.bus.publish(*pending.popleft())
 
     def stopped_reason(self) -> str | None:
         """None while commands can be journaled; otherwise why not. A resumable stop is

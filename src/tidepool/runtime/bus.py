@@ -1,0 +1,168 @@
+"""The event bus: what the engine says happened, routed to in-process subscribers by topic.
+
+After a command is journaled (durable per the mode) and applied, the sequencer publishes its
+events once (`Bus.publish`). Topics follow Pacifica's WebSocket channels (spec §5.2):
+
+| topic                              | events                                             |
+|------------------------------------|----------------------------------------------------|
+| ("book", symbol), ("bbo", symbol)  | accepted orders, fills, cancels of that market     |
+| ("trades", symbol)                 | fills                                              |
+| ("candle", symbol)                 | fills                                              |
+| ("prices", "")                     | mark price changes                                 |
+| ("account_orders", account)        | its orders accepted, triggered, filled, cancelled  |
+| ("account_order_updates", account) | the same                                           |
+| ("account_trades", account)        | fills on either side                               |
+| ("account_positions", account)     | position changes                                   |
+| ("account_info", account)          | balance and position changes                       |
+| ("account_margin", account)        | margin mode / leverage changes                     |
+| ("account_leverage", account)      | the same                                           |
+
+Invariants:
+- One `Delivery` per command and topic, holding that topic's events in engine order, with the
+  command's seq and `li`, the last order id after it. Deliveries reach every subscriber in seq
+  order, so `li` never decreases on a topic.
+- Publishing never blocks and never raises into the sequencer: each subscriber has a bounded
+  queue; a subscriber whose queue is full is dropped, its `closed` says why, and its iterator
+  ends. Others are not delayed.
+- Nothing is routed while nobody subscribes: the cost to the sequencer is one check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+
+import msgspec
+
+from tidepool.engine.events import (
+    BalanceChanged,
+    Event,
+    MarginSettingChanged,
+    MarkPriceSet,
+    OrderAccepted,
+    OrderCancelled,
+    OrderFilled,
+    PositionChanged,
+    StopTriggered,
+)
+
+log = logging.getLogger("tidepool.bus")
+
+Topic = tuple[str, str]
+DEFAULT_QUEUE = 1024
+
+
+class Delivery(msgspec.Struct, frozen=True):
+    topic: Topic
+    seq: int
+    li: int
+    events: tuple[Event, ...]
+
+
+def topics_of(event: Event) -> Iterable[Topic]:
+    """The topics an event belongs to (the table in the module docstring)."""
+    if isinstance(event, OrderFilled):
+        symbol = event.symbol
+        yield from (("book", symbol), ("bbo", symbol), ("trades", symbol), ("candle", symbol))
+        for account in {event.maker_account, event.taker_account}:
+            yield from _order_topics(account)
+            yield ("account_trades", account)
+    elif isinstance(event, OrderAccepted | OrderCancelled):
+        yield from (("book", event.symbol), ("bbo", event.symbol))
+        yield from _order_topics(event.account)
+    elif isinstance(event, StopTriggered):
+        yield from _order_topics(event.account)
+    elif isinstance(event, PositionChanged):
+        yield from (("account_positions", event.account), ("account_info", event.account))
+    elif isinstance(event, BalanceChanged):
+        yield ("account_info", event.account)
+    elif isinstance(event, MarkPriceSet):
+        yield ("prices", "")
+    elif isinstance(event, MarginSettingChanged):
+        yield from (("account_margin", event.account), ("account_leverage", event.account))
+
+
+def _order_topics(account: str) -> tuple[Topic, Topic]:
+    return ("account_orders", account), ("account_order_updates", account)
+
+
+class Subscription:
+    """One consumer's topics and queue. Iterate it (`async for delivery in sub`) until it is
+    closed: by `Bus.unsubscribe`, or by the bus when the consumer fell `maxsize` behind."""
+
+    def __init__(self, bus: Bus, topics: frozenset[Topic], maxsize: int) -> None:
+        self._bus = bus
+        self.topics = topics
+        self._queue: asyncio.Queue[Delivery | None] = asyncio.Queue(maxsize + 1)
+        self._maxsize = maxsize
+        self.closed: str | None = None
+
+    def _offer(self, delivery: Delivery) -> bool:
+        """Queue `delivery`; False (and closed) if the consumer is `maxsize` behind."""
+        if self._queue.qsize() >= self._maxsize:
+            self._close(f"slow consumer: {self._maxsize} deliveries not read")
+            return False
+        self._queue.put_nowait(delivery)
+        return True
+
+    def _close(self, reason: str) -> None:
+        if self.closed is None:
+            self.closed = reason
+            self._queue.put_nowait(None)  # the slot kept free for it: ends the iterator
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+    async def get(self) -> Delivery | None:
+        """The next delivery, or None once closed (what was queued before is read first)."""
+        if self.closed is not None and self._queue.empty():
+            return None
+        return await self._queue.get()
+
+    async def __aiter__(self) -> AsyncIterator[Delivery]:
+        while (delivery := await self.get()) is not None:
+            yield delivery
+
+
+class Bus:
+    def __init__(self) -> None:
+        self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
+        self.dropped = 0  # subscribers closed for falling behind, since start
+
+    def subscribe(self, topics: Iterable[Topic], maxsize: int = DEFAULT_QUEUE) -> Subscription:
+        sub = Subscription(self, frozenset(topics), maxsize)
+        for topic in sub.topics:
+            self._by_topic[topic].add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription, reason: str = "unsubscribed") -> None:
+        for topic in sub.topics:
+            subscribers = self._by_topic.get(topic)
+            if subscribers is not None:
+                subscribers.discard(sub)
+                if not subscribers:
+                    del self._by_topic[topic]
+        sub._close(reason)
+
+    @property
+    def idle(self) -> bool:
+        return not self._by_topic
+
+    def publish(self, seq: int, li: int, events: Iterable[Event]) -> None:
+        """Route one command's events. Never blocks; a full subscriber is dropped."""
+        if not self._by_topic:
+            return
+        by_topic: dict[Topic, list[Event]] = {}
+        for event in events:
+            for topic in topics_of(event):
+                if topic in self._by_topic:
+                    by_topic.setdefault(topic, []).append(event)
+        for topic, topic_events in by_topic.items():
+            delivery = Delivery(topic, seq, li, tuple(topic_events))
+            for sub in list(self._by_topic.get(topic, ())):
+                if not sub._offer(delivery):
+                    self.dropped += 1
+                    log.warning("bus: dropped a subscriber of %s: %s", topic, sub.closed)
+                    self.unsubscribe(sub, sub.closed or "slow consumer")

@@ -1,0 +1,167 @@
+"""The event bus behind the sequencer: what subscribers (WebSocket topics, a market maker) get
+from the commands the exchange applies."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from decimal import Decimal
+from pathlib import Path
+
+from tidepool.domain.markets import DEFAULT_MARKETS
+from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder, Faucet
+from tidepool.engine.engine import Engine, EngineConfig
+from tidepool.engine.events import OrderCancelled
+from tidepool.runtime.bus import Delivery, Subscription
+from tidepool.runtime.clock import ManualClock
+from tidepool.runtime.pipeline import Pipeline
+from tidepool.runtime.sequencer import Durability, Sequencer
+
+ACCOUNTS = [f"acct{i}" for i in range(4)]
+
+
+def _sequencer(
+    tmp_path: Path | None = None, durability: Durability = "none", max_open: int = 1000
+) -> Sequencer:
+    config = EngineConfig(max_open_orders=max_open)
+    if durability == "none":
+        return Sequencer(Engine(DEFAULT_MARKETS, config), None, ManualClock(), "none")
+    assert tmp_path is not None
+    return Sequencer.open(
+        tmp_path, DEFAULT_MARKETS, config, ManualClock(), durability, gc_policy=False
+    )
+
+
+def _create(account: str, price: int, side: str = "bid", tif: str = "GTC") -> CreateOrder:
+    return CreateOrder(
+        account=account,
+        symbol="BTC",
+        side=side,  # type: ignore[arg-type]
+        price_ticks=price,
+        size_lots=100,
+        tif=tif,  # type: ignore[arg-type]
+        reduce_only=False,
+    )
+
+
+async def _fund(seqr: Sequencer) -> None:
+    for account in ACCOUNTS:
+        await seqr.submit(Faucet(account=account, amount=Decimal(10**9)))
+
+
+def _mixed_stream(n: int, seed: int) -> list[CreateOrder | CancelOrder]:
+    rng = random.Random(seed)
+    stream: list[CreateOrder | CancelOrder] = []
+    for _ in range(n):
+        account = rng.choice(ACCOUNTS)
+        if rng.random() < 0.3:
+            stream.append(CancelOrder(account=account, symbol="BTC", order_id=rng.randint(1, n)))
+        else:
+            side = rng.choice(["bid", "ask"])
+            price = 100_000 + rng.randint(-20, 20)
+            stream.append(_create(account, price, side))
+    return stream
+
+
+def test_li_never_decreases_on_a_topic_and_deliveries_come_in_command_order() -> None:
+    seqr = _sequencer()
+    topics = [("book", "BTC"), ("trades", "BTC")] + [
+        (channel, a) for a in ACCOUNTS for channel in ("account_order_updates", "account_trades")
+    ]
+    sub = seqr.bus.subscribe(topics, maxsize=100_000)
+
+    async def go() -> list[Delivery]:
+        await _fund(seqr)
+        for cmd in _mixed_stream(600, seed=5):
+            await seqr.submit(cmd)
+        sub.close()
+        return [d async for d in sub]
+
+    deliveries = asyncio.run(go())
+    assert {d.topic for d in deliveries} == set(topics)  # fills and cancels happened everywhere
+    for topic in topics:
+        on_topic = [d for d in deliveries if d.topic == topic]
+        assert [d.seq for d in on_topic] == sorted({d.seq for d in on_topic})
+        assert all(a.li <= b.li for a, b in itertools.pairwise(on_topic))
+        for d in on_topic:
+            assert all(e.seq == d.seq for e in d.events)
+
+
+def test_a_slow_subscriber_is_dropped_without_delaying_others_or_the_answer() -> None:
+    seqr = _sequencer()
+    slow = seqr.bus.subscribe([("account_order_updates", "acct0")], maxsize=5)
+    fast = seqr.bus.subscribe([("account_order_updates", "acct0")], maxsize=1000)
+
+    async def go() -> list[Delivery]:
+        await _fund(seqr)
+        for i in range(20):  # nobody reads `slow`; every submit still answers at once
+            outcome = await asyncio.wait_for(seqr.submit(_create("acct0", 90_000 + i)), 1.0)
+            assert outcome.reject is None
+        fast.close()
+        return [d async for d in fast]
+
+    got = asyncio.run(go())
+    assert len(got) == 20
+    assert slow.closed is not None and "slow consumer" in slow.closed
+    assert seqr.bus.dropped == 1
+    # What was queued before the drop can still be read; then the iterator ends.
+    assert len(asyncio.run(_drain(slow))) == 5
+
+
+async def _drain(sub: Subscription) -> list[Delivery]:
+    return [d async for d in sub]
+
+
+def test_a_cancel_all_of_5000_orders_publishes_5000_cancelled_events() -> None:
+    seqr = _sequencer(max_open=6000)
+    pipeline = Pipeline(seqr)
+    sub = seqr.bus.subscribe([("account_order_updates", "acct1")], maxsize=100_000)
+
+    async def go() -> tuple[int, list[Delivery]]:
+        await _fund(seqr)
+        for i in range(5000):
+            await seqr.submit(_create("acct1", 50_000 + i % 1000, tif="ALO"))
+        outcome = await pipeline.submit(
+            CancelAllOrders(account="acct1", symbol=None, exclude_reduce_only=False)
+        )
+        sub.close()
+        return outcome.cancelled_count or 0, [d async for d in sub]
+
+    count, deliveries = asyncio.run(go())
+    cancelled = [e for d in deliveries for e in d.events if isinstance(e, OrderCancelled)]
+    assert count == 5000
+    assert len(cancelled) == 5000
+    assert len({e.order_id for e in cancelled}) == 5000
+    assert len({d.seq for d in deliveries if isinstance(d.events[0], OrderCancelled)}) == 5
+
+
+def test_fsync_mode_publishes_only_durable_commands_in_seq_order(tmp_path: Path) -> None:
+    seqr = _sequencer(tmp_path, "fsync")
+    sub = seqr.bus.subscribe([("account_order_updates", a) for a in ACCOUNTS], maxsize=10_000)
+    synced: list[int] = []
+    real_sync = seqr._store.sync
+
+    def sync() -> None:
+        last = seqr._store.last_seq
+        real_sync()
+        synced.append(last)
+
+    seqr._committer._sync = sync  # type: ignore[union-attr]
+
+    async def go() -> list[Delivery]:
+        await _fund(seqr)
+        await asyncio.gather(*(seqr.submit(_create(a, 90_000 + i)) for i, a in
+                               enumerate(ACCOUNTS * 10)))  # fmt: skip
+        deliveries = []
+        while not sub._queue.empty():
+            d = await sub.get()
+            assert d is not None
+            deliveries.append(d)
+        await seqr.close()
+        return deliveries
+
+    deliveries = asyncio.run(go())
+    seqs = [d.seq for d in deliveries]
+    assert len(seqs) == 40 and seqs == sorted(seqs)
+    assert max(seqs) <= max(synced)
