@@ -19,8 +19,8 @@ from tidepool.engine.engine import EngineConfig
 from tidepool.gateway.verify import ReplayGuard
 from tidepool.journal.layout import list_snapshots
 from tidepool.journal.tail import commands_since
-from tidepool.runtime.replays import journal_retention_ms, recovered_guard
 from tidepool.runtime.sequencer import Sequencer
+from tidepool.server.replays import journal_retention_ms, recovered_guard
 
 DUPLICATE = "Invalid message: duplicate request"
 WINDOW = 30_000

@@ -37,7 +37,7 @@ class StopLeg(msgspec.Struct, frozen=True, kw_only=True):
 class SignatureRecord(msgspec.Struct, frozen=True, array_like=True):
     """The signature a command was requested with, kept for the strict profile's replay guard
     (gateway.verify.ReplayGuard): after a restart the guard is rebuilt from the journal's last
-    minute (runtime/replays.py). `expires_at_ms` is the request's timestamp + expiry window.
+    minute (server/replays.py). `expires_at_ms` is the request's timestamp + expiry window.
     array_like: a record costs ~120 bytes, the size of the command it rides on."""
 
     signer: str

@@ -73,7 +73,7 @@ def authenticate(
 
 class Signer(NamedTuple):
     """Who signed a body, as its command carries it: the agent wallet (UNSET: the account's own
-    key) and, under the strict profile, the signature record (runtime/replays.py)."""
+    key) and, under the strict profile, the signature record (server/replays.py)."""
 
     agent_wallet: str | UnsetType
     auth: Auth

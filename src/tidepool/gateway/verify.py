@@ -106,7 +106,7 @@ class ReplayGuard:
     therefore rate × window (windows are capped at 60 s in strict mode), with `max_entries` as a
     last-resort ceiling that drops the soonest-expiring entries first. The guard lives in
     memory; across a restart it is rebuilt from the signatures the journal keeps of the commands
-    of the last `VerifyPolicy.replay_horizon_ms` (runtime/replays.py, `remember`).
+    of the last `VerifyPolicy.replay_horizon_ms` (server/replays.py, `remember`).
     """
 
     def __init__(self, max_entries: int = 1_000_000) -> None:
@@ -141,7 +141,7 @@ class ReplayGuard:
         return False
 
     def remember(self, signer: str, signature: bytes, expires_at_ms: int, now_ms: int) -> None:
-        """Record a pair used before a restart (runtime/replays.py rebuilds the guard from the
+        """Record a pair used before a restart (server/replays.py rebuilds the guard from the
         journal); one that has already expired is not kept, nor is a pair seen twice."""
         if expires_at_ms >= now_ms:
             self.check_and_record(signer, signature, expires_at_ms, now_ms)

@@ -1,7 +1,7 @@
 """The journal's most recent commands, by timestamp: what a restart needs beyond the engine.
 
 The strict profile's replay guard is rebuilt from the commands of the last minute or so
-(runtime/replays.py). Those may lie before the snapshot recovery started from, so they are read
+(server/replays.py). Those may lie before the snapshot recovery started from, so they are read
 from the segments themselves, not taken from recovery's replay; with `retain_ms` compaction
 keeps the segments they are in (store.compact).
 

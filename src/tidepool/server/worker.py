@@ -9,7 +9,7 @@ The worker holds no exchange state, so it can die and be restarted at any time; 
 engine process goes away (the link closes) the worker answers what is in flight with 503 and
 exits.
 
-Started by runtime.workers as `python -m tidepool.runtime.worker --listen-fd A --link-fd B`.
+Started by server.workers as `python -m tidepool.server.worker --listen-fd A --link-fd B`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import uvicorn
 
 from tidepool.gateway.app import AsgiApp
 from tidepool.gateway.preverify import verdicts
-from tidepool.runtime.httpguard import http_config
-from tidepool.runtime.link import READY, FrameProtocol, LinkRequest, LinkResponse
+from tidepool.server.httpguard import http_config
+from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse
 from tidepool.wire.envelope import Response, error
 
 log = logging.getLogger("tidepool.worker")

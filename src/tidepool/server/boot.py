@@ -1,4 +1,5 @@
-"""Boot: recover state, build the gateway, serve until SIGINT/SIGTERM, snapshot on the way out."""
+"""Boot: bind the port, build the exchange, serve until SIGINT/SIGTERM (in this process, or with
+gateway worker processes in front of it: server/workers.py), snapshot on the way out."""
 
 from __future__ import annotations
 
@@ -12,50 +13,11 @@ from collections.abc import Generator
 import uvicorn
 
 from tidepool.config import Config
-from tidepool.engine.engine import EngineConfig
 from tidepool.gateway.app import GatewayApp
-from tidepool.gateway.context import Exchange
-from tidepool.gateway.verify import VerifyPolicy
-from tidepool.runtime.clock import SystemClock
-from tidepool.runtime.httpguard import http_config
-from tidepool.runtime.pipeline import Pipeline
-from tidepool.runtime.replays import journal_retention_ms, replay_guard_at_boot
-from tidepool.runtime.sequencer import Sequencer
-from tidepool.runtime.speedbump import Speedbump
+from tidepool.server.exchange import build_exchange
+from tidepool.server.httpguard import http_config
 
 log = logging.getLogger("tidepool")
-
-
-def engine_config(cfg: Config) -> EngineConfig:
-    band = cfg.price_band_percent / 100 if cfg.price_band_percent > 0 else None
-    return EngineConfig(
-        maker_fee=cfg.maker_fee,
-        taker_fee=cfg.taker_fee,
-        max_open_orders=cfg.max_open_orders,
-        price_band=band,
-    )
-
-
-def build_exchange(cfg: Config) -> Exchange:
-    clock = SystemClock()
-    policy = VerifyPolicy(strict=cfg.strict_auth)
-    sequencer = Sequencer.open(
-        cfg.state_dir,
-        cfg.markets,
-        engine_config(cfg),
-        clock,
-        cfg.durability,
-        cfg.snapshot_every,
-        retain_journal_ms=journal_retention_ms(policy),
-    )
-    speedbump = Speedbump(cfg.speedbump_ms // 2, cfg.speedbump_ms, cfg.seed)
-    return Exchange(
-        pipeline=Pipeline(sequencer, speedbump),
-        clock=clock,
-        markets={m.symbol: m for m in cfg.markets},
-        policy=policy,
-        replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
-    )
 
 
 class _Server(uvicorn.Server):
@@ -87,7 +49,7 @@ def serve(cfg: Config) -> None:
     # Tests and scripts read this line to learn the port chosen by --port 0.
     announce = f"Tidepool listening on http://{host}:{port} (REST under /api/v1)\n"
     if cfg.workers > 0:
-        from tidepool.runtime.workers import serve_with_workers
+        from tidepool.server.workers import serve_with_workers
 
         serve_with_workers(cfg, sock, announce)
         return

@@ -2,7 +2,7 @@
 
 One process cannot do more signed requests per second than one core can verify (ed25519 is
 about half of a request's CPU, HTTP parsing a third; docs/benchmarks.md). With workers, N
-gateway worker processes (runtime.worker) share the listening socket and do HTTP and the
+gateway worker processes (server.worker) share the listening socket and do HTTP and the
 signature checks; this process keeps the exchange: it recovers the state dir, owns the one
 sequencer, engine and journal, and answers every request the workers forward with the same
 GatewayApp.dispatch a single-process server uses, trusting the workers' ed25519 verdicts
@@ -28,7 +28,7 @@ import uvloop
 
 from tidepool.config import Config
 from tidepool.gateway.app import GatewayApp
-from tidepool.runtime.link import READY, FrameProtocol, LinkRequest, LinkResponse
+from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse
 
 log = logging.getLogger("tidepool.workers")
 
@@ -89,7 +89,7 @@ class _Worker:
         argv = [
             sys.executable,
             "-m",
-            "tidepool.runtime.worker",
+            "tidepool.server.worker",
             "--listen-fd",
             str(self._listener.fileno()),
             "--link-fd",
@@ -134,7 +134,7 @@ class _Worker:
 
 
 async def _run(cfg: Config, listener: socket.socket, announce: str) -> None:
-    from tidepool.runtime.server import build_exchange
+    from tidepool.server.exchange import build_exchange
 
     exchange = build_exchange(cfg)
     app = GatewayApp(exchange, sandbox=cfg.sandbox)
