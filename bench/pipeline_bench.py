@@ -55,8 +55,8 @@ def run(quick: bool) -> dict[str, Any]:
     from tidepool.gateway.context import decode_json_object
     from tidepool.gateway.signed import typed
     from tidepool.gateway.verify import verify_request
+    from tidepool.pacifica.requests import CancelOrderRequest, payload_fields
     from tidepool.server.exchange import build_exchange
-    from tidepool.wire.requests import CancelOrderRequest, payload_fields
 
     n = 500 if quick else 10_000
     accounts = range(8)

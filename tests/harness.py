@@ -16,12 +16,12 @@ from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
 from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.context import Exchange
+from tidepool.gateway.envelope import Response
 from tidepool.gateway.preverify import verdicts
 from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.runtime.clock import ManualClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
-from tidepool.wire.envelope import Response
 
 OP_TYPES = {
     "/api/v1/orders/create": "create_order",

@@ -22,7 +22,6 @@ LAYERS: dict[str, int] = {
     "pacifica": 0,  # the client-safe protocol: nothing else of tidepool
     "domain": 0,
     "engine": 1,
-    "wire": 1,
     "journal": 2,
     "config": 2,
     "runtime": 3,
@@ -48,23 +47,21 @@ def imports_of(path: Path) -> set[str]:
     package = module_name(path).split(".")
     if path.name != "__init__.py":
         package = package[:-1]
+    modules = {module_name(p) for p in SRC.rglob("*.py")}
     for node in _runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            found.update(a.name.removeprefix("tidepool.") for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - node.level + 1]
-                names = [".".join(["tidepool", *base, *(node.module or "").split(".")]).rstrip(".")]
+                source = ".".join([*base, *(node.module or "").split(".")]).strip(".")
             else:
-                names = [node.module or ""]
-            names += [f"{names[0]}.{a.name}" for a in node.names]
-        else:
-            continue
-        for name in names:
-            if name.startswith("tidepool."):
-                found.add(name.removeprefix("tidepool."))
-    modules = {module_name(p) for p in SRC.rglob("*.py")}
-    # `from tidepool.engine import admin` names a module; `...commands.CreateOrder` does not.
+                source = (node.module or "").removeprefix("tidepool.")
+            # `from tidepool.engine import admin` imports the module engine.admin; `from
+            # tidepool.engine.commands import Side` imports engine.commands.
+            for alias in node.names:
+                sub = f"{source}.{alias.name}"
+                found.add(sub if sub in modules else source)
     return {n for n in found if n in modules}
 
 

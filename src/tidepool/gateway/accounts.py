@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from tidepool.gateway import views
 from tidepool.gateway.context import Exchange, Request
+from tidepool.gateway.envelope import Response, ok
 from tidepool.gateway.query import query_str
-from tidepool.wire.envelope import Response, ok
 
 
 async def account(ex: Exchange, req: Request) -> Response:

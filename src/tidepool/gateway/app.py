@@ -32,10 +32,10 @@ from tidepool.gateway import (
     signed,
 )
 from tidepool.gateway.context import API, Exchange, Request, Verified, WireError
+from tidepool.gateway.envelope import INTERNAL_ERROR, Response, error, ok
 from tidepool.gateway.operations import OPERATIONS
 from tidepool.gateway.sandbox_guard import SANDBOX_PREFIX, sandbox_guard
 from tidepool.journal.errors import JournalWriteError
-from tidepool.wire.envelope import INTERNAL_ERROR, Response, error, ok
 
 log = logging.getLogger("tidepool.gateway")
 

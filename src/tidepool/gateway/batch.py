@@ -25,9 +25,9 @@ from tidepool.domain.errors import Reject
 from tidepool.engine.commands import Batch, BatchAction
 from tidepool.engine.events import ActionResult
 from tidepool.gateway.context import Exchange, Rejected, Request, WireError, decode_json_object
+from tidepool.gateway.envelope import Response, invalid_parameters, ok
 from tidepool.gateway.operations import BY_BATCH_ACTION
 from tidepool.gateway.signed import command, typed
-from tidepool.wire.envelope import Response, invalid_parameters, ok
 
 MAX_ACTIONS = 10
 

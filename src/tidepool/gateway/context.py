@@ -13,11 +13,11 @@ import msgspec
 from tidepool.domain.errors import Reject
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
+from tidepool.gateway.envelope import Response, bad_request, rejected
 from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.runtime.clock import Clock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
-from tidepool.wire.envelope import Response, bad_request, rejected
 
 
 class WireError(Exception):

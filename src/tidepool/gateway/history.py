@@ -11,6 +11,7 @@ from typing import Any
 
 from tidepool.gateway import candles, views
 from tidepool.gateway.context import Exchange, Request, WireError
+from tidepool.gateway.envelope import Response, bad_request, ok
 from tidepool.gateway.query import (
     encode_cursor,
     query_cursor,
@@ -20,7 +21,6 @@ from tidepool.gateway.query import (
     query_str,
 )
 from tidepool.gateway.translate import market
-from tidepool.wire.envelope import Response, bad_request, ok
 
 MAX_PAGE = 4000
 

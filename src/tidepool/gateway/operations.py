@@ -27,8 +27,8 @@ from tidepool.engine.commands import Command
 from tidepool.engine.events import Outcome
 from tidepool.gateway import translate
 from tidepool.gateway.context import API, Exchange
-from tidepool.wire.envelope import OK_EMPTY, Response, ok, rejected
-from tidepool.wire.requests import (
+from tidepool.gateway.envelope import OK_EMPTY, Response, ok, rejected
+from tidepool.pacifica.requests import (
     AgentWalletRequest,
     CancelAllOrdersRequest,
     CancelOrderRequest,

@@ -7,8 +7,8 @@ from typing import Any
 
 from tidepool.gateway import views
 from tidepool.gateway.context import Exchange, Request
+from tidepool.gateway.envelope import Response, error, ok
 from tidepool.gateway.query import query_int, query_str
-from tidepool.wire.envelope import Response, error, ok
 
 
 async def open_orders(ex: Exchange, req: Request) -> Response:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tidepool.gateway.context import Request, WireError
-from tidepool.wire.envelope import Response, bad_request
+from tidepool.gateway.envelope import Response, bad_request
 
 
 def query_str(req: Request, name: str, default: str | None = None) -> str:

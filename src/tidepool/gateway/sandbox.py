@@ -11,11 +11,11 @@ from decimal import Decimal
 from tidepool.domain.markets import OffGrid, format_decimal, parse_decimal
 from tidepool.engine.commands import Faucet, SetMarkPrice
 from tidepool.gateway.context import Exchange, Request, WireError, decode_json_object
+from tidepool.gateway.envelope import Response, bad_request, invalid_parameters, ok, rejected
 from tidepool.gateway.signed import typed
 from tidepool.gateway.translate import market
 from tidepool.pacifica import is_public_key
-from tidepool.wire.envelope import Response, bad_request, invalid_parameters, ok, rejected
-from tidepool.wire.requests import FaucetRequest, MarkPriceRequest
+from tidepool.pacifica.requests import FaucetRequest, MarkPriceRequest
 
 _MAX_FAUCET = Decimal("1000000000000")
 

@@ -20,7 +20,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
-from tidepool.wire.envelope import Response, error
+from tidepool.gateway.envelope import Response, error
 
 SANDBOX_PREFIX = "/sandbox/"
 

@@ -20,6 +20,7 @@ from solders.signature import Signature
 
 from tidepool.engine.commands import Auth, Command, SignatureRecord
 from tidepool.gateway.context import Exchange, Request, Verified, WireError, decode_json_object
+from tidepool.gateway.envelope import Response, bad_request, invalid_parameters
 from tidepool.gateway.operations import Operation
 from tidepool.gateway.verify import (
     ReplayGuard,
@@ -30,8 +31,7 @@ from tidepool.gateway.verify import (
     ed25519_check,
     verify_signature,
 )
-from tidepool.wire.envelope import Response, bad_request, invalid_parameters
-from tidepool.wire.requests import Signed
+from tidepool.pacifica.requests import Signed
 
 T = TypeVar("T", bound=msgspec.Struct)
 

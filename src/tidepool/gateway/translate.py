@@ -38,9 +38,9 @@ from tidepool.engine.commands import (
     UpdateMarginMode,
 )
 from tidepool.gateway.context import Exchange, Rejected, WireError
+from tidepool.gateway.envelope import bad_request, invalid_parameters
 from tidepool.pacifica import is_public_key
-from tidepool.wire.envelope import bad_request, invalid_parameters
-from tidepool.wire.requests import (
+from tidepool.pacifica.requests import (
     AgentWalletRequest,
     CancelAllOrdersRequest,
     CancelOrderRequest,

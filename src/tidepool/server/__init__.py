@@ -1,2 +1,8 @@
-"""Composition: build the exchange, boot the server, the gateway worker processes and their
-link."""
+"""Composition: build the exchange (exchange), boot the server (boot), the gateway worker
+processes (workers, worker) and their link, and the HTTP limits every process applies
+(httpguard)."""
+
+from tidepool.server.boot import serve
+from tidepool.server.exchange import build_exchange
+
+__all__ = ["build_exchange", "serve"]

@@ -27,7 +27,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from tidepool.wire.envelope import error
+from tidepool.gateway.envelope import error
 
 HEADER_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 30.0

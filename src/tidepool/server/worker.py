@@ -24,10 +24,10 @@ import msgspec
 import uvicorn
 
 from tidepool.gateway.app import AsgiApp
+from tidepool.gateway.envelope import Response, error
 from tidepool.gateway.preverify import verdicts
 from tidepool.server.httpguard import http_config
 from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse
-from tidepool.wire.envelope import Response, error
 
 log = logging.getLogger("tidepool.worker")
 

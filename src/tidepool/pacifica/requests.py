@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from tidepool.pacifica import HEADER_KEYS
+from tidepool.pacifica.canonical import HEADER_KEYS
 
 
 class Signed(msgspec.Struct, kw_only=True, frozen=True):
