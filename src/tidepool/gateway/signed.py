@@ -9,6 +9,7 @@ processes' signature pre-checks (`authenticate` alone, gateway.preverify).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -108,7 +109,7 @@ def command(ex: Exchange, req: Request, raw: dict[str, Any], op: Operation) -> C
     return replace(cmd, agent_wallet=signer.agent_wallet, auth=signer.auth)
 
 
-def route(op: Operation) -> Any:
+def route(op: Operation) -> Callable[[Exchange, Request], Awaitable[Response]]:
     """The REST handler of a signed operation: one command through the pipeline, its answer."""
 
     async def handle(ex: Exchange, req: Request) -> Response:
