@@ -93,7 +93,6 @@ class Account:
         "address",
         "agents",
         "balance",
-        "balance_quanta",
         "cloids",
         "open_ids",
         "order_ids",
@@ -114,8 +113,6 @@ class Account:
         self.order_ids: list[int] = []
         self.cloids: dict[str, int] = {}  # client order id -> the newest order using it
         self.settings: dict[str, MarginSetting] = {}
-        # prechecks.balance_quanta's cache: (the balance object, floor(balance x 10**18))
-        self.balance_quanta: tuple[Decimal, int] | None = None
 
     @property
     def open_count(self) -> int:

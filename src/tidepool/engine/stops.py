@@ -231,10 +231,7 @@ def cancel_stop_order(state: EngineState, cmd: CancelStopOrder) -> Outcome:
 
 def run_triggers(state: EngineState, step: Step, symbol: str) -> None:
     """Trigger every stop of `symbol` whose price has been reached, lowest id first."""
-    by_mark, by_last = (
-        state.triggers[(symbol, "mark_price")],
-        state.triggers[(symbol, "last_trade_price")],
-    )
+    by_mark, by_last = state.trigger_pairs[symbol]
     if not (by_mark.rises or by_mark.falls or by_last.rises or by_last.falls):
         return  # the common case: no armed stop in this market
     while True:
