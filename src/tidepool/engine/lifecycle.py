@@ -70,18 +70,18 @@ def accept(
 
     `stop_fields` are Order's stop-order arguments (stop_ticks, trigger, rises, armed,
     parent_id, tpsl)."""
-    state.last_order_id += 1
+    state.last_order_id = order_id = state.last_order_id + 1
     order = Order(
-        order_id=state.last_order_id,
-        account=account,
-        symbol=symbol,
-        side=side,
-        price_ticks=price_ticks,
-        initial_lots=initial_lots,
-        tif=tif,
-        reduce_only=reduce_only,
-        client_order_id=client_order_id,
-        created_at=step.ts_ms,
+        order_id,
+        account,
+        symbol,
+        side,
+        price_ticks,
+        initial_lots,
+        tif,
+        reduce_only,
+        client_order_id,
+        step.ts_ms,
         order_type=order_type,
         **stop_fields,
     )
@@ -144,7 +144,7 @@ def close_incoming(
 
     TP/SL legs still waiting for this order's first fill will never see one: they are
     cancelled too (reason `parent_cancelled`)."""
-    if order.filled_lots == 0:
+    if order.filled_lots == 0 and state.legs:
         for leg_id in list(state.legs.get(order.order_id, ())):
             cancel_pending(state, step, state.orders[leg_id], "parent_cancelled")
     lots = order.close(status, reason, step.ts_ms)

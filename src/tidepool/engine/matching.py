@@ -30,7 +30,8 @@ def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
     reject = _check_legs(state, cmd)
     if reject is not None:
         return Outcome(events=[], reject=reject)
-    return _place(state, cmd, plan.price_ticks, cmd.tif, "limit", plan.post_only_reject)
+    price_ticks, post_only_reject = plan
+    return _place(state, cmd, price_ticks, cmd.tif, "limit", post_only_reject)
 
 
 def create_market_order(state: EngineState, cmd: CreateMarketOrder) -> Outcome:

@@ -28,6 +28,7 @@ from tidepool.domain.markets import MarketSpec
 from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
 from tidepool.engine.config import EngineConfig
+from tidepool.engine.money import ENGINE_CONTEXT
 from tidepool.engine.orders import Order
 from tidepool.engine.triggers import TRIGGER_TYPES, TriggerIndex
 from tidepool.engine.views import FillRecord, HistoryEntry
@@ -62,6 +63,12 @@ class EngineState:
         self.trigger_pairs: dict[str, tuple[TriggerIndex, TriggerIndex]] = {
             s: (self.triggers[(s, "mark_price")], self.triggers[(s, "last_trade_price")])
             for s in self.markets
+        }
+        # one unit (tick x lot) in USD, per market: what margins of open orders are counted in
+        self.unit_values: dict[str, Decimal] = {
+            # in the engine's context, not the caller's: a constructor is not wrapped
+            s: ENGINE_CONTEXT.multiply(m.tick_size, m.lot_size)
+            for s, m in self.markets.items()
         }
         self.legs: dict[int, list[int]] = {}
         self.fills: list[FillRecord] = []
