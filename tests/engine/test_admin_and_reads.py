@@ -110,8 +110,8 @@ def test_results_do_not_depend_on_the_callers_decimal_context() -> None:
 
 
 def test_a_mixed_stream_replays_identically_under_a_hostile_decimal_context() -> None:
-    """Every command kind (cancels skip the context switch: they must do no Decimal
-    arithmetic) gives the same outcomes and state under a caller context that would round
+    """Every command kind (cancels and agent commands skip the context switch: they must do
+    no Decimal arithmetic) gives the same outcomes and state under a caller context that would round
     or trap any computation made outside the engine's own context."""
     cmds, encoded, engine = record_stream(7, 1500)
     replay = Engine(MARKETS)

@@ -93,7 +93,6 @@ class Account:
         "address",
         "agents",
         "balance",
-        "balance_quanta",
         "cloids",
         "open_ids",
         "order_ids",
@@ -114,8 +113,6 @@ class Account:
         self.order_ids: list[int] = []
         self.cloids: dict[str, int] = {}  # client order id -> the newest order using it
         self.settings: dict[str, MarginSetting] = {}
-        # prechecks.balance_quanta's cache: (the balance object, floor(balance x 10**18))
-        self.balance_quanta: tuple[Decimal, int] | None = None
 
     @property
     def open_count(self) -> int:
@@ -143,17 +140,6 @@ class Account:
         if not order.reduce_only:
             units = order.remaining_lots * order.price_ticks
             self.order_units[order.symbol] = self.order_units.get(order.symbol, 0) + units
-
-    def index_newest(self, order: Order) -> None:
-        """`index_open` for an order newer than every other (a limit order resting right after
-        its create: no order was accepted in between), so appending keeps the index in id
-        order and the check for an older id is skipped: on a long-lived account it was a
-        reverse iterator per create."""
-        symbol = order.symbol
-        self.open_ids[order.order_id] = symbol
-        if not order.reduce_only:
-            units = order.initial_lots - order.filled_lots - order.cancelled_lots
-            self.order_units[symbol] = self.order_units.get(symbol, 0) + units * order.price_ticks
 
     def release_units(self, order: Order, lots: int) -> None:
         """`lots` of a resting order stopped holding margin (filled or cancelled)."""

@@ -131,10 +131,10 @@ class OrderBook:
         return self.asks if is_bid else self.bids
 
     def add(self, order: Order) -> None:
-        self.side(order.is_bid).append(order)
+        (self.bids if order.side == "bid" else self.asks).append(order)
 
     def remove(self, order: Order, lots: int) -> None:
-        self.side(order.is_bid).unlink(order, lots)
+        (self.bids if order.side == "bid" else self.asks).unlink(order, lots)
 
     def reduce(self, order: Order, lots: int) -> None:
         """A resting order filled `lots` (it stays on the book if anything remains)."""

@@ -26,42 +26,18 @@ from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, book_not_found
 from tidepool.engine.accounts import Account
 from tidepool.engine.commands import CancelAllOrders, CancelOrder
 from tidepool.engine.events import Outcome
-from tidepool.engine.lifecycle import (
-    REPLAYED,
-    Step,
-    cancel_every_resting,
-    cancel_pending,
-    cancel_resting,
-)
+from tidepool.engine.lifecycle import Step, cancel_pending, cancel_resting
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import invalid
 from tidepool.engine.state import EngineState
 
 
-def cancel_order(state: EngineState, cmd: CancelOrder, quiet: bool = False) -> Outcome:
-    """`quiet` (Engine.replay): the same state change; success returns REPLAYED, no event."""
-    # find_resting, written out: this is the hottest command.
-    order_id = cmd.order_id
-    account = cmd.account
-    cloid = cmd.client_order_id
-    if cloid is not None:
-        owner = state.accounts.get(account)
-        by_cloid = None if owner is None else owner.cloids.get(cloid)
-        if by_cloid is None or (order_id is not None and order_id != by_cloid):
-            return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
-        order_id = by_cloid
-    order = None if order_id is None else state.orders.get(order_id)
-    if (
-        order is None
-        or order.level is None  # not resting (see find_resting)
-        or order.account != account
-        or order.symbol != cmd.symbol
-    ):
+def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
+    order = find_resting(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id)
+    if order is None:
         return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
-    step = Step(cmd.seq, cmd.ts_ms, quiet)
+    step = Step(cmd.seq, cmd.ts_ms)
     cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
-    if quiet:
-        return REPLAYED
     return Outcome(events=step.events, order_id=order.order_id)
 
 
@@ -95,9 +71,7 @@ def find_order(
     return order
 
 
-def cancel_all_orders(state: EngineState, cmd: CancelAllOrders, quiet: bool = False) -> Outcome:
-    """`quiet` (Engine.replay): the same state change without events, returning REPLAYED. A
-    chunked command (`limit`) counts its events to stop, so it is never quiet."""
+def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
     if cmd.symbol is not None and cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     limit = cmd.limit
@@ -106,13 +80,9 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders, quiet: bool = Fa
     account = state.accounts.get(cmd.account)
     if account is None:
         return Outcome(events=[], cancelled_count=0)
-    quiet = quiet and limit is None
-    step = Step(cmd.seq, cmd.ts_ms, quiet)
+    step = Step(cmd.seq, cmd.ts_ms)
     events = step.events
     resting, more = _resting_in_scope(state, account, cmd)
-    if _every_resting(cmd) and resting:
-        cancel_every_resting(state, step, account, resting)
-        resting = []
     for order in resting:
         # `limit` bounds the orders removed: legs that went with a parent count too
         if limit is not None and len(events) >= limit:
@@ -135,20 +105,8 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders, quiet: bool = Fa
                 more = True
                 break
             cancel_pending(state, step, order, "cancel")
-    if quiet:
-        return REPLAYED
     # every event here is an OrderCancelled: one per order removed
     return Outcome(events=events, cancelled_count=len(events), more=more)
-
-
-def _every_resting(cmd: CancelAllOrders) -> bool:
-    """Whether the command's scope is every resting order of the account, uncut."""
-    return (
-        cmd.symbol is None
-        and cmd.limit is None
-        and cmd.up_to_order_id is None
-        and not cmd.exclude_reduce_only
-    )
 
 
 def _resting_in_scope(

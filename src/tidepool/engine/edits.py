@@ -25,7 +25,7 @@ from tidepool.engine.commands import EditOrder
 from tidepool.engine.events import Outcome
 from tidepool.engine.lifecycle import Step, accept, cancel_resting, close_incoming, rest
 from tidepool.engine.orders import Order
-from tidepool.engine.risk import OrderCheck, check_band, check_order, invalid, plan_price
+from tidepool.engine.risk import check_band, check_order, invalid, plan_price
 from tidepool.engine.state import EngineState
 
 
@@ -37,9 +37,7 @@ def edit_order(state: EngineState, cmd: EditOrder) -> Outcome:
     reject = _check(state, cmd, old, size)
     if reject is not None:
         return Outcome(events=[], reject=reject)
-    post_only_reject = plan_price(
-        state.books[cmd.symbol], old.is_bid, cmd.price_ticks, "ALO"
-    ).post_only_reject
+    _, post_only_reject = plan_price(state.books[cmd.symbol], old.is_bid, cmd.price_ticks, "ALO")
     step = Step(cmd.seq, cmd.ts_ms)
     legs = state.legs.pop(old.order_id, [])  # TP/SL legs waiting for a fill move to the new order
     cancel_resting(state, step, old, "cancelled", "edit", "cancel")
@@ -71,7 +69,6 @@ def _check(state: EngineState, cmd: EditOrder, old: Order, size: int) -> Reject 
         return invalid("price and amount must be positive")
     spec = state.markets[cmd.symbol]
     notional = spec.notional(cmd.price_ticks, size)
-    check = OrderCheck(
-        old.account, old.symbol, old.side, size, old.reduce_only, notional, notional, old
+    return check_band(state, spec, cmd.price_ticks) or check_order(
+        state, old.account, old.symbol, old.side, size, old.reduce_only, notional, notional, old
     )
-    return check_band(state, spec, cmd.price_ticks) or check_order(state, check)

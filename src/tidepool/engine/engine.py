@@ -1,9 +1,8 @@
 """The engine: a pure, deterministic state machine over Commands.
 
-`Engine.apply(command) -> Outcome` is the ONLY mutating entry point, with its twin for journal
-recovery, `Engine.replay(command) -> None` (the same state change, no Outcome built). Every
-other public method is a read that never mutates (unknown accounts read as empty). What `apply`
-returns:
+`Engine.apply(command) -> Outcome` is the ONLY mutating entry point; journal recovery's
+`Engine.replay(command) -> None` is `apply` with the Outcome dropped. Every other public method
+is a read that never mutates (unknown accounts read as empty). What `apply` returns:
 
 | command          | success                                     | rejections (state unchanged)   |
 |------------------|---------------------------------------------|--------------------------------|
@@ -44,7 +43,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from decimal import Decimal, getcontext, setcontext
+from decimal import Decimal
 from typing import Any
 
 from msgspec import UNSET
@@ -75,8 +74,8 @@ from tidepool.engine.config import EngineConfig
 from tidepool.engine.edits import edit_order
 from tidepool.engine.events import ActionResult, Event, Outcome
 from tidepool.engine.invariants import InvariantBroken
-from tidepool.engine.matching import _create_plain, create_market_order, create_order
-from tidepool.engine.money import ENGINE_CONTEXT, average_price, in_decimal_context, margin
+from tidepool.engine.matching import create_market_order, create_order
+from tidepool.engine.money import average_price, in_decimal_context, margin
 from tidepool.engine.state import EngineState
 from tidepool.engine.views import (
     AccountSummary,
@@ -92,34 +91,52 @@ __all__ = ["Engine", "EngineConfig", "InvariantBroken"]
 
 DEFAULT_CONFIG = EngineConfig()
 
-# One handler per command type (Batch is applied by Engine.apply itself, action by action).
+
+def _batch(state: EngineState, batch: Batch) -> Outcome:
+    """Each action as on its own, in order; their events concatenated."""
+    events: list[Event] = []
+    results: list[ActionResult] = []
+    for action in batch.actions:
+        outcome = _apply(state, action)
+        events += outcome.events
+        results.append(ActionResult(reject=outcome.reject, order_id=outcome.order_id))
+    return Outcome(events=events, results=results)
+
+
+# The one dispatch table: one handler per command type. Handlers that compute with Decimal
+# money run in the engine's decimal context (`in_decimal_context`, nested calls included);
+# cancels and agent commands touch only ints and strings, so they skip the switch (~0.3 µs,
+# near a tenth of a cancel). test_admin_and_reads.py runs every kind under a caller context
+# that traps any rounding made outside the engine's.
 _HANDLERS: dict[type[Any], Callable[[EngineState, Any], Outcome]] = {
-    CreateOrder: create_order,
-    CreateMarketOrder: create_market_order,
+    CreateOrder: in_decimal_context(create_order),
+    CreateMarketOrder: in_decimal_context(create_market_order),
     CancelOrder: cancel_order,
-    EditOrder: edit_order,
+    EditOrder: in_decimal_context(edit_order),
     CancelAllOrders: cancel_all_orders,
-    CreateStopOrder: stops.create_stop_order,
-    SetPositionTpsl: stops.set_position_tpsl,
+    CreateStopOrder: in_decimal_context(stops.create_stop_order),
+    SetPositionTpsl: in_decimal_context(stops.set_position_tpsl),
     CancelStopOrder: stops.cancel_stop_order,
-    UpdateLeverage: settings.update_leverage,
-    UpdateMarginMode: settings.update_margin_mode,
-    Faucet: admin.faucet,
-    SetMarkPrice: admin.set_mark_price,
+    UpdateLeverage: in_decimal_context(settings.update_leverage),
+    UpdateMarginMode: in_decimal_context(settings.update_margin_mode),
+    Faucet: in_decimal_context(admin.faucet),
+    SetMarkPrice: in_decimal_context(admin.set_mark_price),
     BindAgent: admin.bind_agent,
     RevokeAgent: admin.revoke_agent,
     RevokeAllAgents: admin.revoke_all_agents,
+    Batch: in_decimal_context(_batch),
 }
 
 
-# Handlers that do no Decimal arithmetic at all (order ids, lots and ticks are ints): they skip
-# switching the decimal context. tests/engine/test_admin_and_reads.py runs them under a hostile
-# caller context to keep it that way.
-_NO_DECIMAL_HANDLERS: dict[type[Any], Callable[[EngineState, Any], Outcome]] = {
-    CancelOrder: cancel_order,
-    CancelAllOrders: cancel_all_orders,
-    CancelStopOrder: stops.cancel_stop_order,
-}
+def _apply(state: EngineState, cmd: Command) -> Outcome:
+    """The one way in for every command, a batch's actions included: a command signed by an
+    agent is authorized first (admin.unauthorized), then its handler runs."""
+    if cmd.agent_wallet is not UNSET and (refused := admin.unauthorized(state, cmd)):
+        return refused
+    handler = _HANDLERS.get(type(cmd))
+    if handler is None:
+        raise TypeError(f"not a command: {cmd!r}")
+    return handler(state, cmd)
 
 
 class Engine:
@@ -147,65 +164,11 @@ class Engine:
         return self._state.last_order_id
 
     def apply(self, cmd: Command) -> Outcome:
-        if cmd.agent_wallet is not UNSET and (refused := admin.unauthorized(self._state, cmd)):
-            return refused
-        kind = type(cmd)
-        plain = _NO_DECIMAL_HANDLERS.get(kind)
-        if plain is not None:
-            return plain(self._state, cmd)
-        # The inline form of @in_decimal_context: this is the hottest entry point.
-        handler = _HANDLERS.get(kind)
-        saved = getcontext()
-        setcontext(ENGINE_CONTEXT)
-        try:
-            if handler is not None:
-                return handler(self._state, cmd)
-            if kind is Batch:
-                return self._batch(cmd)  # type: ignore[arg-type]
-            raise TypeError(f"not a command: {cmd!r}")
-        finally:
-            setcontext(saved)
+        return _apply(self._state, cmd)
 
     def replay(self, cmd: Command) -> None:
-        """Re-apply a journaled command: the same state change as `apply`, nothing returned.
-
-        Recovery never reads outcomes, so the hot commands (plain creates, cancels, unchunked
-        cancel_all) run quiet: no Outcome and none of their events are built (see
-        lifecycle.Step). Everything else goes through `apply`. test_replay.py checks state
-        hashes and reads against `apply` on the determinism and hypothesis streams."""
-        kind = type(cmd)
-        if cmd.agent_wallet is not UNSET:  # apply authorizes the agent, as it did live
-            self.apply(cmd)
-        elif kind is CancelOrder:
-            cancel_order(self._state, cmd, True)  # type: ignore[arg-type]
-        elif kind is CancelAllOrders:
-            cancel_all_orders(self._state, cmd, True)  # type: ignore[arg-type]
-        elif kind is CreateOrder and cmd.take_profit is None and cmd.stop_loss is None:  # type: ignore[union-attr]
-            saved = getcontext()
-            setcontext(ENGINE_CONTEXT)
-            try:
-                _create_plain(self._state, cmd, True)  # type: ignore[arg-type]
-            finally:
-                setcontext(saved)
-        else:
-            self.apply(cmd)
-
-    def _batch(self, batch: Batch) -> Outcome:
-        events: list[Event] = []
-        results: list[ActionResult] = []
-        for action in batch.actions:
-            outcome = self._apply(action)
-            events += outcome.events
-            results.append(ActionResult(reject=outcome.reject, order_id=outcome.order_id))
-        return Outcome(events=events, results=results)
-
-    def _apply(self, cmd: Command) -> Outcome:
-        if cmd.agent_wallet is not UNSET and (refused := admin.unauthorized(self._state, cmd)):
-            return refused
-        handler = _HANDLERS.get(type(cmd))
-        if handler is None:
-            raise TypeError(f"not a command: {cmd!r}")
-        return handler(self._state, cmd)
+        """Re-apply a journaled command (recovery): `apply`, its Outcome unread."""
+        self.apply(cmd)
 
     # ---- reads -------------------------------------------------------------------------------
 

@@ -26,7 +26,6 @@ from tidepool.engine.events import (
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
-    Outcome,
     PositionChanged,
 )
 from tidepool.engine.money import average_price, units_to_usd
@@ -42,23 +41,14 @@ def is_market(order: Order) -> bool:
 
 
 class Step:
-    """The command being applied: its seq/ts stamp every event it produces.
+    """The command being applied: its seq/ts stamp every event it produces."""
 
-    `quiet` (Engine.replay): nobody will read the events, so the hottest sites (accept of a
-    plain create, cancel_resting) skip building them; colder sites still append to `events`,
-    which is then discarded. Events never feed back into state, so the state is the same."""
+    __slots__ = ("events", "seq", "ts_ms")
 
-    __slots__ = ("events", "quiet", "seq", "ts_ms")
-
-    def __init__(self, seq: int, ts_ms: int, quiet: bool = False) -> None:
+    def __init__(self, seq: int, ts_ms: int) -> None:
         self.seq = seq
         self.ts_ms = ts_ms
-        self.quiet = quiet
         self.events: list[Event] = []
-
-
-# What the quiet handlers return instead of an Outcome: Engine.replay drops it unread.
-REPLAYED = Outcome(events=[])
 
 
 def accept(
@@ -80,18 +70,18 @@ def accept(
 
     `stop_fields` are Order's stop-order arguments (stop_ticks, trigger, rises, armed,
     parent_id, tpsl)."""
-    state.last_order_id += 1
+    state.last_order_id = order_id = state.last_order_id + 1
     order = Order(
-        order_id=state.last_order_id,
-        account=account,
-        symbol=symbol,
-        side=side,
-        price_ticks=price_ticks,
-        initial_lots=initial_lots,
-        tif=tif,
-        reduce_only=reduce_only,
-        client_order_id=client_order_id,
-        created_at=step.ts_ms,
+        order_id,
+        account,
+        symbol,
+        side,
+        price_ticks,
+        initial_lots,
+        tif,
+        reduce_only,
+        client_order_id,
+        step.ts_ms,
         order_type=order_type,
         **stop_fields,
     )
@@ -128,93 +118,16 @@ def rest(state: EngineState, step: Step, order: Order) -> None:
 
 
 def cancel_resting(
-    state: EngineState,
-    step: Step,
-    order: Order,
-    status: OrderStatus,
-    reason: str,
-    event: str,
-    *,
-    unindex: bool = True,
+    state: EngineState, step: Step, order: Order, status: OrderStatus, reason: str, event: str
 ) -> None:
-    """Take a resting order off the book, moving its remainder to cancelled.
-
-    The hottest mutation (every cancel, each order of a cancel_all, edits, STP), so it is
-    written out flat: it does exactly `BookSide.unlink`, `Account.release_units`,
-    `Account.unindex`, then `close_incoming`, in that order, in one frame. `unindex` False
-    skips the account's margin units and open-order indexes: for a caller that empties them
-    once for many orders (cancel_every_resting)."""
-    lots = order.initial_lots - order.filled_lots - order.cancelled_lots
-    order_id = order.order_id
-    symbol = order.symbol
-    level = order.level
-    assert level is not None, f"order {order_id} is not on the book"
-    prev = order.prev
-    after = order.next
-    if prev is None:
-        level.head = after
-    else:
-        prev.next = after
-    if after is None:
-        level.tail = prev
-    else:
-        after.prev = prev
-    order.prev = order.next = order.level = None
-    level.size_lots -= lots
-    level.count -= 1
-    if level.count == 0:
-        book = state.books[symbol]
-        (book.bids if order.side == "bid" else book.asks).drop_level(level.price_ticks)
-    if unindex:
-        account = state.accounts[order.account]
-        if lots and not order.reduce_only:
-            units = account.order_units
-            left = units[symbol] - lots * order.price_ticks
-            if left:
-                units[symbol] = left
-            else:
-                del units[symbol]
-        del account.open_ids[order_id]
-    ts_ms = step.ts_ms
-    if order.filled_lots == 0 and state.legs and order_id in state.legs:
-        for leg_id in list(state.legs[order_id]):
-            cancel_pending(state, step, state.orders[leg_id], "parent_cancelled")
-    order.cancelled_lots += lots
-    order.status = status
-    order.reason = reason
-    order.updated_at = ts_ms
-    state.last_history_id = history_id = state.last_history_id + 1
-    entry = order.history_entry(history_id, event, ts_ms)
-    order.history += (entry,)
-    state.history_log.append(entry)
-    if not step.quiet:
-        step.events.append(
-            OrderCancelled(
-                seq=step.seq,
-                ts_ms=ts_ms,
-                order_id=order_id,
-                account=order.account,
-                symbol=symbol,
-                cancelled_lots=lots,
-                reason=reason,
-            )
-        )
-
-
-def cancel_every_resting(
-    state: EngineState, step: Step, account: Account, resting: list[Order]
-) -> None:
-    """`cancel_resting(..., "cancelled", "cancel", "cancel")` of every resting order of
-    `account` (`resting`: all of them, ascending id), with the account's open-order indexes
-    and margin units emptied once at the end instead of entry by entry. History ids, events
-    and the state are the same as order by order: nothing in between reads those account
-    indexes (cancelling a leg touches only stop indexes and history)."""
-    for order in resting:
-        cancel_resting(state, step, order, "cancelled", "cancel", "cancel", unindex=False)
-    # every resting order is gone: so are its open-order indexes and the margin units, which
-    # count resting orders only (pending stops hold none)
-    account.open_ids.clear()
-    account.order_units.clear()
+    """Take a resting order off the book (and out of its account's open-order indexes and
+    margin units), moving its remainder to cancelled."""
+    lots = order.remaining_lots
+    state.books[order.symbol].remove(order, lots)
+    account = state.accounts[order.account]
+    account.release_units(order, lots)
+    account.unindex(order)
+    close_incoming(state, step, order, status, reason, event)
 
 
 def cancel_pending(state: EngineState, step: Step, order: Order, reason: str) -> None:
@@ -226,11 +139,12 @@ def cancel_pending(state: EngineState, step: Step, order: Order, reason: str) ->
 def close_incoming(
     state: EngineState, step: Step, order: Order, status: OrderStatus, reason: str, event: str
 ) -> None:
-    """Make an order that is not on the book terminal (IOC remainder, post-only rejection).
+    """Make an order that is not on the book terminal: an IOC remainder, a post-only
+    rejection, a pending stop, or a resting order just taken off its book.
 
     TP/SL legs still waiting for this order's first fill will never see one: they are
     cancelled too (reason `parent_cancelled`)."""
-    if order.filled_lots == 0:
+    if order.filled_lots == 0 and state.legs:
         for leg_id in list(state.legs.get(order.order_id, ())):
             cancel_pending(state, step, state.orders[leg_id], "parent_cancelled")
     lots = order.close(status, reason, step.ts_ms)

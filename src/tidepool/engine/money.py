@@ -24,9 +24,8 @@ from decimal import (
     getcontext,
     setcontext,
 )
-from fractions import Fraction
 from functools import wraps
-from typing import NamedTuple, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from tidepool.domain.markets import MarketSpec, format_decimal
 
@@ -87,52 +86,3 @@ def average_price(spec: MarketSpec, units: int, lots: int) -> Decimal:
 
 def margin(notional: Decimal, leverage: int) -> Decimal:
     return notional / leverage
-
-
-# Integer collateral for engine/prechecks.py: USD in quanta of 10**-18.
-QUANTA_PER_USD = 10**18
-_EXACT_DIGITS = 10**40  # DECIMAL_CONTEXT's precision
-
-
-class UnitLimits(NamedTuple):
-    """A market's order size limits in units (ticks x lots), and one unit in quanta."""
-
-    min_units: int
-    max_units: int
-    unit_quanta: int
-    max_leverage: int
-
-
-def ceil_fraction(q: Fraction) -> int:
-    return -(-q.numerator // q.denominator)
-
-
-def _coefficient(d: Decimal) -> int:
-    """The integer coefficient of a finite Decimal (12 for 1.2E+3)."""
-    return int("".join(map(str, d.as_tuple().digits)))
-
-
-def unit_limits(spec: MarketSpec, unit_value: Decimal) -> UnitLimits | None:
-    """The market's limits in integers, or None where they would not be exact (see
-    prechecks.py): then its orders, and those of accounts holding orders in it, are checked in
-    Decimal only. `unit_value` is the engine's (EngineState.unit_values)."""
-    tick_size, lot_size = spec.tick_size, spec.lot_size
-    numbers = (tick_size, lot_size, unit_value, spec.min_order_size, spec.max_order_size)
-    if not all(d.is_finite() for d in numbers):
-        return None
-    tick, lot, uv = Fraction(tick_size), Fraction(lot_size), Fraction(unit_value)
-    if tick <= 0 or lot <= 0 or spec.max_leverage < 1 or uv != tick * lot:  # uv rounded
-        return None
-    # Orders up to max_units have a notional whose coefficient (the product of those of
-    # units, tick and lot) stays below 10**40: computed without rounding.
-    coefficients = _coefficient(tick_size) * _coefficient(lot_size)
-    max_units = Fraction(spec.max_order_size) / uv
-    unit_quanta = uv * QUANTA_PER_USD
-    if unit_quanta.denominator != 1 or max_units * coefficients >= _EXACT_DIGITS:
-        return None
-    return UnitLimits(
-        ceil_fraction(Fraction(spec.min_order_size) / uv),
-        max_units.numerator // max_units.denominator,
-        unit_quanta.numerator,
-        spec.max_leverage,
-    )

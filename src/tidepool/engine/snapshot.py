@@ -341,7 +341,7 @@ def _restore(
     # `orders` is filled in ascending id order, so each resting order is the account's newest.
     for order in orders.values():
         if order.level is not None:  # on a book (put there just above)
-            accounts[order.account].index_newest(order)
+            accounts[order.account].index_open(order)
         elif order.pending:
             index_pending(state, order)
     return state

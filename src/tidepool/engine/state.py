@@ -28,7 +28,7 @@ from tidepool.domain.markets import MarketSpec
 from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
 from tidepool.engine.config import EngineConfig
-from tidepool.engine.money import ENGINE_CONTEXT, UnitLimits, unit_limits
+from tidepool.engine.money import ENGINE_CONTEXT
 from tidepool.engine.orders import Order
 from tidepool.engine.triggers import TRIGGER_TYPES, TriggerIndex
 from tidepool.engine.views import FillRecord, HistoryEntry
@@ -59,22 +59,17 @@ class EngineState:
             (s, t): TriggerIndex() for s in self.markets for t in TRIGGER_TYPES
         }
         # Derived, never mutated: the create path reads these instead of rebuilding the tuple
-        # keys and the tick x lot product on every order (not part of the snapshot).
+        # keys on every order (not part of the snapshot).
         self.trigger_pairs: dict[str, tuple[TriggerIndex, TriggerIndex]] = {
             s: (self.triggers[(s, "mark_price")], self.triggers[(s, "last_trade_price")])
             for s in self.markets
         }
+        # one unit (tick x lot) in USD, per market: what margins of open orders are counted in
         self.unit_values: dict[str, Decimal] = {
             # in the engine's context, not the caller's: a constructor is not wrapped
             s: ENGINE_CONTEXT.multiply(m.tick_size, m.lot_size)
             for s, m in self.markets.items()
         }
-        # Derived, for prechecks.py (never in a snapshot): each market's limits in integers, and
-        # per market the mark last seen with the price-band interval it gives.
-        self.unit_limits: dict[str, UnitLimits | None] = {
-            s: unit_limits(m, self.unit_values[s]) for s, m in self.markets.items()
-        }
-        self.band_intervals: dict[str, tuple[Decimal, int, int | None]] = {}
         self.legs: dict[int, list[int]] = {}
         self.fills: list[FillRecord] = []
         self.fills_by_account: dict[str, list[FillRecord]] = {}

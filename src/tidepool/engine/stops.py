@@ -51,7 +51,6 @@ from tidepool.engine.execution import execute
 from tidepool.engine.lifecycle import Step, accept, cancel_pending, close_incoming
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import (
-    OrderCheck,
     check_open_orders,
     check_order,
     duplicate_cloid,
@@ -231,10 +230,7 @@ def cancel_stop_order(state: EngineState, cmd: CancelStopOrder) -> Outcome:
 
 def run_triggers(state: EngineState, step: Step, symbol: str) -> None:
     """Trigger every stop of `symbol` whose price has been reached, lowest id first."""
-    by_mark, by_last = (
-        state.triggers[(symbol, "mark_price")],
-        state.triggers[(symbol, "last_trade_price")],
-    )
+    by_mark, by_last = state.trigger_pairs[symbol]
     if not (by_mark.rises or by_mark.falls or by_last.rises or by_last.falls):
         return  # the common case: no armed stop in this market
     while True:
@@ -290,7 +286,8 @@ def trigger(state: EngineState, step: Step, order: Order) -> None:
         return
     if not order.reduce_only:
         at_reference = size * spec.lot_size * reference
-        check = OrderCheck(
+        reject = check_order(
+            state,
             order.account,
             order.symbol,
             order.side,
@@ -299,7 +296,7 @@ def trigger(state: EngineState, step: Step, order: Order) -> None:
             spec.notional(order.price_ticks, size) if order.tif == "GTC" else at_reference,
             spec.notional(order.price_ticks, size),
         )
-        if check_order(state, check) is not None:
+        if reject is not None:
             close_incoming(state, step, order, "rejected", "trigger_rejected", "rejected")
             return
     execute(state, step, order)
