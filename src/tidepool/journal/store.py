@@ -20,26 +20,20 @@ Invariants:
   (segments.roll(defer_sync=True)); then a forked child, working on a copy-on-write image of the
   engine, fsyncs the rolled-off segment, encodes, writes the snapshot atomically and compacts,
   in that order, and exits. The server only pays the fork. The child does nothing else: it
-  closes every inherited descriptor but the ones it fsyncs (listening socket, client
-  connections, the lock: the server's copies stay as they are), ignores SIGINT/SIGTERM, dies
-  with the server (PR_SET_PDEATHSIG, so a killed server never leaves a child holding its port
-  or writing into the state dir of its successor), never logs (another thread may have held
-  the logging lock at fork time) and leaves by os._exit. Only one child at a time. A failed
-  child is reported by its exit status (its traceback goes to stderr) and the server retries at
-  the next period; the journal still holds every command, so nothing depends on it.
+  detaches like every helper child (forkchild.py: closes every inherited descriptor but the
+  ones it fsyncs, ignores SIGINT/SIGTERM, dies with the server, never logs) and leaves by
+  os._exit. Only one child at a time. A failed child is reported by its exit status (its
+  traceback goes to stderr) and the server retries at the next period; the journal still holds
+  every command, so nothing depends on it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import fcntl
-import gc
 import itertools
 import logging
 import os
-import signal
 import time
 import traceback
 from dataclasses import dataclass
@@ -49,6 +43,7 @@ from typing import Generic, NoReturn, Protocol
 from tidepool.engine.commands import Command
 from tidepool.journal.crashpoints import CrashPoints
 from tidepool.journal.errors import StateDirError, StateDirLocked
+from tidepool.journal.forkchild import detach
 from tidepool.journal.framing import encode_record
 from tidepool.journal.layout import LOCK, fsync_dir, list_segments, list_snapshots
 from tidepool.journal.machine import Fresh, M, Machine, Restore
@@ -296,11 +291,7 @@ def _snapshot_child(
     """Body of the forked snapshot child. Never returns; touches only what it needs."""
     code = CHILD_FAILED
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        _die_with(parent)
-        gc.disable()  # short-lived: collecting would only dirty copy-on-write pages
-        _close_fds_except(retired)
+        detach(parent, retired, CHILD_FAILED)
         for fd in retired:
             os.fsync(fd)  # the old segment is durable before the snapshot that covers it
         data = engine.snapshot()
@@ -313,29 +304,6 @@ def _snapshot_child(
             os.write(2, f"snapshot child (seq {seq}):\n{traceback.format_exc()}".encode())
     finally:
         os._exit(code)
-
-
-_PR_SET_PDEATHSIG = 1
-_libc_name = ctypes.util.find_library("c")
-_libc = ctypes.CDLL(_libc_name, use_errno=True) if _libc_name else None
-
-
-def _die_with(parent: int) -> None:
-    """Have the kernel SIGKILL this process when the server dies (Linux); if it already has
-    died (between the fork and here), leave now."""
-    if _libc is not None:
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(CHILD_FAILED)
-
-
-def _close_fds_except(keep: tuple[int, ...]) -> None:
-    low = 3  # keep stdin/stdout/stderr: stderr carries a failure's traceback
-    for fd in sorted(keep):
-        if fd >= low:
-            os.closerange(low, fd)
-            low = fd + 1
-    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def lock_state_dir(state_dir: Path) -> int:
