@@ -18,6 +18,7 @@ from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.runtime.clock import Clock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
+from tidepool.runtime.statehash import StateHashes
 
 
 class WireError(Exception):
@@ -62,6 +63,7 @@ class Exchange:
     markets: dict[str, MarketSpec]
     policy: VerifyPolicy = field(default_factory=VerifyPolicy)
     replay_guard: ReplayGuard | None = None
+    state_hashes: StateHashes = field(default_factory=StateHashes)
 
     @property
     def sequencer(self) -> Sequencer:

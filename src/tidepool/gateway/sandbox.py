@@ -61,4 +61,7 @@ async def mark_price(ex: Exchange, req: Request) -> Response:
 
 
 async def state_hash(ex: Exchange, req: Request) -> Response:
-    return ok({"state_hash": ex.engine.state_hash(), "seq": ex.sequencer.last_seq})
+    """The hash at `seq`, at least the last seq when the request arrived; computed off the
+    event loop (runtime/statehash.py)."""
+    seq, digest = await ex.state_hashes.current(ex.sequencer)
+    return ok({"state_hash": digest, "seq": seq})
