@@ -1,5 +1,5 @@
 """GET /sandbox/state_hash: the engine's hash at a named seq, computed by a forked child
-(runtime/statehash.py) so it never holds the event loop."""
+(runtime/forkread.py) so it never holds the event loop."""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ from tidepool.engine.engine import Engine
 from tidepool.gateway.envelope import Response, bad_request, rejected
 from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.runtime.clock import Clock
+from tidepool.runtime.forkread import ForkedReads
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
-from tidepool.runtime.statehash import StateHashes
 
 
 class WireError(Exception):
@@ -63,7 +63,7 @@ class Exchange:
     markets: dict[str, MarketSpec]
     policy: VerifyPolicy = field(default_factory=VerifyPolicy)
     replay_guard: ReplayGuard | None = None
-    state_hashes: StateHashes = field(default_factory=StateHashes)
+    forked: ForkedReads = field(default_factory=ForkedReads)
 
     @property
     def sequencer(self) -> Sequencer:

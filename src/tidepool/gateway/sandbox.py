@@ -62,6 +62,6 @@ async def mark_price(ex: Exchange, req: Request) -> Response:
 
 async def state_hash(ex: Exchange, req: Request) -> Response:
     """The hash at `seq`, at least the last seq when the request arrived; computed off the
-    event loop (runtime/statehash.py)."""
-    seq, digest = await ex.state_hashes.current(ex.sequencer)
+    event loop (runtime/forkread.py)."""
+    seq, digest = await ex.forked.state_hash(ex.sequencer)
     return ok({"state_hash": digest, "seq": seq})

@@ -1,8 +1,8 @@
 """What a forked helper child of the server does first, so that it stays out of the server's way.
 
 The server forks helpers that work on a copy-on-write image of the engine and leave by
-`os._exit`: the background snapshot writer (journal/store.py) and the state-hash reader
-(runtime/statehash.py). Each one, right after the fork:
+`os._exit`: the background snapshot writer (journal/store.py) and the reads whose cost grows
+with the state (runtime/forkread.py). Each one, right after the fork:
 
 - ignores SIGINT/SIGTERM: Ctrl-C reaches the whole process group, and stopping is the server's
   business (it waits for or abandons its children);
