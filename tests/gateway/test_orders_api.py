@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import pytest
 from solders.keypair import Keypair
 
 from harness import Harness
+from tidepool.gateway import orders
+from tidepool.runtime.forkread import ForkedReads
 
 CREATE = "/api/v1/orders/create"
 
@@ -157,3 +160,32 @@ def test_history_of_unknown_order_is_404(hx: Harness) -> None:
         "error": "Order history not found for order ID: 424242",
         "code": 404,
     }
+
+
+def test_an_account_over_the_inline_limit_gets_every_open_order_from_a_forked_read(
+    hx: Harness, alice: Keypair, bob: Keypair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above INLINE_OPEN_ORDERS the list is rendered by a forked child (runtime/forkread.py),
+    off the event loop: the same answer, every open order, at one seq."""
+    hx.faucet(alice)
+    hx.faucet(bob)
+    for price in ("90000", "90001", "90002"):
+        hx.create(alice, tif="ALO", price=price)
+    hx.create(bob, tif="ALO", price="90003")
+    account = str(alice.pubkey())
+    inline = hx.get("/api/v1/orders", account=account)
+
+    forks: list[str] = []
+    run = ForkedReads.run
+
+    async def counted(self: ForkedReads, compute: Callable[[], bytes]) -> bytes:
+        forks.append("fork")
+        return await run(self, compute)
+
+    monkeypatch.setattr(ForkedReads, "run", counted)
+    monkeypatch.setattr(orders, "INLINE_OPEN_ORDERS", 2)
+    forked = hx.get("/api/v1/orders", account=account)
+    assert forks == ["fork"]
+    assert forked == inline
+    assert [o["order_id"] for o in forked[1]["data"]] == [1, 2, 3]
+    assert forked[1]["last_order_id"] == 4

@@ -182,6 +182,16 @@ class Engine:
         orders = (state.orders[i] for i in sorted((*acc.open_ids, *acc.stop_ids)))
         return [o.record(state.markets[o.symbol]) for o in orders]
 
+    def open_order_count(self, account: str) -> int:
+        """len(open_orders(account)), without building the records."""
+        acc = self._state.accounts.get(account)
+        return 0 if acc is None else len(acc.open_ids) + len(acc.stop_ids)
+
+    @property
+    def order_count(self) -> int:
+        """Orders ever accepted, open and terminal: the bulk of the state's size."""
+        return len(self._state.orders)
+
     @in_decimal_context
     def order(self, order_id: int) -> OrderRecord | None:
         """Any order ever accepted, open or terminal."""

@@ -20,7 +20,10 @@ from tidepool.engine.money import average_price, in_decimal_context
 OrderStatus = Literal["open", "partially_filled", "filled", "cancelled", "rejected"]
 
 
-class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
+class OrderRecord(msgspec.Struct, frozen=True):
+    """One order as it is now. Not kw_only: Order.record builds one per order of a read (all
+    of an account's open orders for GET /orders), positionally, ~3x cheaper than by keyword."""
+
     order_id: int
     client_order_id: str | None
     account: str

@@ -3,8 +3,11 @@ strings here, once, with the record's market spec."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 from tidepool.domain.markets import MarketSpec, format_decimal
 from tidepool.engine.views import (
@@ -17,24 +20,70 @@ from tidepool.engine.views import (
 )
 
 
-def open_order(spec: MarketSpec, o: OrderRecord) -> dict[str, Any]:
-    return {
-        "order_id": o.order_id,
-        "client_order_id": o.client_order_id,
-        "symbol": o.symbol,
-        "side": o.side,
-        "price": spec.format_price(o.price_ticks),
-        "initial_amount": spec.format_amount(o.initial_lots),
-        "filled_amount": spec.format_amount(o.filled_lots),
-        "cancelled_amount": spec.format_amount(o.cancelled_lots),
-        "stop_price": stop_price(spec, o.stop_ticks),
-        "order_type": o.order_type,
-        "stop_parent_order_id": o.parent_id,
-        "trigger_price_type": o.trigger,
-        "reduce_only": o.reduce_only,
-        "created_at": o.created_at,
-        "updated_at": o.updated_at,
-    }
+class OpenOrder(msgspec.Struct):
+    """One item of GET /orders (§2.10), keys in the live order. A struct, not a dict: an account
+    may hold thousands of open orders, and msgspec encodes a list of these in one call."""
+
+    order_id: int
+    client_order_id: str | None
+    symbol: str
+    side: str
+    price: str
+    initial_amount: str
+    filled_amount: str
+    cancelled_amount: str
+    stop_price: str | None
+    order_type: str
+    stop_parent_order_id: int | None
+    trigger_price_type: str | None
+    reduce_only: bool
+    created_at: int
+    updated_at: int
+
+
+class _Texts(dict[int, str]):
+    """Integer ticks or lots -> their text, each value formatted on first use only."""
+
+    def __init__(self, format_value: Callable[[int], str]) -> None:
+        super().__init__()
+        self._format = format_value
+
+    def __missing__(self, value: int) -> str:
+        text = self[value] = self._format(value)
+        return text
+
+
+def open_orders(markets: dict[str, MarketSpec], records: list[OrderRecord]) -> list[OpenOrder]:
+    """Each number is formatted once per read: an account's orders share few prices and sizes
+    (an unfilled order shows "0" twice), and formatting a Decimal costs more than the rest."""
+    texts: dict[str, tuple[_Texts, _Texts]] = {}
+    out: list[OpenOrder] = []
+    for o in records:
+        pair = texts.get(o.symbol)
+        if pair is None:
+            spec = markets[o.symbol]
+            pair = texts[o.symbol] = (_Texts(spec.format_price), _Texts(spec.format_amount))
+        prices, amounts = pair
+        out.append(
+            OpenOrder(
+                o.order_id,
+                o.client_order_id,
+                o.symbol,
+                o.side,
+                prices[o.price_ticks],
+                amounts[o.initial_lots],
+                amounts[o.filled_lots],
+                amounts[o.cancelled_lots],
+                None if o.stop_ticks is None else prices[o.stop_ticks],
+                o.order_type,
+                o.parent_id,
+                o.trigger,
+                o.reduce_only,
+                o.created_at,
+                o.updated_at,
+            )
+        )
+    return out
 
 
 # Engine reasons Pacifica's wire has no value for are shown as "cancel" (docs/wire-decisions.md).
