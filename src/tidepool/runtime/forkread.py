@@ -106,48 +106,63 @@ async def in_child(compute: Callable[[], bytes]) -> bytes:
     if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
         _child(parent, write_fd, compute)
     os.close(write_fd)
-    with contextlib.suppress(OSError):  # a smaller pipe only means more reads
-        fcntl.fcntl(read_fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
     try:
         data = await _read_to_end(read_fd)
+        status = await _exit_status(pid)
     except BaseException:
         os.kill(pid, signal.SIGKILL)  # nobody wants its answer any more
+        os.waitpid(pid, 0)
         raise
     finally:
         os.close(read_fd)
-        # The pipe is closed only when the child exits, so this wait is short: its address
-        # space is already gone (the kernel releases it before the descriptors).
-        _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise ForkedReadFailed(f"forked read failed (exit status {code}, see stderr)")
     return data
 
 
-def _read_to_end(fd: int) -> asyncio.Future[bytes]:
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[bytes] = loop.create_future()
-    chunks: list[bytes] = []
-    os.set_blocking(fd, False)
+async def _exit_status(pid: int) -> int:
+    """The child's wait status, once it has exited (it closed the pipe: it is exiting).
 
-    def readable() -> None:
+    Polled, never a blocking waitpid: the child runs SCHED_IDLE, so on a core that other work
+    keeps busy, its last steps after closing the pipe may wait a while for the CPU."""
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        await asyncio.sleep(0.001)
+
+
+async def _read_to_end(fd: int) -> bytes:
+    with contextlib.suppress(OSError):  # a smaller pipe only means more reads
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    os.set_blocking(fd, False)
+    chunks: list[bytes] = []
+    while True:
         # One read per wake-up: requests that became ready meanwhile are served in between.
+        await _readable(fd)
         try:
             chunk = os.read(fd, _READ_BYTES)
         except BlockingIOError:
-            return
-        except OSError as exc:
-            if not done.done():
-                done.set_exception(exc)
-            return
-        if chunk:
-            chunks.append(chunk)
-        elif not done.done():
-            done.set_result(b"".join(chunks))
+            continue
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
-    loop.add_reader(fd, readable)
-    done.add_done_callback(lambda _: loop.remove_reader(fd))
-    return done
+
+async def _readable(fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
 
 
 def _lowest_priority() -> None:
