@@ -7,7 +7,8 @@ Writes `report.json` and `report.md` into `--out` (default bench/results/). Piec
 engine micro-benchmarks, CPU counters per engine command (when `perf` can count), request
 pipeline stages, journal/recovery, memory and GC (own
 process), then signed HTTP load on loopback against the two reference ceilings and Tidepool
-(servers on CPU 0, load generator on CPU 1). Targets are reported as ratios against the
+(servers on CPU 0, load generator on CPU 1), then other clients' latency while one client
+loops a large read (bench/large_reads.py). Targets are reported as ratios against the
 ceilings measured in the same run, marked met or missed; nothing here asserts a timing.
 """
 
@@ -26,13 +27,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import counters, engine_bench, http_bench, journal_bench, pipeline_bench
+from bench import (
+    counters,
+    engine_bench,
+    http_bench,
+    journal_bench,
+    large_reads,
+    pipeline_bench,
+)
 from bench.http_bench import busy_cpu_seconds
 from bench.report import evaluate_targets, write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench" / "results"
-PIECES = ("engine", "counters", "pipeline", "journal", "memory", "http")
+PIECES = ("engine", "counters", "pipeline", "journal", "memory", "http", "large_reads")
 
 
 def machine() -> dict[str, Any]:
@@ -204,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "journal": lambda: _pinned(0, lambda: journal_bench.run(quick)),
         "memory": lambda: run_memory(quick),
         "http": lambda: http_bench.run(quick),
+        "large_reads": lambda: large_reads.run(quick),
     }
     if args.wait_quiet > 0:
         report["machine"]["quiet_wait"] = wait_for_quiet(args.wait_quiet)

@@ -36,7 +36,7 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
     assert report["quick"] is True
     assert report["errors"] == {}
     assert {"nproc", "cpu_model", "python"} <= set(report["machine"])
-    for piece in ("engine", "counters", "pipeline", "journal", "memory", "http"):
+    for piece in ("engine", "counters", "pipeline", "journal", "memory", "http", "large_reads"):
         assert piece in report, piece
     counters = report["counters"]  # CPU counters need perf and permission to count
     if counters["available"]:
@@ -87,9 +87,17 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
     ok_cancels = sum(r["statuses_all"].get("200", 0) for r in runs if r["scenario"] == "cancels")
     assert ok_cancels > 0
 
+    reads = report["large_reads"]
+    assert [r["looping"] for r in reads["rows"]] == ["none", "state_hash", "orders"]
+    for row in reads["rows"]:
+        assert row["statuses"] == {"200": sum(row["statuses"].values())}, row
+        assert {"p50_ms", "p99_ms", "p99_ratio"} <= set(row)
+    assert all(r["looper_reads_per_s"] > 0 for r in reads["rows"][1:])
+
     names = [t["name"] for t in report["targets"]]
     assert any("verify ceiling" in n for n in names)
     assert any("recovery" in n for n in names)
     assert any("GC pause" in n for n in names)
+    assert any("loops orders" in n for n in names)
     for t in report["targets"]:
         assert {"goal", "value", "met"} <= set(t)
