@@ -5,7 +5,8 @@ and snapshots of the whole engine. Start-up = newest valid snapshot + replay of 
 tail (recovery.py). The sequencer (runtime/sequencer.py) is the only writer, through FileStore
 (store.py). Module map: framing (record bytes), segments (append/fsync/roll), snapshots,
 manifest, layout (file names, atomic writes), groupcommit (shared fsyncs), crashpoints (R2
-tests), tools (verify/replay), repair (the operator's cut at damage), errors.
+tests), tools (verify/replay), repair (the operator's cut at damage), errors, forkchild (what
+every forked helper child of the server does first).
 """
 
 from tidepool.journal.errors import (
