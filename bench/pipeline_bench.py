@@ -52,7 +52,7 @@ def _split(req: bytes) -> tuple[str, bytes]:
 def run(quick: bool) -> dict[str, Any]:
     from tidepool.config import Config
     from tidepool.gateway.app import GatewayApp
-    from tidepool.gateway.context import decode_json_object
+    from tidepool.gateway.request import decode_json_object
     from tidepool.gateway.signed import typed
     from tidepool.gateway.verify import verify_request
     from tidepool.pacifica.requests import CancelOrderRequest, payload_fields

@@ -15,8 +15,8 @@ from pacifica_recipe import signed_body
 from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
 from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.gateway.app import AsgiApp, GatewayApp
-from tidepool.gateway.context import Exchange
 from tidepool.gateway.envelope import Response
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.preverify import verdicts
 from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.runtime.clock import ManualClock

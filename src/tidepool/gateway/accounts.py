@@ -9,9 +9,10 @@ that differ from the default (cross, max leverage) are listed.
 from __future__ import annotations
 
 from tidepool.gateway import views
-from tidepool.gateway.context import Exchange, Request
 from tidepool.gateway.envelope import Response, ok
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.query import query_str
+from tidepool.gateway.request import Request
 
 
 async def account(ex: Exchange, req: Request) -> Response:

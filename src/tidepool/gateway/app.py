@@ -31,9 +31,11 @@ from tidepool.gateway import (
     sandbox,
     signed,
 )
-from tidepool.gateway.context import API, Exchange, Request, Verified, WireError
 from tidepool.gateway.envelope import INTERNAL_ERROR, Response, error, ok
+from tidepool.gateway.errors import WireError
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.operations import OPERATIONS
+from tidepool.gateway.request import API, Request, Verified
 from tidepool.gateway.sandbox_guard import SANDBOX_PREFIX, sandbox_guard
 from tidepool.journal.errors import JournalWriteError
 

@@ -24,9 +24,11 @@ import msgspec
 from tidepool.domain.errors import Reject
 from tidepool.engine.commands import Batch, BatchAction
 from tidepool.engine.events import ActionResult
-from tidepool.gateway.context import Exchange, Rejected, Request, WireError, decode_json_object
 from tidepool.gateway.envelope import Response, invalid_parameters, ok
+from tidepool.gateway.errors import Rejected, WireError
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.operations import BY_BATCH_ACTION
+from tidepool.gateway.request import Request, decode_json_object
 from tidepool.gateway.signed import command, typed
 
 MAX_ACTIONS = 10

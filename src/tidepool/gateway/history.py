@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from tidepool.gateway import candles, views
-from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.gateway.envelope import Response, bad_request, ok
+from tidepool.gateway.errors import WireError
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.query import (
     encode_cursor,
     query_cursor,
@@ -20,6 +21,7 @@ from tidepool.gateway.query import (
     query_opt_int,
     query_str,
 )
+from tidepool.gateway.request import Request
 from tidepool.gateway.translate import market
 
 MAX_PAGE = 4000

@@ -7,9 +7,11 @@ from typing import Any
 
 from tidepool.domain.markets import MarketSpec, format_decimal
 from tidepool.gateway import views
-from tidepool.gateway.context import Exchange, Request, WireError
 from tidepool.gateway.envelope import Response, bad_request, ok
+from tidepool.gateway.errors import WireError
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.query import query_int, query_str
+from tidepool.gateway.request import Request
 from tidepool.gateway.translate import market
 
 # Tidepool models neither funding nor liquidations yet (spec A7): funding rates are reported as 0.

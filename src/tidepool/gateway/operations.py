@@ -26,8 +26,9 @@ from typing import Any
 from tidepool.engine.commands import Command
 from tidepool.engine.events import Outcome
 from tidepool.gateway import translate
-from tidepool.gateway.context import API, Exchange
 from tidepool.gateway.envelope import OK_EMPTY, Response, ok, rejected
+from tidepool.gateway.exchange import Exchange
+from tidepool.gateway.request import API
 from tidepool.pacifica.requests import (
     AgentWalletRequest,
     CancelAllOrdersRequest,

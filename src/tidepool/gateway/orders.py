@@ -4,9 +4,10 @@ the operation table, gateway.operations.)"""
 from __future__ import annotations
 
 from tidepool.gateway import views
-from tidepool.gateway.context import Exchange, Request
 from tidepool.gateway.envelope import Response, error, ok
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.query import query_int, query_str
+from tidepool.gateway.request import Request
 
 # GET /orders renders an account's open orders on the event loop up to INLINE_OPEN_ORDERS
 # (~1.3 us each: a few ms; the default --max-open-orders is 1000), in a forked child above it

@@ -24,8 +24,9 @@ from solders.signature import Signature
 
 from tidepool.gateway.app import normalize
 from tidepool.gateway.batch import MAX_ACTIONS, BatchRequest
-from tidepool.gateway.context import API, Triple, Verified, WireError, decode_json_object
+from tidepool.gateway.errors import WireError
 from tidepool.gateway.operations import BY_BATCH_ACTION, BY_PATH
+from tidepool.gateway.request import API, Triple, Verified, decode_json_object
 from tidepool.gateway.signed import authenticate, typed
 from tidepool.gateway.verify import VerifyPolicy, ed25519_check
 

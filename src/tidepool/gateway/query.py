@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tidepool.gateway.context import Request, WireError
 from tidepool.gateway.envelope import Response, bad_request
+from tidepool.gateway.errors import WireError
+from tidepool.gateway.request import Request
 
 
 def query_str(req: Request, name: str, default: str | None = None) -> str:

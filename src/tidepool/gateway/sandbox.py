@@ -10,8 +10,10 @@ from decimal import Decimal
 
 from tidepool.domain.markets import OffGrid, format_decimal, parse_decimal
 from tidepool.engine.commands import Faucet, SetMarkPrice
-from tidepool.gateway.context import Exchange, Request, WireError, decode_json_object
 from tidepool.gateway.envelope import Response, bad_request, invalid_parameters, ok, rejected
+from tidepool.gateway.errors import WireError
+from tidepool.gateway.exchange import Exchange
+from tidepool.gateway.request import Request, decode_json_object
 from tidepool.gateway.signed import typed
 from tidepool.gateway.translate import market
 from tidepool.pacifica import is_public_key

@@ -20,9 +20,11 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from tidepool.engine.commands import Auth, Command, SignatureRecord
-from tidepool.gateway.context import Exchange, Request, Verified, WireError, decode_json_object
 from tidepool.gateway.envelope import Response, bad_request, invalid_parameters
+from tidepool.gateway.errors import WireError
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.operations import Operation
+from tidepool.gateway.request import Request, Verified, decode_json_object
 from tidepool.gateway.verify import (
     ReplayGuard,
     SignatureCheck,

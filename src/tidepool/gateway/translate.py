@@ -37,8 +37,9 @@ from tidepool.engine.commands import (
     UpdateLeverage,
     UpdateMarginMode,
 )
-from tidepool.gateway.context import Exchange, Rejected, WireError
 from tidepool.gateway.envelope import bad_request, invalid_parameters
+from tidepool.gateway.errors import Rejected, WireError
+from tidepool.gateway.exchange import Exchange
 from tidepool.pacifica import is_public_key
 from tidepool.pacifica.requests import (
     AgentWalletRequest,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tidepool.config import Config
 from tidepool.engine.engine import EngineConfig
-from tidepool.gateway.context import Exchange
+from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.verify import VerifyPolicy
 from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.pipeline import Pipeline

@@ -15,7 +15,7 @@ from typing import cast
 
 import msgspec
 
-from tidepool.gateway.context import Verified
+from tidepool.gateway.request import Verified
 
 READY = "READY"  # the method of the one frame a worker sends once it accepts connections
 

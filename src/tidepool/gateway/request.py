@@ -1,42 +1,15 @@
-"""What every route handler needs: the sequencer (and through it the engine), markets, clock,
-the signature policy. One instance per server; handlers never hold engine references because
-the sequencer may replace its engine after an unexpected failure (rebuild from the journal).
-"""
+"""One HTTP request as the route handlers see it, and the parse of its JSON body (bounded in
+depth). The same in both process layouts: a gateway worker forwards exactly these fields."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from tidepool.domain.errors import Reject
-from tidepool.domain.markets import MarketSpec
-from tidepool.engine.engine import Engine
-from tidepool.gateway.envelope import Response, bad_request, rejected
-from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
-from tidepool.runtime.clock import Clock
-from tidepool.runtime.forkread import ForkedReads
-from tidepool.runtime.pipeline import Pipeline
-from tidepool.runtime.sequencer import Sequencer
-
-
-class WireError(Exception):
-    """A request the gateway refuses before it reaches the engine; carries its error envelope."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.body.decode())
-        self.response = response
-
-
-class Rejected(WireError):
-    """A business rejection found before the engine (an unknown symbol): its 422 envelope, and
-    the Reject itself, which a batch reports as that action's result."""
-
-    def __init__(self, reject: Reject) -> None:
-        super().__init__(rejected(reject))
-        self.reject = reject
-
+from tidepool.gateway.envelope import Response, bad_request
+from tidepool.gateway.errors import WireError
 
 API = "/api/v1"
 
@@ -53,25 +26,6 @@ class Request:
     query: dict[str, str]
     body: bytes
     verified: Verified | None = None  # None: this process verifies for itself
-
-
-@dataclass
-class Exchange:
-    # What every route hands its plain commands to (speedbump, chunking, the sequencer).
-    pipeline: Pipeline
-    clock: Clock
-    markets: dict[str, MarketSpec]
-    policy: VerifyPolicy = field(default_factory=VerifyPolicy)
-    replay_guard: ReplayGuard | None = None
-    forked: ForkedReads = field(default_factory=ForkedReads)
-
-    @property
-    def sequencer(self) -> Sequencer:
-        return self.pipeline.sequencer
-
-    @property
-    def engine(self) -> Engine:
-        return self.pipeline.sequencer.engine
 
 
 MAX_JSON_DEPTH = 32  # a batch body is 5 levels deep; Pacifica's bodies never come close

@@ -1,0 +1,24 @@
+"""The two ways the gateway refuses a request before the engine sees it, each carrying the
+error envelope it is answered with."""
+
+from __future__ import annotations
+
+from tidepool.domain.errors import Reject
+from tidepool.gateway.envelope import Response, rejected
+
+
+class WireError(Exception):
+    """A request the gateway refuses before it reaches the engine; carries its error envelope."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.body.decode())
+        self.response = response
+
+
+class Rejected(WireError):
+    """A business rejection found before the engine (an unknown symbol): its 422 envelope, and
+    the Reject itself, which a batch reports as that action's result."""
+
+    def __init__(self, reject: Reject) -> None:
+        super().__init__(rejected(reject))
+        self.reject = reject

@@ -1,0 +1,36 @@
+"""What every route handler needs: the pipeline (and through it the sequencer and the engine),
+markets, clock, the signature policy. One instance per server; handlers never hold engine
+references because the sequencer may replace its engine after an unexpected failure (rebuild
+from the journal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tidepool.domain.markets import MarketSpec
+from tidepool.engine.engine import Engine
+from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
+from tidepool.runtime.clock import Clock
+from tidepool.runtime.forkread import ForkedReads
+from tidepool.runtime.pipeline import Pipeline
+from tidepool.runtime.sequencer import Sequencer
+
+
+@dataclass
+class Exchange:
+    # What every route hands its plain commands to (speedbump, chunking, the sequencer).
+    pipeline: Pipeline
+    clock: Clock
+    markets: dict[str, MarketSpec]
+    policy: VerifyPolicy = field(default_factory=VerifyPolicy)
+    replay_guard: ReplayGuard | None = None
+    forked: ForkedReads = field(default_factory=ForkedReads)
+
+    @property
+    def sequencer(self) -> Sequencer:
+        return self.pipeline.sequencer
+
+    @property
+    def engine(self) -> Engine:
+        return self.pipeline.sequencer.engine
