@@ -68,7 +68,17 @@ def _check(state: EngineState, cmd: EditOrder, old: Order, size: int) -> Reject 
     if cmd.price_ticks <= 0 or size <= 0:
         return invalid("price and amount must be positive")
     spec = state.markets[cmd.symbol]
-    notional = spec.notional(cmd.price_ticks, size)
+    units = cmd.price_ticks * size
     return check_band(state, spec, cmd.price_ticks) or check_order(
-        state, old.account, old.symbol, old.side, size, old.reduce_only, notional, notional, old
+        state,
+        old.account,
+        state.accounts[old.account],
+        old.symbol,
+        old.side,
+        size,
+        old.reduce_only,
+        units * state.quanta[old.symbol].unit,
+        1,
+        units,
+        old,
     )

@@ -28,6 +28,7 @@ from tidepool.domain.markets import MarketSpec
 from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
 from tidepool.engine.config import EngineConfig
+from tidepool.engine.fixedpoint import MarketQuanta, MarkTerms, Scale
 from tidepool.engine.money import ENGINE_CONTEXT
 from tidepool.engine.orders import Order
 from tidepool.engine.triggers import TRIGGER_TYPES, TriggerIndex
@@ -70,6 +71,15 @@ class EngineState:
             s: ENGINE_CONTEXT.multiply(m.tick_size, m.lot_size)
             for s, m in self.markets.items()
         }
+        # Fixed point for the risk checks (fixedpoint.py); derived, not part of the snapshot.
+        self.scale = Scale(list(self.markets.values()))
+        self.quanta: dict[str, MarketQuanta] = {
+            s: MarketQuanta(self.scale, m) for s, m in self.markets.items()
+        }
+        self._mark_terms: dict[str, MarkTerms] = {
+            s: MarkTerms(self.scale, m, self.marks[s], config.price_band)
+            for s, m in self.markets.items()
+        }
         self.legs: dict[int, list[int]] = {}
         self.fills: list[FillRecord] = []
         self.fills_by_account: dict[str, list[FillRecord]] = {}
@@ -85,6 +95,26 @@ class EngineState:
     def last_trade_ticks(self, symbol: str) -> int | None:
         trades = self.trades[symbol]
         return trades[-1].price_ticks if trades else None
+
+    def mark_terms(self, symbol: str) -> MarkTerms:
+        """The fixed-point terms of the market's current mark, recomputed when the mark
+        changed (a new Decimal object: SetMarkPrice and restore assign one)."""
+        terms = self._mark_terms[symbol]
+        mark = self.marks[symbol]
+        if terms.mark is not mark:
+            terms = MarkTerms(self.scale, self.markets[symbol], mark, self.config.price_band)
+            self._mark_terms[symbol] = terms
+        return terms
+
+    def balance_tenths(self, account: Account) -> tuple[int, int]:
+        """The account's balance in tenths (fixedpoint.py), cached on the account for the
+        balance object it came from (a Decimal is immutable: same object, same value)."""
+        cached = account.balance_tenths
+        balance = account.balance
+        if cached[0] is not balance:
+            cached = (balance, *self.scale.tenths(balance))
+            account.balance_tenths = cached
+        return cached[1], cached[2]
 
     def account(self, address: str) -> Account:
         """The account, created empty on first use (only mutating handlers call this)."""

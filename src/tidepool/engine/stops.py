@@ -36,6 +36,7 @@ Semantics:
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from fractions import Fraction
 
 from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, Code, Reject, book_not_found
 from tidepool.engine.cancels import find_order
@@ -285,16 +286,23 @@ def trigger(state: EngineState, step: Step, order: Order) -> None:
         close_incoming(state, step, order, "cancelled", "no_position", "cancel")
         return
     if not order.reduce_only:
-        at_reference = size * spec.lot_size * reference
+        units = order.price_ticks * size
+        if order.tif == "GTC":  # a stop-limit is sized at its limit, a stop-market at reference
+            size_num, size_den = units * state.quanta[order.symbol].unit, 1
+        else:
+            at_reference = Fraction(reference) * Fraction(spec.lot_size) * size
+            size_num, size_den = state.scale.tenths(at_reference)
         reject = check_order(
             state,
             order.account,
+            account,
             order.symbol,
             order.side,
             size,
             False,
-            spec.notional(order.price_ticks, size) if order.tif == "GTC" else at_reference,
-            spec.notional(order.price_ticks, size),
+            size_num,
+            size_den,
+            units,
         )
         if reject is not None:
             close_incoming(state, step, order, "rejected", "trigger_rejected", "rejected")
