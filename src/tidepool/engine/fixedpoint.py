@@ -70,7 +70,8 @@ class MarketQuanta:
         unit, den = scale.tenths(Fraction(spec.tick_size) * Fraction(spec.lot_size))
         assert den == 1, "the scale has a tenth small enough for every unit value"
         self.unit = unit  # one unit (tick x lot) in tenths
-        # the margin of one unit at leverage `lev`, in quanta: unit_margin[lev] (0 unused)
+        # the margin of one unit at leverage `lev`, in quanta: unit_margin[lev] (0 unused;
+        # [-1] is at the market's max leverage, the default)
         levels = range(1, 1 + spec.max_leverage)
         self.unit_margin = [0, *(unit * (scale.lcm // lev) for lev in levels)]
         # the order size limits (min_order_size / max_order_size) in tenths

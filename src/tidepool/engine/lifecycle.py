@@ -28,7 +28,7 @@ from tidepool.engine.events import (
     OrderFilled,
     PositionChanged,
 )
-from tidepool.engine.money import average_price, units_to_usd
+from tidepool.engine.money import average_price, in_decimal_context, units_to_usd
 from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
 from tidepool.engine.triggers import arm, unindex_pending
@@ -162,6 +162,7 @@ def close_incoming(
     )
 
 
+@in_decimal_context  # fees, PnL, balances; a limit create reaches here outside the context
 def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) -> None:
     """Trade `lots` between a resting maker and the incoming taker at the maker's price."""
     price = maker.price_ticks

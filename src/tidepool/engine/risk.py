@@ -153,6 +153,11 @@ def check_band(state: EngineState, spec: MarketSpec, price_ticks: int) -> Reject
     band = state.mark_terms(spec.symbol).band
     if band is None or band[0] <= price_ticks <= band[1]:
         return None
+    return _band_reject(state, spec, price_ticks)
+
+
+@in_decimal_context  # like every reject message below: a limit create's checks run outside it
+def _band_reject(state: EngineState, spec: MarketSpec, price_ticks: int) -> Reject:
     price, mark = spec.ticks_to_price(price_ticks), state.marks[spec.symbol]
     return Reject(
         Code.PRICE_TOO_FAR_FROM_MARK,
@@ -180,44 +185,50 @@ def check_order(
     `size_num / size_den` tenths (fixedpoint.py) is the notional the 7/8 limits apply to (at
     the order's price; at the mark for market orders); `margin_units` is the notional, in
     units, it would hold or take at worst (at its limit). `replacing` is the order an edit
-    cancels: its margin and open-order slot count as free."""
-    reject = check_size(state, symbol, address, size_num, size_den) or check_open_orders(
-        state, address, account, replacing is not None
-    )
+    cancels: its margin and open-order slot count as free.
+
+    One frame for the common case (a create): it runs for every order."""
+    quanta = state.quanta[symbol]
+    low, low_den = quanta.min_size
+    high, high_den = quanta.max_size
+    if size_num * low_den < low * size_den or size_num * high_den > high * size_den:
+        return _size_reject(state, symbol, address, size_num, size_den)
+    reject = check_open_orders(state, address, account, replacing is not None)
     if reject is not None:
         return reject
     if reduce_only:
         return _check_reduce_only(state.markets[symbol], address, symbol, side, size_lots, account)
-    return _check_margin(state, address, account, symbol, margin_units, replacing)
-
-
-def check_size(state: EngineState, symbol: str, address: str, num: int, den: int) -> Reject | None:
-    """7/8: the notional (num / den tenths) below the market's minimum or above its maximum."""
-    quanta = state.quanta[symbol]
-    low, low_den = quanta.min_size
-    if num * low_den < low * den:
-        return _size_reject(state, symbol, address, num, den, low=True)
-    high, high_den = quanta.max_size
-    if num * high_den > high * den:
-        return _size_reject(state, symbol, address, num, den, low=False)
+    if account is None:  # no collateral at all
+        return _insufficient(state, address, account, symbol, margin_units, replacing)
+    # 5, exactly in quanta: the order's margin against free collateral
+    settings = account.settings
+    setting = settings.get(symbol) if settings else None
+    rates = quanta.unit_margin
+    required = margin_units * rates[-1 if setting is None else setting.leverage]
+    num, den = free_quanta(state, account)
+    if replacing is not None and not replacing.reduce_only:
+        num += _margin_quanta(state, account, replacing) * den
+    if required * den > num:
+        return _insufficient(state, address, account, symbol, margin_units, replacing)
     return None
 
 
-def _size_reject(
-    state: EngineState, symbol: str, address: str, num: int, den: int, low: bool
-) -> Reject:
+@in_decimal_context
+def _size_reject(state: EngineState, symbol: str, address: str, num: int, den: int) -> Reject:
+    """7 or 8 for a notional of num / den tenths outside the market's limits."""
     spec = state.markets[symbol]
-    notional = format_decimal(state.scale.to_decimal(num, den))
-    if low:
+    notional = state.scale.to_decimal(num, den)
+    if notional < spec.min_order_size:
         return Reject(
             Code.ORDER_AMOUNT_TOO_LOW,
             f"Order amount too low for {address}: "
-            f"{notional} < {format_decimal(spec.min_order_size)}",
+            f"{format_decimal(notional)} < {format_decimal(spec.min_order_size)}",
             error_id="invalid_amount",
         )
     return Reject(
         Code.ORDER_AMOUNT_TOO_HIGH,
-        f"Order amount too high for {address}: {notional} > {format_decimal(spec.max_order_size)}",
+        f"Order amount too high for {address}: "
+        f"{format_decimal(notional)} > {format_decimal(spec.max_order_size)}",
     )
 
 
@@ -235,6 +246,7 @@ def check_open_orders(
     return None
 
 
+@in_decimal_context
 def _check_reduce_only(
     spec: MarketSpec, address: str, symbol: str, side: str, size_lots: int, account: Account | None
 ) -> Reject | None:
@@ -258,36 +270,11 @@ def _check_reduce_only(
     return None
 
 
-def _check_margin(
-    state: EngineState,
-    address: str,
-    account: Account | None,
-    symbol: str,
-    units: int,
-    replacing: Order | None,
-) -> Reject | None:
-    """5: the order's margin (`units` of notional / leverage) exceeds free collateral, compared
-    exactly in quanta (fixedpoint.py)."""
-    required = units * state.quanta[symbol].unit_margin[leverage(state, account, symbol)]
-    if account is None:
-        num, den = 0, 1
-    else:
-        num, den = free_quanta(state, account)
-    held = _held_units(replacing)
-    if held:
-        assert replacing is not None
-        margin_rate = state.quanta[replacing.symbol].unit_margin
-        num += held * margin_rate[leverage(state, account, replacing.symbol)] * den
-    if required * den > num:
-        return _insufficient(state, address, account, symbol, units, replacing)
-    return None
-
-
-def _held_units(order: Order | None) -> int:
-    """The notional, in units, a resting order holds as margin (0: none, or reduce-only)."""
-    if order is None or order.reduce_only:
-        return 0
-    return order.remaining_lots * order.price_ticks
+def _margin_quanta(state: EngineState, account: Account, order: Order) -> int:
+    """The margin a resting non-reduce-only order holds, in quanta."""
+    rates = state.quanta[order.symbol].unit_margin
+    units = order.remaining_lots * order.price_ticks
+    return units * rates[leverage(state, account, order.symbol)]
 
 
 @in_decimal_context
@@ -303,11 +290,10 @@ def _insufficient(
     required = margin(units_to_usd(state.markets[symbol], units), leverage(state, account, symbol))
     equity, position_margin, order_margin = collateral(state, account)
     free = equity - position_margin - order_margin
-    held = _held_units(replacing)
-    if held:
-        assert replacing is not None
+    if replacing is not None and not replacing.reduce_only:
         spec = state.markets[replacing.symbol]
-        free += margin(units_to_usd(spec, held), leverage(state, account, replacing.symbol))
+        units = replacing.remaining_lots * replacing.price_ticks
+        free += margin(units_to_usd(spec, units), leverage(state, account, replacing.symbol))
     return insufficient_balance(address, required, free)
 
 
@@ -323,19 +309,17 @@ def free_quanta(state: EngineState, account: Account) -> tuple[int, int]:
     """The account's free collateral in quanta (fixedpoint.py), exactly: (num, den), den > 0.
 
     The same sum as `collateral` (equity - position margin - order margin), without rounding:
-    the balance, plus per position its value at the mark minus its margin and its cost basis,
-    minus the margin its open orders hold."""
+    the balance, less the margin its open orders hold, plus per position its value at the
+    mark less its margin and its cost basis."""
     num, den = state.balance_tenths(account)
     lcm = state.scale.lcm
-    num *= lcm
+    held = 0
     settings = account.settings
     quanta = state.quanta
-    held = 0
     for symbol, units in account.order_units.items():
         setting = settings.get(symbol) if settings else None
-        rates = quanta[symbol].unit_margin
-        held += units * rates[len(rates) - 1 if setting is None else setting.leverage]
-    num -= held * den
+        held += units * quanta[symbol].unit_margin[-1 if setting is None else setting.leverage]
+    num = num * lcm - held * den
     for symbol, position in account.positions.items():
         size = position.size_lots
         lev = leverage(state, account, symbol)

@@ -50,6 +50,7 @@ from tidepool.engine.commands import (
 from tidepool.engine.events import Outcome, StopTriggered
 from tidepool.engine.execution import execute
 from tidepool.engine.lifecycle import Step, accept, cancel_pending, close_incoming
+from tidepool.engine.money import in_decimal_context
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import (
     check_open_orders,
@@ -232,8 +233,13 @@ def cancel_stop_order(state: EngineState, cmd: CancelStopOrder) -> Outcome:
 def run_triggers(state: EngineState, step: Step, symbol: str) -> None:
     """Trigger every stop of `symbol` whose price has been reached, lowest id first."""
     by_mark, by_last = state.trigger_pairs[symbol]
-    if not (by_mark.rises or by_mark.falls or by_last.rises or by_last.falls):
-        return  # the common case: no armed stop in this market
+    if by_mark.rises or by_mark.falls or by_last.rises or by_last.falls:
+        _trigger_due(state, step, symbol)
+    # else the common case: no armed stop in this market
+
+
+@in_decimal_context  # a limit create reaches here outside the context
+def _trigger_due(state: EngineState, step: Step, symbol: str) -> None:
     while True:
         due = _due(state, symbol)
         if not due:
