@@ -66,7 +66,7 @@ class Order:
         "updated_at",
     )
 
-    # The first ten may be passed positionally (the create path does: ~3x cheaper than by
+    # The first eleven may be passed positionally (the create path does: ~3x cheaper than by
     # keyword); the rest are keyword-only.
     def __init__(
         self,
@@ -80,6 +80,7 @@ class Order:
         reduce_only: bool,
         client_order_id: str | None,
         created_at: int,
+        order_type: str = "limit",
         *,
         updated_at: int | None = None,
         filled_lots: int = 0,
@@ -87,7 +88,6 @@ class Order:
         cancelled_lots: int = 0,
         status: OrderStatus = "open",
         reason: str | None = None,
-        order_type: str = "limit",
         stop_ticks: int | None = None,
         trigger: str | None = None,
         rises: bool = False,

@@ -104,18 +104,18 @@ def new_stop(
 ) -> Order:
     """Accept a pending stop order (a TP/SL leg when `tpsl` is set) and index it."""
     limit = leg.limit_ticks
-    order = accept(
-        state,
-        step,
-        account=account,
-        symbol=symbol,
-        side=side,
-        price_ticks=limit or 0,
-        initial_lots=leg.size_lots or 0,
-        tif="IOC" if limit is None else "GTC",
-        reduce_only=reduce_only,
-        client_order_id=leg.client_order_id,
-        order_type=f"{tpsl or 'stop'}_{'market' if limit is None else 'limit'}",
+    order = Order(
+        0,  # accept() gives it its id
+        account,
+        symbol,
+        side,
+        limit or 0,
+        leg.size_lots or 0,
+        "IOC" if limit is None else "GTC",
+        reduce_only,
+        leg.client_order_id,
+        step.ts_ms,
+        f"{tpsl or 'stop'}_{'market' if limit is None else 'limit'}",
         stop_ticks=leg.stop_ticks,
         trigger=leg.trigger,
         rises=_rises(side, tpsl),
@@ -123,6 +123,7 @@ def new_stop(
         parent_id=None if parent is None else parent.order_id,
         tpsl=tpsl,
     )
+    accept(state, step, order)
     index_pending(state, order)
     state.log(order, "stop_created", step.ts_ms)
     return order
