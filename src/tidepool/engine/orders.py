@@ -66,8 +66,9 @@ class Order:
         "updated_at",
     )
 
-    # The first eleven may be passed positionally (the create path does: ~3x cheaper than by
-    # keyword); the rest are keyword-only.
+    # Only what a new order is given; every other field starts at its initial value. A stop
+    # order's fields are set by stops.new_stop; a snapshot restore bypasses __init__. Keyword
+    # parameters with defaults here cost half the construction (~0.3 µs of every create).
     def __init__(
         self,
         order_id: int,
@@ -81,20 +82,6 @@ class Order:
         client_order_id: str | None,
         created_at: int,
         order_type: str = "limit",
-        *,
-        updated_at: int | None = None,
-        filled_lots: int = 0,
-        filled_units: int = 0,
-        cancelled_lots: int = 0,
-        status: OrderStatus = "open",
-        reason: str | None = None,
-        stop_ticks: int | None = None,
-        trigger: str | None = None,
-        rises: bool = False,
-        triggered: bool = False,
-        armed: bool = True,
-        parent_id: int | None = None,
-        tpsl: str | None = None,
     ) -> None:
         self.order_id = order_id
         self.account = account
@@ -106,20 +93,20 @@ class Order:
         self.reduce_only = reduce_only
         self.client_order_id = client_order_id
         self.created_at = created_at
-        self.updated_at = created_at if updated_at is None else updated_at
-        self.filled_lots = filled_lots
-        self.filled_units = filled_units
-        self.cancelled_lots = cancelled_lots
-        self.status: OrderStatus = status
-        self.reason = reason
+        self.updated_at = created_at
+        self.filled_lots = 0
+        self.filled_units = 0
+        self.cancelled_lots = 0
+        self.status: OrderStatus = "open"
+        self.reason: str | None = None
         self.order_type = order_type
-        self.stop_ticks = stop_ticks
-        self.trigger = trigger
-        self.rises = rises
-        self.triggered = triggered
-        self.armed = armed
-        self.parent_id = parent_id
-        self.tpsl = tpsl
+        self.stop_ticks: int | None = None
+        self.trigger: str | None = None
+        self.rises = False
+        self.triggered = False
+        self.armed = True
+        self.parent_id: int | None = None
+        self.tpsl: str | None = None
         # This order's lifecycle entries, oldest first (EngineState.history_log has them too,
         # all orders together). A tuple: entries are few, and a tuple of untracked entries
         # drops out of the garbage collector's view.

@@ -116,13 +116,13 @@ def new_stop(
         leg.client_order_id,
         step.ts_ms,
         f"{tpsl or 'stop'}_{'market' if limit is None else 'limit'}",
-        stop_ticks=leg.stop_ticks,
-        trigger=leg.trigger,
-        rises=_rises(side, tpsl),
-        armed=parent is None,
-        parent_id=None if parent is None else parent.order_id,
-        tpsl=tpsl,
     )
+    order.stop_ticks = leg.stop_ticks
+    order.trigger = leg.trigger
+    order.rises = _rises(side, tpsl)
+    order.armed = parent is None
+    order.parent_id = None if parent is None else parent.order_id
+    order.tpsl = tpsl
     accept(state, step, order)
     index_pending(state, order)
     state.log(order, "stop_created", step.ts_ms)
