@@ -2,6 +2,9 @@
 
 Invariants:
 - `initial_lots == filled_lots + cancelled_lots + remaining_lots`, all >= 0 (I3).
+  `remaining_lots` is stored, not derived: it is read several times by every create, fill and
+  cancel, and an attribute is ~6x cheaper than a property. Only `add_fill`, `close` and
+  `size` change it (and a restore, from the other three).
 - `filled_lots` never decreases; `remaining_lots` never increases; a cancel moves the whole
   remainder to `cancelled_lots`.
 - Status is `open` (resting, nothing filled), `partially_filled` (resting, something filled) or
@@ -54,6 +57,7 @@ class Order:
         "price_ticks",
         "reason",
         "reduce_only",
+        "remaining_lots",
         "rises",
         "side",
         "status",
@@ -94,6 +98,7 @@ class Order:
         self.client_order_id = client_order_id
         self.created_at = created_at
         self.updated_at = created_at
+        self.remaining_lots = initial_lots
         self.filled_lots = 0
         self.filled_units = 0
         self.cancelled_lots = 0
@@ -116,10 +121,6 @@ class Order:
         self.next: Order | None = None
 
     @property
-    def remaining_lots(self) -> int:
-        return self.initial_lots - self.filled_lots - self.cancelled_lots
-
-    @property
     def is_open(self) -> bool:
         return self.status not in TERMINAL
 
@@ -136,7 +137,12 @@ class Order:
     def is_bid(self) -> bool:
         return self.side == "bid"
 
+    def size(self, lots: int) -> None:
+        """Give a triggered stop order its size (nothing of it has filled or been cancelled)."""
+        self.initial_lots = self.remaining_lots = lots
+
     def add_fill(self, lots: int, price_ticks: int, ts_ms: int) -> None:
+        self.remaining_lots -= lots
         self.filled_lots += lots
         self.filled_units += lots * price_ticks
         self.updated_at = ts_ms
@@ -146,6 +152,7 @@ class Order:
         """Move the remainder to cancelled and make the order terminal; returns the lots moved."""
         lots = self.remaining_lots
         self.cancelled_lots += lots
+        self.remaining_lots = 0
         self.status = status
         self.reason = reason
         self.updated_at = ts_ms

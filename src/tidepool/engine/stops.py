@@ -271,7 +271,7 @@ def trigger(state: EngineState, step: Step, order: Order) -> None:
     size = order.initial_lots or reducible
     if order.reduce_only:
         size = min(size, reducible)
-    order.initial_lots = size
+    order.size(size)
     reference = _reference(state, order)
     if order.order_type.endswith("market"):
         pct = state.config.stop_market_slippage_percent
