@@ -93,7 +93,7 @@ class Account:
         "address",
         "agents",
         "balance",
-        "balance_tenths",
+        "balance_quanta",
         "cloids",
         "open_ids",
         "order_ids",
@@ -106,9 +106,9 @@ class Account:
     def __init__(self, address: str, balance: Decimal = Decimal(0)) -> None:
         self.address = address
         self.balance = balance
-        # derived (EngineState.balance_tenths): the balance object it was computed from, and
+        # derived (EngineState.balance_quanta): the balance object it was computed from, and
         # that balance in fixed point; never the same object as a real balance at first
-        self.balance_tenths: tuple[Decimal | None, int, int] = (None, 0, 1)
+        self.balance_quanta: tuple[Decimal | None, int, int] = (None, 0, 1)
         self.agents: set[str] = set()
         self.positions: dict[str, Position] = {}
         self.open_ids: dict[int, str] = {}  # resting order id -> its symbol

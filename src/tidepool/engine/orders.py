@@ -182,26 +182,3 @@ class Order:
             avg_fill_price=average_price(spec, self.filled_units, self.filled_lots),
             pending=self.pending,
         )
-
-    def history_entry(
-        self, history_id: int, event_type: str, ts_ms: int, fill_ticks: int | None = None
-    ) -> HistoryEntry:
-        # positional, in HistoryEntry's field order (see there)
-        return HistoryEntry(
-            history_id,
-            self.order_id,
-            self.client_order_id,
-            self.symbol,
-            self.side,
-            self.price_ticks if fill_ticks is None else fill_ticks,
-            self.initial_lots,
-            self.filled_lots,
-            self.cancelled_lots,
-            event_type,
-            self.order_type,
-            self.status,
-            self.reduce_only,
-            ts_ms,
-            self.stop_ticks,
-            self.parent_id,
-        )

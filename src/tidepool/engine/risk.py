@@ -311,15 +311,18 @@ def free_quanta(state: EngineState, account: Account) -> tuple[int, int]:
     The same sum as `collateral` (equity - position margin - order margin), without rounding:
     the balance, less the margin its open orders hold, plus per position its value at the
     mark less its margin and its cost basis."""
-    num, den = state.balance_tenths(account)
-    lcm = state.scale.lcm
+    cached = account.balance_quanta
+    if cached[0] is not account.balance:  # the balance changed since it was converted
+        cached = state.balance_quanta(account)
+    _, num, den = cached
     held = 0
     settings = account.settings
     quanta = state.quanta
     for symbol, units in account.order_units.items():
         setting = settings.get(symbol) if settings else None
         held += units * quanta[symbol].unit_margin[-1 if setting is None else setting.leverage]
-    num = num * lcm - held * den
+    num -= held * den
+    lcm = state.scale.lcm
     for symbol, position in account.positions.items():
         size = position.size_lots
         lev = leverage(state, account, symbol)

@@ -106,15 +106,17 @@ class EngineState:
             self._mark_terms[symbol] = terms
         return terms
 
-    def balance_tenths(self, account: Account) -> tuple[int, int]:
-        """The account's balance in tenths (fixedpoint.py), cached on the account for the
-        balance object it came from (a Decimal is immutable: same object, same value)."""
-        cached = account.balance_tenths
+    def balance_quanta(self, account: Account) -> tuple[Decimal | None, int, int]:
+        """(balance, num, den): the account's balance, and it in quanta (fixedpoint.py) as
+        num / den, cached on the account (`Account.balance_quanta`) for the balance object it
+        came from (a Decimal is immutable: same object, same value)."""
+        cached = account.balance_quanta
         balance = account.balance
         if cached[0] is not balance:
-            cached = (balance, *self.scale.tenths(balance))
-            account.balance_tenths = cached
-        return cached[1], cached[2]
+            num, den = self.scale.tenths(balance)
+            cached = (balance, num * self.scale.lcm, den)
+            account.balance_quanta = cached
+        return cached
 
     def account(self, address: str) -> Account:
         """The account, created empty on first use (only mutating handlers call this)."""
@@ -127,8 +129,26 @@ class EngineState:
     def log(self, order: Order, event_type: str, ts_ms: int, fill_ticks: int | None = None) -> int:
         """Append a history entry showing `order` as it is now; returns its history id.
         A fill's entry shows the fill price (`fill_ticks`) as its price, as Pacifica's does."""
-        self.last_history_id += 1
-        entry = order.history_entry(self.last_history_id, event_type, ts_ms, fill_ticks)
+        self.last_history_id = history_id = self.last_history_id + 1
+        # positional, in HistoryEntry's field order (see there)
+        entry = HistoryEntry(
+            history_id,
+            order.order_id,
+            order.client_order_id,
+            order.symbol,
+            order.side,
+            order.price_ticks if fill_ticks is None else fill_ticks,
+            order.initial_lots,
+            order.filled_lots,
+            order.cancelled_lots,
+            event_type,
+            order.order_type,
+            order.status,
+            order.reduce_only,
+            ts_ms,
+            order.stop_ticks,
+            order.parent_id,
+        )
         order.history += (entry,)
         self.history_log.append(entry)
-        return self.last_history_id
+        return history_id
