@@ -93,6 +93,7 @@ class Account:
         "address",
         "agents",
         "balance",
+        "balance_quanta",
         "cloids",
         "open_ids",
         "order_ids",
@@ -105,6 +106,9 @@ class Account:
     def __init__(self, address: str, balance: Decimal = Decimal(0)) -> None:
         self.address = address
         self.balance = balance
+        # derived (EngineState.balance_quanta): the balance object it was computed from, and
+        # that balance in fixed point; never the same object as a real balance at first
+        self.balance_quanta: tuple[Decimal | None, int, int] = (None, 0, 1)
         self.agents: set[str] = set()
         self.positions: dict[str, Position] = {}
         self.open_ids: dict[int, str] = {}  # resting order id -> its symbol

@@ -64,6 +64,17 @@ class BookSide:
             return None
         return self._key(self.keys[-1])
 
+    def best_within(self, limit: int) -> PriceLevel | None:
+        """The best level, if an incoming order of the other side limited at `limit` (in ticks)
+        would trade with it: bids at or above `limit`, asks at or below."""
+        keys = self.keys
+        if not keys:
+            return None
+        key = keys[-1]
+        if self.is_bid:
+            return self.levels[key] if key >= limit else None
+        return self.levels[-key] if -key <= limit else None
+
     def append(self, order: Order) -> None:
         """Put `order` at the back of its price level (creating the level if needed)."""
         level = self.levels.get(order.price_ticks)
@@ -152,7 +163,4 @@ class OrderBook:
 
     def would_cross(self, is_bid: bool, price_ticks: int) -> bool:
         """Whether an incoming order at `price_ticks` would match the best opposite level."""
-        best = self.opposite(is_bid).best_price()
-        if best is None:
-            return False
-        return price_ticks >= best if is_bid else price_ticks <= best
+        return self.opposite(is_bid).best_within(price_ticks) is not None

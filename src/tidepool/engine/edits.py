@@ -41,18 +41,19 @@ def edit_order(state: EngineState, cmd: EditOrder) -> Outcome:
     step = Step(cmd.seq, cmd.ts_ms)
     legs = state.legs.pop(old.order_id, [])  # TP/SL legs waiting for a fill move to the new order
     cancel_resting(state, step, old, "cancelled", "edit", "cancel")
-    new = accept(
-        state,
-        step,
-        account=old.account,
-        symbol=old.symbol,
-        side=old.side,
-        price_ticks=cmd.price_ticks,
-        initial_lots=size,
-        tif="ALO",
-        reduce_only=old.reduce_only,
-        client_order_id=old.client_order_id,
+    new = Order(
+        0,  # accept() gives it its id
+        old.account,
+        old.symbol,
+        old.side,
+        cmd.price_ticks,
+        size,
+        "ALO",
+        old.reduce_only,
+        old.client_order_id,
+        cmd.ts_ms,
     )
+    accept(state, step, new)
     for leg_id in legs:
         state.orders[leg_id].parent_id = new.order_id
     if legs:
@@ -68,7 +69,17 @@ def _check(state: EngineState, cmd: EditOrder, old: Order, size: int) -> Reject 
     if cmd.price_ticks <= 0 or size <= 0:
         return invalid("price and amount must be positive")
     spec = state.markets[cmd.symbol]
-    notional = spec.notional(cmd.price_ticks, size)
+    units = cmd.price_ticks * size
     return check_band(state, spec, cmd.price_ticks) or check_order(
-        state, old.account, old.symbol, old.side, size, old.reduce_only, notional, notional, old
+        state,
+        old.account,
+        state.accounts[old.account],
+        old.symbol,
+        old.side,
+        size,
+        old.reduce_only,
+        units * state.quanta[old.symbol].unit,
+        1,
+        units,
+        old,
     )

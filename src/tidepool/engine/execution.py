@@ -41,13 +41,11 @@ def execute(state: EngineState, step: Step, order: Order) -> None:
 
 def match(state: EngineState, step: Step, taker: Order) -> None:
     """Fill `taker` against the opposite side while it crosses and has lots left."""
-    opposite = state.books[taker.symbol].opposite(taker.is_bid)
+    opposite = state.books[taker.symbol].opposite(taker.side == "bid")
     limit = taker.price_ticks
     while taker.remaining_lots > 0:
-        level = opposite.best()
+        level = opposite.best_within(limit)
         if level is None:
-            return
-        if (level.price_ticks > limit) if taker.is_bid else (level.price_ticks < limit):
             return
         maker = level.head
         assert maker is not None, "empty price level on the book"

@@ -16,10 +16,8 @@ Invariants kept here:
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from tidepool.engine.accounts import Account, Position, apply_fill
-from tidepool.engine.commands import Side
 from tidepool.engine.events import (
     BalanceChanged,
     Event,
@@ -28,7 +26,7 @@ from tidepool.engine.events import (
     OrderFilled,
     PositionChanged,
 )
-from tidepool.engine.money import average_price, units_to_usd
+from tidepool.engine.money import average_price, in_decimal_context, units_to_usd
 from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
 from tidepool.engine.triggers import arm, unindex_pending
@@ -51,50 +49,27 @@ class Step:
         self.events: list[Event] = []
 
 
-def accept(
-    state: EngineState,
-    step: Step,
-    *,
-    account: str,
-    symbol: str,
-    side: Side,
-    price_ticks: int,
-    initial_lots: int,
-    tif: str,
-    reduce_only: bool,
-    client_order_id: str | None,
-    order_type: str = "limit",
-    **stop_fields: Any,
-) -> Order:
-    """Give a new order the next id, register it (and its client id), emit OrderAccepted.
+def accept(state: EngineState, step: Step, order: Order) -> Order:
+    """Give a new order (built with order id 0: ids are handed out here only) the next id,
+    register it (and its client id) with its account, emit OrderAccepted.
 
-    `stop_fields` are Order's stop-order arguments (stop_ticks, trigger, rises, armed,
-    parent_id, tpsl)."""
+    The order keeps the account's own address string, not the command's copy: every order of
+    an account then shares one string object (less memory on a large book, and the cancels'
+    comparisons with it stay in cache)."""
     state.last_order_id = order_id = state.last_order_id + 1
-    order = Order(
-        order_id,
-        account,
-        symbol,
-        side,
-        price_ticks,
-        initial_lots,
-        tif,
-        reduce_only,
-        client_order_id,
-        step.ts_ms,
-        order_type=order_type,
-        **stop_fields,
-    )
-    state.orders[order.order_id] = order
+    order.order_id = order_id
+    state.orders[order_id] = order
     owner = state.account(order.account)
-    owner.order_ids.append(order.order_id)
-    if order.client_order_id is not None:
-        owner.cloids[order.client_order_id] = order.order_id
+    order.account = owner.address
+    owner.order_ids.append(order_id)
+    cloid = order.client_order_id
+    if cloid is not None:
+        owner.cloids[cloid] = order_id
     step.events.append(
         OrderAccepted(
             seq=step.seq,
             ts_ms=step.ts_ms,
-            order_id=order.order_id,
+            order_id=order_id,
             account=order.account,
             symbol=order.symbol,
             side=order.side,
@@ -102,7 +77,7 @@ def accept(
             size_lots=order.initial_lots,
             tif=order.tif,
             reduce_only=order.reduce_only,
-            client_order_id=order.client_order_id,
+            client_order_id=cloid,
             order_type=order.order_type,
         )
     )
@@ -162,6 +137,7 @@ def close_incoming(
     )
 
 
+@in_decimal_context  # fees, PnL, balances; a limit create reaches here outside the context
 def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) -> None:
     """Trade `lots` between a resting maker and the incoming taker at the maker's price."""
     price = maker.price_ticks

@@ -18,6 +18,7 @@ from tidepool.engine.commands import CreateMarketOrder, CreateOrder, StopLeg
 from tidepool.engine.events import Outcome
 from tidepool.engine.execution import execute
 from tidepool.engine.lifecycle import Step, accept, close_incoming
+from tidepool.engine.orders import Order
 from tidepool.engine.risk import check_create, check_market
 from tidepool.engine.state import EngineState
 from tidepool.engine.stops import add_legs, check_legs, run_triggers
@@ -60,19 +61,20 @@ def _place(
 ) -> Outcome:
     """Accept a checked order (with its legs), execute it, then trigger what came due."""
     step = Step(cmd.seq, cmd.ts_ms)
-    order = accept(
-        state,
-        step,
-        account=cmd.account,
-        symbol=cmd.symbol,
-        side=cmd.side,
-        price_ticks=price_ticks,
-        initial_lots=cmd.size_lots,
-        tif=tif,
-        reduce_only=cmd.reduce_only,
-        client_order_id=cmd.client_order_id,
-        order_type=order_type,
+    order = Order(
+        0,  # accept() gives it its id
+        cmd.account,
+        cmd.symbol,
+        cmd.side,
+        price_ticks,
+        cmd.size_lots,
+        tif,
+        cmd.reduce_only,
+        cmd.client_order_id,
+        cmd.ts_ms,
+        order_type,
     )
+    accept(state, step, order)
     tp: StopLeg | None = cmd.take_profit
     sl: StopLeg | None = cmd.stop_loss
     if tp is not None or sl is not None:

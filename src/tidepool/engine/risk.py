@@ -16,6 +16,9 @@ Collateral (cross margin; leverage = the account's setting for the market, else 
   equity = balance + sum over positions of (size x mark - cost basis)
   position margin = sum |size| x mark / leverage;  order margin = sum open non-reduce-only
   remaining notional / leverage;  free = equity - position margin - order margin.
+Verdicts compare these exactly, as integers in fixed point (`free_quanta`, fixedpoint.py);
+what an account reads (`summary`, and the amounts a rejection shows) is the same sum in
+Decimal (`collateral`), margins rounded to 40 digits.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from tidepool.domain.markets import MarketSpec, format_decimal
 from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
 from tidepool.engine.commands import CreateMarketOrder, CreateOrder
-from tidepool.engine.money import margin, units_to_usd
+from tidepool.engine.money import in_decimal_context, margin, units_to_usd
 from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
 from tidepool.engine.views import AccountSummary
@@ -63,24 +66,40 @@ def invalid(what: str) -> Reject:
 def duplicate_cloid(state: EngineState, account: str, cloid: str | None) -> Reject | None:
     owner = state.accounts.get(account)
     if cloid is not None and owner is not None and cloid in owner.cloids:
-        return Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"Duplicate client order id: {cloid}")
+        return _duplicate(cloid)
     return None
 
 
+def _duplicate(cloid: str) -> Reject:
+    return Reject(Code.DUPLICATE_CLIENT_ORDER_ID, f"Duplicate client order id: {cloid}")
+
+
 def check_create(state: EngineState, cmd: CreateOrder) -> Plan | Reject:
-    spec = state.markets.get(cmd.symbol)
+    symbol = cmd.symbol
+    spec = state.markets.get(symbol)
     if spec is None:
-        return book_not_found(cmd.symbol)
+        return book_not_found(symbol)
     price_ticks, size_lots = cmd.price_ticks, cmd.size_lots
     if price_ticks <= 0 or size_lots <= 0:
         return invalid("price and amount must be positive")
-    reject = duplicate_cloid(state, cmd.account, cmd.client_order_id)
-    if reject is not None:
-        return reject
-    plan = plan_price(state.books[cmd.symbol], cmd.side == "bid", price_ticks, cmd.tif)
-    notional = spec.notional(plan[0], size_lots)
+    address = cmd.account
+    account = state.accounts.get(address)
+    cloid = cmd.client_order_id
+    if cloid is not None and account is not None and cloid in account.cloids:
+        return _duplicate(cloid)
+    plan = plan_price(state.books[symbol], cmd.side == "bid", price_ticks, cmd.tif)
+    units = plan[0] * size_lots
     reject = check_band(state, spec, price_ticks) or check_order(
-        state, cmd.account, cmd.symbol, cmd.side, size_lots, cmd.reduce_only, notional, notional
+        state,
+        address,
+        account,
+        symbol,
+        cmd.side,
+        size_lots,
+        cmd.reduce_only,
+        units * state.quanta[symbol].unit,
+        1,
+        units,
     )
     return plan if reject is None else reject
 
@@ -103,16 +122,18 @@ def check_market(state: EngineState, cmd: CreateMarketOrder) -> int | Reject:
         return NO_REASONABLE_PRICE
     is_bid = cmd.side == "bid"
     limit = slipped_limit(spec, mark, is_bid, slippage)
-    at_mark = cmd.size_lots * spec.lot_size * mark
+    lot_num, lot_den = state.mark_terms(cmd.symbol).lot_value
     reject = check_order(
         state,
         cmd.account,
+        state.accounts.get(cmd.account),
         cmd.symbol,
         cmd.side,
         cmd.size_lots,
         cmd.reduce_only,
-        at_mark,
-        spec.notional(limit, cmd.size_lots),
+        cmd.size_lots * lot_num,
+        lot_den,
+        limit * cmd.size_lots,
     )
     if reject is None and not state.books[cmd.symbol].would_cross(is_bid, limit):
         reject = NO_REASONABLE_PRICE
@@ -129,61 +150,86 @@ def slipped_limit(spec: MarketSpec, reference: Decimal, is_bid: bool, percent: D
 
 def check_band(state: EngineState, spec: MarketSpec, price_ticks: int) -> Reject | None:
     """Error 30: a limit price more than the configured band away from the mark (none unset)."""
-    band = state.config.price_band
-    mark = state.marks[spec.symbol]
-    if band is None or mark <= 0:
+    band = state.mark_terms(spec.symbol).band
+    if band is None or band[0] <= price_ticks <= band[1]:
         return None
-    price = spec.ticks_to_price(price_ticks)
-    if abs(price - mark) > mark * band:
-        return Reject(
-            Code.PRICE_TOO_FAR_FROM_MARK,
-            f"Price too far from mark: {format_decimal(price)} {format_decimal(mark)}",
-        )
-    return None
+    return _band_reject(state, spec, price_ticks)
+
+
+@in_decimal_context  # like every reject message below: a limit create's checks run outside it
+def _band_reject(state: EngineState, spec: MarketSpec, price_ticks: int) -> Reject:
+    price, mark = spec.ticks_to_price(price_ticks), state.marks[spec.symbol]
+    return Reject(
+        Code.PRICE_TOO_FAR_FROM_MARK,
+        f"Price too far from mark: {format_decimal(price)} {format_decimal(mark)}",
+    )
 
 
 def check_order(
     state: EngineState,
     address: str,
+    account: Account | None,
     symbol: str,
     side: str,
     size_lots: int,
     reduce_only: bool,
-    size_notional: Decimal,
-    margin_notional: Decimal,
+    size_num: int,
+    size_den: int,
+    margin_units: int,
     replacing: Order | None = None,
 ) -> Reject | None:
     """The checks every new order (limit, market, edit, triggered stop) passes: 7/8 size, 10
-    open orders, then reduce-only (23, 21, 22) or margin (5); first wins.
+    open orders, then reduce-only (23, 21, 22) or margin (5); first wins. `account` is
+    `address`'s account (None if it has none yet).
 
-    `size_notional` is the value the 7/8 limits apply to (at the order's price; at the mark for
-    market orders); `margin_notional` is what it would hold or take at worst (at its limit).
-    `replacing` is the order an edit cancels: its margin and open-order slot count as free."""
-    spec = state.markets[symbol]
-    account = state.accounts.get(address)
-    reject = check_size(spec, address, size_notional) or check_open_orders(
-        state, address, account, replacing is not None
-    )
+    `size_num / size_den` tenths (fixedpoint.py) is the notional the 7/8 limits apply to (at
+    the order's price; at the mark for market orders); `margin_units` is the notional, in
+    units, it would hold or take at worst (at its limit). `replacing` is the order an edit
+    cancels: its margin and open-order slot count as free.
+
+    One frame for the common case (a create): it runs for every order."""
+    quanta = state.quanta[symbol]
+    low, low_den = quanta.min_size
+    high, high_den = quanta.max_size
+    if size_num * low_den < low * size_den or size_num * high_den > high * size_den:
+        return _size_reject(state, symbol, address, size_num, size_den)
+    reject = check_open_orders(state, address, account, replacing is not None)
     if reject is not None:
         return reject
     if reduce_only:
-        return _check_reduce_only(spec, address, symbol, side, size_lots, account)
-    required = margin_notional / leverage(state, account, symbol)
-    return _check_margin(state, address, account, required, replacing)
+        return _check_reduce_only(state.markets[symbol], address, symbol, side, size_lots, account)
+    if account is None:  # no collateral at all
+        return _insufficient(state, address, account, symbol, margin_units, replacing)
+    # 5, exactly in quanta: the order's margin against free collateral
+    settings = account.settings
+    setting = settings.get(symbol) if settings else None
+    rates = quanta.unit_margin
+    required = margin_units * rates[-1 if setting is None else setting.leverage]
+    num, den = free_quanta(state, account)
+    if replacing is not None and not replacing.reduce_only:
+        num += _margin_quanta(state, account, replacing) * den
+    if required * den > num:
+        return _insufficient(state, address, account, symbol, margin_units, replacing)
+    return None
 
 
-def check_size(spec: MarketSpec, address: str, notional: Decimal) -> Reject | None:
+@in_decimal_context
+def _size_reject(state: EngineState, symbol: str, address: str, num: int, den: int) -> Reject:
+    """7 or 8 for a notional of num / den tenths outside the market's limits."""
+    spec = state.markets[symbol]
+    notional = state.scale.to_decimal(num, den)
     if notional < spec.min_order_size:
-        low = f"{format_decimal(notional)} < {format_decimal(spec.min_order_size)}"
         return Reject(
             Code.ORDER_AMOUNT_TOO_LOW,
-            f"Order amount too low for {address}: {low}",
+            f"Order amount too low for {address}: "
+            f"{format_decimal(notional)} < {format_decimal(spec.min_order_size)}",
             error_id="invalid_amount",
         )
-    if notional > spec.max_order_size:
-        high = f"{format_decimal(notional)} > {format_decimal(spec.max_order_size)}"
-        return Reject(Code.ORDER_AMOUNT_TOO_HIGH, f"Order amount too high for {address}: {high}")
-    return None
+    return Reject(
+        Code.ORDER_AMOUNT_TOO_HIGH,
+        f"Order amount too high for {address}: "
+        f"{format_decimal(notional)} > {format_decimal(spec.max_order_size)}",
+    )
 
 
 def check_open_orders(
@@ -193,13 +239,14 @@ def check_open_orders(
     if account is None:
         account = state.accounts.get(address)
     limit = state.config.max_open_orders
-    if account is not None and account.open_count - replacing >= limit:
+    if account is not None and len(account.open_ids) + len(account.stop_ids) - replacing >= limit:
         return Reject(
             Code.OPEN_ORDER_LIMIT_REACHED, f"Open order limit reached for {address}: {limit}"
         )
     return None
 
 
+@in_decimal_context
 def _check_reduce_only(
     spec: MarketSpec, address: str, symbol: str, side: str, size_lots: int, account: Account | None
 ) -> Reject | None:
@@ -223,22 +270,31 @@ def _check_reduce_only(
     return None
 
 
-def _check_margin(
+def _margin_quanta(state: EngineState, account: Account, order: Order) -> int:
+    """The margin a resting non-reduce-only order holds, in quanta."""
+    rates = state.quanta[order.symbol].unit_margin
+    units = order.remaining_lots * order.price_ticks
+    return units * rates[leverage(state, account, order.symbol)]
+
+
+@in_decimal_context
+def _insufficient(
     state: EngineState,
     address: str,
     account: Account | None,
-    required: Decimal,
+    symbol: str,
+    units: int,
     replacing: Order | None,
-) -> Reject | None:
+) -> Reject:
+    """Error 5, its amounts shown as the account reads them (Decimal, `collateral`)."""
+    required = margin(units_to_usd(state.markets[symbol], units), leverage(state, account, symbol))
     equity, position_margin, order_margin = collateral(state, account)
     free = equity - position_margin - order_margin
     if replacing is not None and not replacing.reduce_only:
         spec = state.markets[replacing.symbol]
         units = replacing.remaining_lots * replacing.price_ticks
         free += margin(units_to_usd(spec, units), leverage(state, account, replacing.symbol))
-    if required > free:
-        return insufficient_balance(address, required, free)
-    return None
+    return insufficient_balance(address, required, free)
 
 
 def insufficient_balance(address: str, required: Decimal, free: Decimal) -> Reject:
@@ -247,6 +303,36 @@ def insufficient_balance(address: str, required: Decimal, free: Decimal) -> Reje
         f"Insufficient balance for {address}: {format_decimal(required)} "
         f"(account value: {format_decimal(free)})",
     )
+
+
+def free_quanta(state: EngineState, account: Account) -> tuple[int, int]:
+    """The account's free collateral in quanta (fixedpoint.py), exactly: (num, den), den > 0.
+
+    The same sum as `collateral` (equity - position margin - order margin), without rounding:
+    the balance, less the margin its open orders hold, plus per position its value at the
+    mark less its margin and its cost basis."""
+    cached = account.balance_quanta
+    if cached[0] is not account.balance:  # the balance changed since it was converted
+        cached = state.balance_quanta(account)
+    _, num, den = cached
+    held = 0
+    settings = account.settings
+    quanta = state.quanta
+    for symbol, units in account.order_units.items():
+        setting = settings.get(symbol) if settings else None
+        held += units * quanta[symbol].unit_margin[-1 if setting is None else setting.leverage]
+    num -= held * den
+    lcm = state.scale.lcm
+    for symbol, position in account.positions.items():
+        size = position.size_lots
+        lev = leverage(state, account, symbol)
+        lot_num, lot_den = state.mark_terms(symbol).lot_value
+        # |size| lots at the mark, less their margin: size x lcm - |size| x lcm / lev quanta
+        value = (size * lcm - abs(size) * (lcm // lev)) * lot_num
+        num = num * lot_den + value * den
+        den *= lot_den
+        num -= position.cost_units * quanta[symbol].unit * lcm * den
+    return num, den
 
 
 def leverage(state: EngineState, account: Account | None, symbol: str) -> int:

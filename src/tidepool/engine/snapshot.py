@@ -317,6 +317,7 @@ def _restore(
             order.parent_id,
             order.tpsl,
         ) = astuple(o)
+        order.remaining_lots = order.initial_lots - order.filled_lots - order.cancelled_lots
         order.level = order.prev = order.next = None
         order.history = ()
         order_id = order.order_id

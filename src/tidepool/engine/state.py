@@ -28,6 +28,7 @@ from tidepool.domain.markets import MarketSpec
 from tidepool.engine.accounts import Account
 from tidepool.engine.book import OrderBook
 from tidepool.engine.config import EngineConfig
+from tidepool.engine.fixedpoint import MarketQuanta, MarkTerms, Scale
 from tidepool.engine.money import ENGINE_CONTEXT
 from tidepool.engine.orders import Order
 from tidepool.engine.triggers import TRIGGER_TYPES, TriggerIndex
@@ -70,6 +71,15 @@ class EngineState:
             s: ENGINE_CONTEXT.multiply(m.tick_size, m.lot_size)
             for s, m in self.markets.items()
         }
+        # Fixed point for the risk checks (fixedpoint.py); derived, not part of the snapshot.
+        self.scale = Scale(list(self.markets.values()))
+        self.quanta: dict[str, MarketQuanta] = {
+            s: MarketQuanta(self.scale, m) for s, m in self.markets.items()
+        }
+        self._mark_terms: dict[str, MarkTerms] = {
+            s: MarkTerms(self.scale, m, self.marks[s], config.price_band)
+            for s, m in self.markets.items()
+        }
         self.legs: dict[int, list[int]] = {}
         self.fills: list[FillRecord] = []
         self.fills_by_account: dict[str, list[FillRecord]] = {}
@@ -86,6 +96,28 @@ class EngineState:
         trades = self.trades[symbol]
         return trades[-1].price_ticks if trades else None
 
+    def mark_terms(self, symbol: str) -> MarkTerms:
+        """The fixed-point terms of the market's current mark, recomputed when the mark
+        changed (a new Decimal object: SetMarkPrice and restore assign one)."""
+        terms = self._mark_terms[symbol]
+        mark = self.marks[symbol]
+        if terms.mark is not mark:
+            terms = MarkTerms(self.scale, self.markets[symbol], mark, self.config.price_band)
+            self._mark_terms[symbol] = terms
+        return terms
+
+    def balance_quanta(self, account: Account) -> tuple[Decimal | None, int, int]:
+        """(balance, num, den): the account's balance, and it in quanta (fixedpoint.py) as
+        num / den, cached on the account (`Account.balance_quanta`) for the balance object it
+        came from (a Decimal is immutable: same object, same value)."""
+        cached = account.balance_quanta
+        balance = account.balance
+        if cached[0] is not balance:
+            num, den = self.scale.tenths(balance)
+            cached = (balance, num * self.scale.lcm, den)
+            account.balance_quanta = cached
+        return cached
+
     def account(self, address: str) -> Account:
         """The account, created empty on first use (only mutating handlers call this)."""
         account = self.accounts.get(address)
@@ -97,8 +129,26 @@ class EngineState:
     def log(self, order: Order, event_type: str, ts_ms: int, fill_ticks: int | None = None) -> int:
         """Append a history entry showing `order` as it is now; returns its history id.
         A fill's entry shows the fill price (`fill_ticks`) as its price, as Pacifica's does."""
-        self.last_history_id += 1
-        entry = order.history_entry(self.last_history_id, event_type, ts_ms, fill_ticks)
+        self.last_history_id = history_id = self.last_history_id + 1
+        # positional, in HistoryEntry's field order (see there)
+        entry = HistoryEntry(
+            history_id,
+            order.order_id,
+            order.client_order_id,
+            order.symbol,
+            order.side,
+            order.price_ticks if fill_ticks is None else fill_ticks,
+            order.initial_lots,
+            order.filled_lots,
+            order.cancelled_lots,
+            event_type,
+            order.order_type,
+            order.status,
+            order.reduce_only,
+            ts_ms,
+            order.stop_ticks,
+            order.parent_id,
+        )
         order.history += (entry,)
         self.history_log.append(entry)
-        return self.last_history_id
+        return history_id

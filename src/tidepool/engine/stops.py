@@ -36,6 +36,7 @@ Semantics:
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from fractions import Fraction
 
 from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, Code, Reject, book_not_found
 from tidepool.engine.cancels import find_order
@@ -49,6 +50,7 @@ from tidepool.engine.commands import (
 from tidepool.engine.events import Outcome, StopTriggered
 from tidepool.engine.execution import execute
 from tidepool.engine.lifecycle import Step, accept, cancel_pending, close_incoming
+from tidepool.engine.money import in_decimal_context
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import (
     check_open_orders,
@@ -102,25 +104,26 @@ def new_stop(
 ) -> Order:
     """Accept a pending stop order (a TP/SL leg when `tpsl` is set) and index it."""
     limit = leg.limit_ticks
-    order = accept(
-        state,
-        step,
-        account=account,
-        symbol=symbol,
-        side=side,
-        price_ticks=limit or 0,
-        initial_lots=leg.size_lots or 0,
-        tif="IOC" if limit is None else "GTC",
-        reduce_only=reduce_only,
-        client_order_id=leg.client_order_id,
-        order_type=f"{tpsl or 'stop'}_{'market' if limit is None else 'limit'}",
-        stop_ticks=leg.stop_ticks,
-        trigger=leg.trigger,
-        rises=_rises(side, tpsl),
-        armed=parent is None,
-        parent_id=None if parent is None else parent.order_id,
-        tpsl=tpsl,
+    order = Order(
+        0,  # accept() gives it its id
+        account,
+        symbol,
+        side,
+        limit or 0,
+        leg.size_lots or 0,
+        "IOC" if limit is None else "GTC",
+        reduce_only,
+        leg.client_order_id,
+        step.ts_ms,
+        f"{tpsl or 'stop'}_{'market' if limit is None else 'limit'}",
     )
+    order.stop_ticks = leg.stop_ticks
+    order.trigger = leg.trigger
+    order.rises = _rises(side, tpsl)
+    order.armed = parent is None
+    order.parent_id = None if parent is None else parent.order_id
+    order.tpsl = tpsl
+    accept(state, step, order)
     index_pending(state, order)
     state.log(order, "stop_created", step.ts_ms)
     return order
@@ -231,8 +234,13 @@ def cancel_stop_order(state: EngineState, cmd: CancelStopOrder) -> Outcome:
 def run_triggers(state: EngineState, step: Step, symbol: str) -> None:
     """Trigger every stop of `symbol` whose price has been reached, lowest id first."""
     by_mark, by_last = state.trigger_pairs[symbol]
-    if not (by_mark.rises or by_mark.falls or by_last.rises or by_last.falls):
-        return  # the common case: no armed stop in this market
+    if by_mark.rises or by_mark.falls or by_last.rises or by_last.falls:
+        _trigger_due(state, step, symbol)
+    # else the common case: no armed stop in this market
+
+
+@in_decimal_context  # a limit create reaches here outside the context
+def _trigger_due(state: EngineState, step: Step, symbol: str) -> None:
     while True:
         due = _due(state, symbol)
         if not due:
@@ -263,7 +271,7 @@ def trigger(state: EngineState, step: Step, order: Order) -> None:
     size = order.initial_lots or reducible
     if order.reduce_only:
         size = min(size, reducible)
-    order.initial_lots = size
+    order.size(size)
     reference = _reference(state, order)
     if order.order_type.endswith("market"):
         pct = state.config.stop_market_slippage_percent
@@ -285,16 +293,23 @@ def trigger(state: EngineState, step: Step, order: Order) -> None:
         close_incoming(state, step, order, "cancelled", "no_position", "cancel")
         return
     if not order.reduce_only:
-        at_reference = size * spec.lot_size * reference
+        units = order.price_ticks * size
+        if order.tif == "GTC":  # a stop-limit is sized at its limit, a stop-market at reference
+            size_num, size_den = units * state.quanta[order.symbol].unit, 1
+        else:
+            at_reference = Fraction(reference) * Fraction(spec.lot_size) * size
+            size_num, size_den = state.scale.tenths(at_reference)
         reject = check_order(
             state,
             order.account,
+            account,
             order.symbol,
             order.side,
             size,
             False,
-            spec.notional(order.price_ticks, size) if order.tif == "GTC" else at_reference,
-            spec.notional(order.price_ticks, size),
+            size_num,
+            size_den,
+            units,
         )
         if reject is not None:
             close_incoming(state, step, order, "rejected", "trigger_rejected", "rejected")
