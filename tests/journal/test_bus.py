@@ -9,6 +9,8 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
+from msgspec.structs import replace
+
 from tidepool.domain.markets import DEFAULT_MARKETS
 from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder, Faucet
 from tidepool.engine.engine import Engine, EngineConfig
@@ -165,3 +167,38 @@ def test_fsync_mode_publishes_only_durable_commands_in_seq_order(tmp_path: Path)
     seqs = [d.seq for d in deliveries]
     assert len(seqs) == 40 and seqs == sorted(seqs)
     assert max(seqs) <= max(synced)
+
+
+def test_every_order_change_of_a_command_is_one_update_showing_the_order_as_it_left_it() -> None:
+    """A taker that fills three makers: the taker gets one update per fill (cumulative filled
+    amount growing), each maker one `filled` update, all in the delivery of that command."""
+    seqr = _sequencer()
+    topics = [("account_order_updates", a) for a in ACCOUNTS]
+    sub = seqr.bus.subscribe(topics, maxsize=1000)
+
+    async def go() -> list[Delivery]:
+        await _fund(seqr)
+        for i in range(3):
+            await seqr.submit(_create(f"acct{i}", 100_000 + i, side="ask", tif="ALO"))
+        taker = _create("acct3", 100_002, side="bid", tif="IOC")
+        await seqr.submit(replace(taker, size_lots=300))
+        sub.close()
+        return [d async for d in sub]
+
+    deliveries = asyncio.run(go())
+    last = max(d.seq for d in deliveries)
+    taker = [d for d in deliveries if d.seq == last and d.topic[1] == "acct3"]
+    assert [(u.event_type, u.filled_lots, u.order_status) for u in taker[0].updates] == [
+        ("fulfill_limit", 100, "partially_filled"),
+        ("fulfill_limit", 200, "partially_filled"),
+        ("fulfill_limit", 300, "filled"),
+    ]
+    makers = [d for d in deliveries if d.seq == last and d.topic[1] != "acct3"]
+    assert sorted((d.topic[1], [u.order_status for u in d.updates]) for d in makers) == [
+        ("acct0", ["filled"]),
+        ("acct1", ["filled"]),
+        ("acct2", ["filled"]),
+    ]
+    # Each resting maker's own create delivered its `make` (rested) update earlier.
+    made = [u.event_type for d in deliveries if d.seq < last for u in d.updates]
+    assert made == ["make", "make", "make"]

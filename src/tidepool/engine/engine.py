@@ -278,6 +278,17 @@ class Engine:
             for symbol, m in sorted(acc.settings.items())
         ]
 
+    @property
+    def last_history_id(self) -> int:
+        return self._state.last_history_id
+
+    def order_updates_since(self, history_id: int) -> list[tuple[str, HistoryEntry]]:
+        """Every order change after `history_id`, oldest first, with the account it belongs
+        to: what one command did to each order it touched (one entry per change, immutable;
+        history ids are contiguous from 1, so this is a slice of the log)."""
+        state = self._state
+        return [(state.orders[h.order_id].account, h) for h in state.history_log[history_id:]]
+
     def order_history(self, order_id: int) -> list[HistoryEntry]:
         """Every lifecycle event of the order, newest first; [] if unknown."""
         order = self._state.orders.get(order_id)

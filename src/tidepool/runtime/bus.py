@@ -17,6 +17,12 @@ events once (`Bus.publish`). Topics follow Pacifica's WebSocket channels (spec Â
 | ("account_margin", account)        | margin mode / leverage changes                     |
 | ("account_leverage", account)      | the same                                           |
 
+The order topics also carry the command's changes to the account's orders: one immutable
+history entry per change (engine `order_updates_since`), each showing the order as that change
+left it (its event, cumulative filled and cancelled amounts, status): one
+`account_order_updates` item each, a cancel_all's cancels and a taker's successive fills
+included.
+
 Invariants:
 - One `Delivery` per command and topic, holding that topic's events in engine order, with the
   command's seq and `li`, the last order id after it. Deliveries reach every subscriber in seq
@@ -47,6 +53,7 @@ from tidepool.engine.events import (
     PositionChanged,
     StopTriggered,
 )
+from tidepool.engine.views import HistoryEntry
 
 log = logging.getLogger("tidepool.bus")
 
@@ -55,10 +62,15 @@ DEFAULT_QUEUE = 1024
 
 
 class Delivery(msgspec.Struct, frozen=True):
+    """One command's part for one topic: its events, and on the account order topics the
+    command's changes to that account's orders (immutable history entries, one per change,
+    each showing the order as that change left it)."""
+
     topic: Topic
     seq: int
     li: int
     events: tuple[Event, ...]
+    updates: tuple[HistoryEntry, ...] = ()
 
 
 def topics_of(event: Event) -> Iterable[Topic]:
@@ -150,8 +162,15 @@ class Bus:
     def idle(self) -> bool:
         return not self._by_topic
 
-    def publish(self, seq: int, li: int, events: Iterable[Event]) -> None:
-        """Route one command's events. Never blocks; a full subscriber is dropped."""
+    def publish(
+        self,
+        seq: int,
+        li: int,
+        events: Iterable[Event],
+        updates: Iterable[tuple[str, HistoryEntry]] = (),
+    ) -> None:
+        """Route one command's events and order changes. Never blocks; a full subscriber is
+        dropped."""
         if not self._by_topic:
             return
         by_topic: dict[Topic, list[Event]] = {}
@@ -159,8 +178,15 @@ class Bus:
             for topic in topics_of(event):
                 if topic in self._by_topic:
                     by_topic.setdefault(topic, []).append(event)
-        for topic, topic_events in by_topic.items():
-            delivery = Delivery(topic, seq, li, tuple(topic_events))
+        changes: dict[Topic, list[HistoryEntry]] = {}
+        for account, entry in updates:
+            for topic in _order_topics(account):
+                if topic in self._by_topic:
+                    changes.setdefault(topic, []).append(entry)
+        for topic in [*by_topic, *(t for t in changes if t not in by_topic)]:
+            delivery = Delivery(
+                topic, seq, li, tuple(by_topic.get(topic, ())), tuple(changes.get(topic, ()))
+            )
             for sub in list(self._by_topic.get(topic, ())):
                 if not sub._offer(delivery):
                     self.dropped += 1

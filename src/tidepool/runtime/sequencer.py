@@ -53,6 +53,7 @@ from msgspec.structs import replace
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.commands import Batch, Command
 from tidepool.engine.events import Event, Outcome
+from tidepool.engine.views import HistoryEntry
 from tidepool.journal.crashpoints import CrashPoints
 from tidepool.journal.errors import JournalWriteError, SequencerStopped
 from tidepool.journal.framing import encode_record
@@ -68,6 +69,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("tidepool.sequencer")
 
 Durability = Literal["none", "process", "fsync"]
+
+
+# What the bus gets of one command: seq, li, events, order changes (account, history entry).
+Published = tuple[int, int, list[Event], list[tuple[str, HistoryEntry]]]
 
 
 def stamp(cmd: Command, seq: int, ts_ms: int) -> Command:
@@ -120,7 +125,7 @@ class Sequencer:
         self._background = background_snapshots
         self._job: SnapshotJob | None = None
         self.bus = Bus()
-        self._unpublished: deque[tuple[int, int, list[Event]]] = deque()
+        self._unpublished: deque[Published] = deque()
 
     @classmethod
     def open(
@@ -196,6 +201,8 @@ class Sequencer:
         seq = self._last_seq + 1
         cmd = stamp(plain, seq, self._clock.now_ms())
         record = encode_record(cmd)  # before apply: an unencodable command changes nothing
+        listened = not self.bus.idle
+        history_before = self.engine.last_history_id if listened else 0
         try:
             outcome = self.engine.apply(cmd)
         except Exception:
@@ -216,11 +223,17 @@ class Sequencer:
             self._reap_snapshot()
         if seq - self._snapshot_seq >= self._snapshot_every and self._job is None:
             self._snapshot()
+        # Taken now, right after apply: what the command did, before anything else runs.
+        published: Published | None = None
+        if listened:
+            changes = self.engine.order_updates_since(history_before)
+            published = (seq, self.engine.last_order_id, outcome.events, changes)
         if self._committer is None:
-            self.bus.publish(seq, self.engine.last_order_id, outcome.events)
+            if published is not None:
+                self.bus.publish(*published)
         else:
-            if not self.bus.idle:
-                self._unpublished.append((seq, self.engine.last_order_id, outcome.events))
+            if published is not None:
+                self._unpublished.append(published)
             try:
                 await self._committer.wait_durable(seq)
             except JournalWriteError as exc:
