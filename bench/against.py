@@ -85,4 +85,9 @@ def run(ref: str, pieces: list[str], quick: bool) -> dict[str, Any]:
                 "met": after >= 0.90 * before,
             }
         )
-    return {"ref": f"{ref} ({commit})", "repeats": repeats, "rows": rows, "runs": runs}
+    return {
+        "ref": ref if commit.startswith(ref) else f"{ref} ({commit})",
+        "repeats": repeats,
+        "rows": rows,
+        "runs": runs,
+    }
