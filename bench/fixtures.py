@@ -13,7 +13,6 @@ order ids are UUIDs built from (scenario, account, counter).
 from __future__ import annotations
 
 import multiprocessing
-import random
 import sys
 import time
 import uuid
@@ -33,8 +32,7 @@ EXPIRY_WINDOW = 600_000
 SEED_BASE = 0x5EED
 CREATE = "/api/v1/orders/create"
 CANCEL = "/api/v1/orders/cancel"
-CANCEL_ALL = "/api/v1/orders/cancel_all"
-OP_TYPES = {CREATE: "create_order", CANCEL: "cancel_order", CANCEL_ALL: "cancel_all_orders"}
+OP_TYPES = {CREATE: "create_order", CANCEL: "cancel_order"}
 
 
 def keypair(k: int) -> Keypair:
@@ -73,10 +71,6 @@ def create_payload(cl: str, side: str, price: int) -> dict[str, Any]:
 
 def cancel_payload(cl: str) -> dict[str, Any]:
     return {"symbol": "BTC", "client_order_id": cl}
-
-
-def cancel_all_payload() -> dict[str, Any]:
-    return {"all_symbols": True, "exclude_reduce_only": False}
 
 
 # -- signing (in worker processes) ---------------------------------------------------------
@@ -158,60 +152,6 @@ class CreateCancelBook:
             ops.append(Op(a, CANCEL, cancel_payload(cl)))
         self.cancelled += n
         return ops, hits
-
-
-class Mix:
-    """The 60/35/5 create/cancel/cancel_all mix, generated sequentially with a seeded RNG.
-
-    Creates are ALO bids and asks that do not cross; a cancel targets an order of the same
-    account created at least `lag` requests earlier (so it has been processed even with many
-    connections in flight) and not cancelled since; a cancel_all cancels all of one account's
-    orders. When an account has nothing to cancel, the cancel targets an unknown id.
-    """
-
-    SCENARIO = 3
-
-    def __init__(self, accounts: range, seed: int = 5, lag: int = 64) -> None:
-        self.accounts = accounts
-        self.rng = random.Random(seed)
-        self.lag = lag
-        self.step = 0
-        self.live: dict[int, list[tuple[int, str]]] = {a: [] for a in accounts}
-
-    def ops(self, n: int) -> list[Op]:
-        out: list[Op] = []
-        rng = self.rng
-        for _ in range(n):
-            i = self.step
-            self.step += 1
-            a = self.accounts[rng.randrange(len(self.accounts))]
-            r = rng.random()
-            if r < 0.60:
-                cl = cloid(self.SCENARIO, a, i)
-                if rng.random() < 0.5:
-                    payload = create_payload(cl, "bid", 95_000 + rng.randrange(3000))
-                else:
-                    payload = create_payload(cl, "ask", 102_000 + rng.randrange(3000))
-                self.live[a].append((i, cl))
-                out.append(Op(a, CREATE, payload))
-            elif r < 0.95:
-                live = self.live[a]
-                pick = -1
-                if live and live[0][0] <= i - self.lag:
-                    # a random old-enough order of this account
-                    hi = 0
-                    while hi < len(live) and live[hi][0] <= i - self.lag:
-                        hi += 1
-                    pick = rng.randrange(hi)
-                if pick >= 0:
-                    _, cl = live.pop(pick)
-                else:
-                    cl = cloid(self.SCENARIO + 1, a, i)
-                out.append(Op(a, CANCEL, cancel_payload(cl)))
-            else:
-                self.live[a].clear()
-                out.append(Op(a, CANCEL_ALL, cancel_all_payload()))
-        return out
 
 
 def cancel_pool(n: int, accounts: range) -> list[Op]:

@@ -32,10 +32,10 @@ from bench.http_bench import (
     CLIENT_CPU,
     ROOT,
     Server,
-    _faucet,
-    _process_cpu_seconds,
-    _tidepool_argv,
+    faucet,
     load,
+    process_cpu_seconds,
+    tidepool_argv,
     wait_until_quiet,
 )
 
@@ -69,8 +69,8 @@ def run(quick: bool) -> dict[str, Any]:
 def _measure(
     workdir: Path, resting: int, warmup: float, duration: float, quiet_wait: float
 ) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, float]]:
-    with Server("tidepool", _tidepool_argv(workdir / "state", 0)) as srv:
-        _faucet(srv.url, range(2))
+    with Server("tidepool", tidepool_argv(workdir / "state")) as srv:
+        faucet(srv.url, range(2))
         book = fixtures.CreateCancelBook(range(1))
         load(
             srv,
@@ -80,8 +80,7 @@ def _measure(
             warmup=0.0,
             duration=600.0,
             connections=8,
-            client="python",  # runs until every create is answered
-        )
+        )  # saturation without --cycle: runs until every create is answered
         holder = fixtures.account(0)
         reads = _reads(holder)
         sizes: dict[str, int] = {}
@@ -112,7 +111,7 @@ def _measure(
                 )
                 assert looper.stdout is not None
                 looper.stdout.readline()  # connected, first answer read: it is looping
-            cpu0 = _process_cpu_seconds(srv.pid)
+            cpu0 = process_cpu_seconds(srv.pid)
             res = load(
                 srv,
                 requests,
@@ -121,9 +120,8 @@ def _measure(
                 warmup=warmup,
                 duration=duration,
                 connections=1,
-                client="python",
             )
-            cpu = _process_cpu_seconds(srv.pid) - cpu0
+            cpu = process_cpu_seconds(srv.pid) - cpu0
             loops = None
             if looper is not None:
                 looper.terminate()
