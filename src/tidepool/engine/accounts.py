@@ -14,7 +14,7 @@ Invariants:
   normally come to rest in id order; a triggered stop rests after younger orders, and then
   the index is rebuilt in order (rare, O(orders of the account)). There is no second index
   per market: removing an entry from it too cost a cancel on a 100k-order book about 10 % more
-  (measured with CPU counters, docs/benchmarks.md), while the skipping it saves is ~15 ns
+  (measured with CPU counters in an earlier benchmark run), while the skipping it saves is ~15 ns
   per entry, over at most `max_open_orders` entries (1000 by default).
   `order_units[symbol]` is the remaining notional in units of its open non-reduce-only orders
   (the margin they hold). These indexes make cancel_all O(resting orders of the account) and

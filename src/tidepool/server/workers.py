@@ -1,7 +1,7 @@
 """The engine process of `tidepool serve --workers N`.
 
 One process cannot do more signed requests per second than one core can verify (ed25519 is
-about half of a request's CPU, HTTP parsing a third; docs/benchmarks.md). With workers, N
+about half of a request's CPU, HTTP parsing a third, as profiled in earlier benchmark runs). With workers, N
 gateway worker processes (server.worker) share the listening socket and do HTTP and the
 signature checks; this process keeps the exchange: it recovers the state dir, owns the one
 sequencer, engine and journal, and answers every request the workers forward with the same
