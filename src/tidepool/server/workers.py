@@ -2,9 +2,9 @@
 
 One process cannot do more signed requests per second than one core can verify (ed25519 is
 about half of a request's CPU, HTTP parsing a third, as profiled in earlier benchmark runs).
-With workers, N gateway worker processes (server.worker) share the listening socket and do HTTP and the
-signature checks; this process keeps the exchange: it recovers the state dir, owns the one
-sequencer, engine and journal, and answers every request the workers forward with the same
+With workers, N gateway worker processes (server.worker) share the listening socket and do
+HTTP and the signature checks; this process keeps the exchange: it recovers the state dir, owns
+the one sequencer, engine and journal, and answers every request the workers forward with the same
 GatewayApp.dispatch a single-process server uses, trusting the workers' ed25519 verdicts
 (gateway.preverify). Ordering, durability and answers are therefore exactly those of the
 single-process server: one writer, commands journaled before they are answered.
