@@ -16,6 +16,8 @@ subscriber.
 
 from __future__ import annotations
 
+import socket
+from asyncio import BaseTransport
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -23,11 +25,22 @@ from websockets.http11 import Request
 
 from tidepool.gateway.ws_session import LINK_EXTENSION
 
+SEND_BUFFER_BYTES = 64 * 1024
+
 
 class TidepoolWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.last_heard = self.loop.time()
+
+    def connection_made(self, transport: BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A fixed kernel send buffer (Linux grows it up to 4 MiB otherwise): a client that
+            # stops reading is found as a slow consumer after ~100 KiB, not megabytes, and a
+            # thousand stuck subscribers cannot pin gigabytes of kernel memory.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
     def data_received(self, data: bytes) -> None:
         self.last_heard = self.loop.time()
