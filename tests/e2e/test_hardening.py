@@ -1,6 +1,7 @@
 """A real server against hostile clients (issue 12): no request stops the exchange, idle and
 slow connections are closed, too many connections get a 503 instead of locking everyone out,
-the "listening" line means the port accepts, and a WebSocket upgrade is refused cleanly."""
+the "listening" line means the port accepts, and a WebSocket upgrade anywhere but /ws is
+refused cleanly."""
 
 from __future__ import annotations
 
@@ -104,16 +105,32 @@ def test_the_listening_line_means_the_port_accepts(tmp_path: Path, layout: str) 
         proc.stdout.close()
 
 
-def test_a_websocket_upgrade_is_refused_with_a_4xx_and_no_error_logged(tmp_path: Path) -> None:
-    with ServerProcess(tmp_path / "state") as srv:
-        host, port = srv.url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port)), timeout=5) as s:
-            s.sendall(
-                b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            )
-            status_line = s.recv(4096).split(b"\r\n")[0]
-        assert re.fullmatch(rb"HTTP/1\.1 4\d\d .*", status_line), status_line
+_UPGRADE = (
+    b"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def _upgrade_status(srv: ServerProcess, path: str) -> bytes:
+    host, port = srv.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(_UPGRADE.replace(b"{path}", path.encode()))
+        return s.recv(4096).split(b"\r\n")[0]
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_websocket_upgrades_elsewhere_than_ws_are_refused_with_a_4xx_and_no_error_logged(
+    tmp_path: Path, layout: str
+) -> None:
+    """One process serves /ws and refuses other paths; gateway workers refuse every upgrade
+    (WebSocket is not forwarded to the engine process yet)."""
+    with ServerProcess(tmp_path / "state", *LAYOUTS[layout]) as srv:
+        refused = ["/", "/api/v1/ws", "/wss"] + (["/ws"] if layout == "workers" else [])
+        for path in refused:
+            status_line = _upgrade_status(srv, path)
+            assert re.fullmatch(rb"HTTP/1\.1 4\d\d .*", status_line), (path, status_line)
+        if layout == "one_process":
+            assert _upgrade_status(srv, "/ws") == b"HTTP/1.1 101 Switching Protocols"
         assert httpx.get(f"{srv.url}/health").status_code == 200
     log = srv.log_path.read_text()
     assert "ERROR" not in log and "Traceback" not in log and "WARNING" not in log, log

@@ -41,7 +41,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -255,6 +255,14 @@ class Engine:
         lo = bisect_left(trades, start_ms, key=lambda f: f.created_at)
         hi = bisect_left(trades, end_ms, lo, key=lambda f: f.created_at)
         return trades[lo:hi]
+
+    def public_trade_of(self, symbol: str, maker_history_id: int) -> FillRecord | None:
+        """The public trade (taker side) of the fill whose maker side is `maker_history_id`
+        (OrderFilled.history_id): the taker's entry is logged right after the maker's, so it is
+        the market's first public trade with a higher history id."""
+        trades = self._state.trades.get(symbol, [])
+        i = bisect_right(trades, maker_history_id, key=lambda f: f.history_id)
+        return trades[i] if i < len(trades) else None
 
     def trade_before(self, symbol: str, ts_ms: int) -> FillRecord | None:
         """The market's last public trade with created_at < ts_ms (where a candle starts)."""

@@ -10,6 +10,9 @@ one send, which measured roughly half the per-request cost of Starlette routing 
 - Anything else: logged, answered with the 500 envelope; the sequencer has already restored the
   engine to the state before the request.
 
+WebSocket upgrades to `/ws` are connections of gateway/websocket.py; other paths are refused with
+a 404 envelope.
+
 Requests under /sandbox/ are unauthenticated by design (a local tool's cheats); what keeps a web
 page the developer visits from using them is checked on the HTTP request itself, in both process
 layouts (sandbox_guard): a JSON content type for bodies and no browser Origin but loopback.
@@ -30,6 +33,7 @@ from tidepool.gateway import (
     orders,
     sandbox,
     signed,
+    websocket,
 )
 from tidepool.gateway.envelope import INTERNAL_ERROR, Response, error, ok
 from tidepool.gateway.errors import WireError
@@ -109,6 +113,8 @@ class AsgiApp:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
+            elif scope["type"] == "websocket":
+                await self.websocket(scope, receive, send)
             return
         message = await receive()
         if message["type"] == "http.disconnect":  # the client (or a read deadline) hung up
@@ -137,6 +143,10 @@ class AsgiApp:
 
     async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
         raise NotImplementedError
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket upgrade: refused with a 404 envelope unless a subclass serves it."""
+        await websocket.refuse(receive, send, error(404, f"Not found: {scope['path']}"))
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -171,6 +181,17 @@ class GatewayApp(AsgiApp):
             else {key: h for key, h in ROUTES.items() if not key[1].startswith(SANDBOX_PREFIX)}
         )
         self._paths = frozenset(path for _, path in self._routes)
+        self._hub = websocket.hub(exchange)
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`/ws` (spec §5); any other path is refused as AsgiApp does."""
+        if normalize(scope["path"]) != websocket.PATH:
+            await super().websocket(scope, receive, send)
+            return
+        try:
+            await websocket.serve(self.exchange, self._hub, scope, receive, send)
+        except Exception:
+            log.exception("unexpected failure on the WebSocket connection")
 
     async def answer(
         self,

@@ -44,7 +44,16 @@ class BatchRequest(msgspec.Struct, frozen=True):
 
 
 async def batch(ex: Exchange, req: Request) -> Response:
-    request = typed(decode_json_object(req.body), BatchRequest)
+    results = await execute(ex, req, decode_json_object(req.body))
+    return ok({"results": [_result(result) for _, result in results]})
+
+
+async def execute(
+    ex: Exchange, req: Request, raw: dict[str, Any]
+) -> list[tuple[dict[str, Any], ActionResult]]:
+    """Run one batch body (REST's, or WebSocket's `batch_orders`): each action's signed body
+    with its result, in action order. Raises WireError as the module docstring says."""
+    request = typed(raw, BatchRequest)
     if len(request.actions) > MAX_ACTIONS:
         raise WireError(invalid_parameters(f"a batch holds at most {MAX_ACTIONS} actions"))
     slots: list[BatchAction | Reject] = []
@@ -66,14 +75,10 @@ async def batch(ex: Exchange, req: Request) -> Response:
         assert outcome.results is not None
         results = outcome.results
     answers = iter(results)
-    return ok(
-        {
-            "results": [
-                _result(ActionResult(reject=slot) if isinstance(slot, Reject) else next(answers))
-                for slot in slots
-            ]
-        }
-    )
+    return [
+        (action.data, ActionResult(reject=slot) if isinstance(slot, Reject) else next(answers))
+        for action, slot in zip(request.actions, slots, strict=True)
+    ]
 
 
 def _result(result: ActionResult) -> dict[str, Any]:

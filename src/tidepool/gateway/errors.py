@@ -22,3 +22,11 @@ class Rejected(WireError):
     def __init__(self, reject: Reject) -> None:
         super().__init__(rejected(reject))
         self.reject = reject
+
+
+class SignatureRefused(WireError):
+    """A signature problem (spec §1.3): REST answers it 400, WebSocket 401 (spec A9)."""
+
+
+class AgentNotAuthorized(WireError):
+    """An agent signing what only the account's own key may sign: REST 400, WebSocket 403."""

@@ -51,7 +51,7 @@ NOT_MODELLED = (
     "builder-code fees (accepted and ignored)",
     "API config keys and IP whitelists",
     "rate limits",
-    "WebSocket",
+    "WebSocket account channels, candles, API-key headers, and WebSocket with --workers",
 )
 
 
@@ -61,6 +61,11 @@ async def info(ex: Exchange, req: Request) -> Response:
 
 
 async def prices(ex: Exchange, req: Request) -> Response:
+    return ok(price_items(ex))
+
+
+def price_items(ex: Exchange) -> list[dict[str, Any]]:
+    """One item per market, as GET /info/prices and the WebSocket `prices` channel show it."""
     engine = ex.engine
     now = ex.clock.now_ms()
     data = []
@@ -85,20 +90,26 @@ async def prices(ex: Exchange, req: Request) -> Response:
                 "yesterday_price": format_decimal(mark),
             }
         )
-    return ok(data)
+    return data
 
 
-_AGG_LEVELS = frozenset({1, 2, 5, 10, 100, 1000, 10000})
+AGG_LEVELS = frozenset({1, 2, 5, 10, 100, 1000, 10000})
 
 
 async def book(ex: Exchange, req: Request) -> Response:
     spec = market(ex, query_str(req, "symbol"))
     agg = query_int(req, "agg_level", 1)
-    if agg not in _AGG_LEVELS:
+    if agg not in AGG_LEVELS:
         raise WireError(bad_request(f"Invalid agg_level: {agg}"))
+    return ok(book_data(ex, spec, agg))
+
+
+def book_data(ex: Exchange, spec: MarketSpec, agg: int) -> dict[str, Any]:
+    """`{"s", "l": [bids, asks], "t"}` with levels `{"p", "a", "n"}`: GET /book's data, and the
+    WebSocket `book` channel's (which adds `li`)."""
     # Aggregated levels need more raw levels than they show; 10 buckets of `agg` ticks at most.
     bids, asks = ex.engine.depth(spec.symbol, 10 if agg == 1 else 10 * agg)
-    data = {
+    return {
         "s": spec.symbol,
         "l": [
             views.depth_levels(spec, bids, agg, True),
@@ -106,4 +117,3 @@ async def book(ex: Exchange, req: Request) -> Response:
         ],
         "t": ex.clock.now_ms(),
     }
-    return ok(data)

@@ -2,10 +2,11 @@
 
 A row says everything about one operation: its signed type, its REST path, the typed flat body,
 how that body becomes a plain command (gateway.translate), how a REST answer reads the command's
-outcome, the action name under which a batch may hold it, and who may sign it. REST routes
+outcome, the `data` of its WebSocket answer (for the operations Pacifica serves over WebSocket,
+spec §5.4), the action name under which a batch may hold it, and who may sign it. REST routes
 (gateway.app), batch actions (gateway.batch), the signature pre-checks of gateway worker
-processes (gateway.preverify) and the WebSocket operations to come all read this table, and none
-of them keeps a copy of any of it.
+processes (gateway.preverify) and the WebSocket operations (gateway.ws_trading) all read this
+table, and none of them keeps a copy of any of it.
 
 Who may sign:
 - by default the account's own key, or an agent wallet bound to it. The command carries the
@@ -23,7 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tidepool.engine.commands import Command
+from tidepool.engine.commands import (
+    CancelOrder,
+    Command,
+    CreateMarketOrder,
+    CreateOrder,
+    EditOrder,
+)
 from tidepool.engine.events import Outcome
 from tidepool.gateway import translate
 from tidepool.gateway.envelope import OK_EMPTY, Response, ok, rejected
@@ -49,6 +56,8 @@ from tidepool.pacifica.requests import (
 Translate = Callable[[Exchange, Any], Command]
 Answer = Callable[[Outcome], Response]
 Read = Callable[[Exchange, Any], Response]
+# The `data` of a successful WebSocket answer, from the command and its (accepted) outcome.
+WsAnswer = Callable[[Command, Outcome], dict[str, Any]]
 
 
 def order_id_answer(outcome: Outcome) -> Response:
@@ -71,6 +80,22 @@ def cancelled_count_answer(outcome: Outcome) -> Response:
     return ok({"cancelled_count": count}, inline={"cancelled_count": count})
 
 
+def ws_order_ref(cmd: Command, outcome: Outcome) -> dict[str, Any]:
+    """WebSocket creates and edits: `{"I": client order id, "i": the (new) order id, "s"}`."""
+    assert isinstance(cmd, CreateOrder | CreateMarketOrder | EditOrder)
+    return {"I": cmd.client_order_id, "i": outcome.order_id, "s": cmd.symbol}
+
+
+def ws_cancel_ref(cmd: Command, outcome: Outcome) -> dict[str, Any]:
+    """WebSocket cancel: the order as the request named it (`i` null when by client id)."""
+    assert isinstance(cmd, CancelOrder)
+    return {"I": cmd.client_order_id, "i": cmd.order_id, "s": cmd.symbol}
+
+
+def ws_cancelled_count(cmd: Command, outcome: Outcome) -> dict[str, Any]:
+    return {"cancelled_count": outcome.cancelled_count or 0}
+
+
 def list_agent_wallets(ex: Exchange, body: EmptyPayloadRequest) -> Response:
     """`{"agent_wallets": [...]}` sorted; the live shape is not documented (docs)."""
     return ok({"agent_wallets": sorted(ex.engine.agents(body.account))})
@@ -85,6 +110,7 @@ class Operation:
     answer: Answer | None = None
     read: Read | None = None
     batch_action: str | None = None
+    ws_answer: WsAnswer | None = None  # None: not a WebSocket operation
     main_key_only: bool = False
     agent_is_payload: bool = False
     # The payload fields: what the signature covers (signing.verify_request's `known_fields`).
@@ -101,15 +127,20 @@ class Operation:
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("create_order", f"{API}/orders/create", CreateOrderRequest,
-              translate.create_order, order_id_answer, batch_action="Create"),
+              translate.create_order, order_id_answer, batch_action="Create",
+              ws_answer=ws_order_ref),
     Operation("create_market_order", f"{API}/orders/create_market", CreateMarketOrderRequest,
-              translate.create_market_order, order_id_answer, batch_action="CreateMarket"),
+              translate.create_market_order, order_id_answer, batch_action="CreateMarket",
+              ws_answer=ws_order_ref),
     Operation("edit_order", f"{API}/orders/edit", EditOrderRequest,
-              translate.edit_order, order_id_answer, batch_action="Edit"),
+              translate.edit_order, order_id_answer, batch_action="Edit",
+              ws_answer=ws_order_ref),
     Operation("cancel_order", f"{API}/orders/cancel", CancelOrderRequest,
-              translate.cancel_order, empty_answer, batch_action="Cancel"),
+              translate.cancel_order, empty_answer, batch_action="Cancel",
+              ws_answer=ws_cancel_ref),
     Operation("cancel_all_orders", f"{API}/orders/cancel_all", CancelAllOrdersRequest,
-              translate.cancel_all_orders, cancelled_count_answer),
+              translate.cancel_all_orders, cancelled_count_answer,
+              ws_answer=ws_cancelled_count),
     Operation("create_stop_order", f"{API}/orders/stop/create", CreateStopOrderRequest,
               translate.create_stop_order, order_id_answer),
     Operation("cancel_stop_order", f"{API}/orders/stop/cancel", CancelStopOrderRequest,

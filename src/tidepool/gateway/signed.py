@@ -21,7 +21,7 @@ from solders.signature import Signature
 
 from tidepool.engine.commands import Auth, Command, SignatureRecord
 from tidepool.gateway.envelope import Response, bad_request, invalid_parameters
-from tidepool.gateway.errors import WireError
+from tidepool.gateway.errors import AgentNotAuthorized, SignatureRefused, WireError
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.operations import Operation
 from tidepool.gateway.request import Request, Verified, decode_json_object
@@ -70,7 +70,7 @@ def authenticate(
             check=check,
         )
     except SignatureError as exc:
-        raise WireError(bad_request(exc.message, exc.error_id)) from None
+        raise SignatureRefused(bad_request(exc.message, exc.error_id)) from None
     return body, use
 
 
@@ -93,7 +93,9 @@ def verify(ex: Exchange, req: Request, raw: dict[str, Any], op: Operation) -> tu
     )
     agent: str | UnsetType = UNSET if use.signer == body.account else use.signer
     if agent is not UNSET and op.main_key_only:
-        raise WireError(bad_request("Agent not authorized for account", "agent_not_authorized"))
+        raise AgentNotAuthorized(
+            bad_request("Agent not authorized for account", "agent_not_authorized")
+        )
     if ex.replay_guard is None:
         return body, _MAIN_KEY if agent is UNSET else Signer(agent, UNSET)
     record = SignatureRecord(use.signer, bytes(use.signature), use.expires_at_ms)

@@ -57,4 +57,4 @@ def serve(cfg: Config) -> None:
     app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close, sandbox=cfg.sandbox)
     sys.stdout.write(announce)
     sys.stdout.flush()
-    _Server(http_config(app)).run(sockets=[sock])
+    _Server(http_config(app, websocket=True)).run(sockets=[sock])

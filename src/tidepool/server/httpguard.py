@@ -14,8 +14,10 @@ protocol adds, per connection:
 
 The time a request spends in Tidepool itself (the speedbump, a journal fsync) is not limited.
 
-It also turns WebSocket upgrades into plain HTTP requests without a warning in the log (uvicorn
-runs with ws="none" until Tidepool serves WebSocket), so the app answers them 404.
+WebSocket: the single-process layout hands an upgrade to `TidepoolWebSocketProtocol`
+(server/wsprotocol.py), after disarming the read deadline (the connection is no longer HTTP's).
+Gateway worker processes do not serve WebSocket yet: there an upgrade is answered as a plain HTTP
+request, without a warning in the log, so the app answers it 404.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from tidepool.gateway.envelope import error
+from tidepool.server.wsprotocol import TidepoolWebSocketProtocol
 
 HEADER_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 30.0
 KEEP_ALIVE_S = 5
+# A client frame larger than this closes the connection (1009); Pacifica's largest request, a
+# batch of 10 signed orders, is a few KiB.
+WS_MAX_FRAME_BYTES = 1 << 20
 # Descriptors kept back from the connection cap: the journal, snapshot children, worker links,
 # the listening socket, logging.
 RESERVED_FDS = 64
@@ -92,6 +98,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._disarm()  # the request is read: from here on, the time is the server's
         super().on_message_complete()
 
+    def handle_websocket_upgrade(self) -> None:
+        self._disarm()
+        super().handle_websocket_upgrade()
+
     def _unsupported_upgrade_warning(self) -> None:
         """An upgrade uvicorn is not set up for is answered as plain HTTP; nothing to log."""
 
@@ -110,14 +120,20 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def http_config(app: Any) -> uvicorn.Config:
-    """uvicorn as every Tidepool HTTP process runs it (the single process and each worker)."""
+def http_config(app: Any, *, websocket: bool = False) -> uvicorn.Config:
+    """uvicorn as every Tidepool HTTP process runs it (the single process and each worker).
+    websocket: serve WebSocket upgrades (the single process); otherwise they are plain HTTP."""
     GuardedHttpProtocol.max_connections = connection_limit()
     return uvicorn.Config(
         app,
         loop="uvloop",
         http=GuardedHttpProtocol,
-        ws="none",
+        ws=TidepoolWebSocketProtocol if websocket else "none",
+        ws_max_size=WS_MAX_FRAME_BYTES,
+        ws_per_message_deflate=False,
+        # No keep-alive pings from the server (Pacifica sends none): a client's pong would count
+        # as activity and defeat the idle close, which is what finds a dead peer here.
+        ws_ping_interval=None,
         lifespan="on",
         log_level="warning",
         access_log=False,

@@ -1,0 +1,161 @@
+"""`ws://HOST:PORT/ws`: one WebSocket connection, from accept to close (spec §5, A8–A10).
+
+A connection reads frames in one task and never waits on what they ask for:
+- `{"method": "ping"}` → `{"channel": "pong"}`; protocol pings are answered by the server's
+  protocol itself;
+- `{"method": "subscribe" | "unsubscribe", "params": {"source", ...}}` → the ack of A8 (the
+  unsubscribe ack also nests the params under `data.data`, where ccxt.pro reads them), or
+  `{"channel": "error", "data": {"message", "params"}}`; subscribing twice keeps one stream;
+- `{"id", "params": {"<op>": {...}}}` → a trading operation, run in its own task
+  (gateway/ws_trading.py), so a create waiting in the speedbump holds up nothing else, exactly
+  like concurrent REST requests;
+- anything else (not JSON, Hummingbot's `{"op": "ping"}`, unknown methods) is ignored.
+
+The server closes a connection with code 1000 when the client has sent nothing (no frame, no
+protocol ping) for IDLE_CLOSE_S, and after MAX_LIFETIME_S in any case, as Pacifica does; with 1008
+`slow consumer` when it does not read what it is sent (gateway/ws_session.py). The server sends
+no keep-alive pings of its own: a dead peer is found by the idle close.
+
+The environment variables TIDEPOOL_WS_IDLE_S and TIDEPOOL_WS_SEND_QUEUE override the idle time
+and the send queue's length (frames), for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tidepool.gateway import ws_trading
+from tidepool.gateway.envelope import Response
+from tidepool.gateway.errors import WireError
+from tidepool.gateway.exchange import Exchange
+from tidepool.gateway.request import decode_json_object
+from tidepool.gateway.ws_channels import InvalidParams, channel_key, open_channel
+from tidepool.gateway.ws_fanout import ChannelKey, Hub, encoder
+from tidepool.gateway.ws_session import LINK_EXTENSION, Link, Session
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+PATH = "/ws"
+IDLE_CLOSE_S = float(os.environ.get("TIDEPOOL_WS_IDLE_S", "60"))
+MAX_LIFETIME_S = 24 * 3600.0
+SEND_QUEUE_FRAMES = int(os.environ.get("TIDEPOOL_WS_SEND_QUEUE", "4096"))
+
+_PONG = encoder.encode({"channel": "pong"})
+
+
+def hub(ex: Exchange) -> Hub:
+    return Hub(ex, open_channel)
+
+
+async def refuse(receive: Receive, send: Send, response: Response) -> None:
+    """Answer an upgrade with a plain HTTP response (the error envelope) instead of accepting."""
+    await receive()  # websocket.connect
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(response.body)).encode()),
+    ]
+    start = {"type": "websocket.http.response.start", "status": response.status}
+    await send({**start, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": response.body})
+
+
+async def serve(
+    ex: Exchange, hub: Hub, scope: dict[str, Any], receive: Receive, send: Send
+) -> None:
+    link: Link = scope["extensions"][LINK_EXTENSION]
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    connection = _Connection(ex, hub, link)
+    reader = asyncio.get_running_loop().create_task(connection.read(receive))
+    try:
+        close = await connection.session.closing
+    finally:
+        reader.cancel()
+        connection.stop()
+    if close is not None:
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await send({"type": "websocket.close", "code": close[0], "reason": close[1]})
+
+
+class _Connection:
+    def __init__(self, ex: Exchange, hub: Hub, link: Link) -> None:
+        self.ex = ex
+        self.hub = hub
+        self.link = link
+        self.session = Session(link, SEND_QUEUE_FRAMES)
+        self.channels: set[ChannelKey] = set()
+        self.operations: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._idle = loop.call_later(IDLE_CLOSE_S, self._check_idle)
+        self._lifetime = loop.call_later(
+            MAX_LIFETIME_S, self.session.close, 1000, "connection lifetime reached"
+        )
+
+    def stop(self) -> None:
+        """The connection is over: leave every channel. Operations still running finish (their
+        commands are the client's, as over REST), and their replies go nowhere."""
+        self._idle.cancel()
+        self._lifetime.cancel()
+        self.session.ended()
+        for key in self.channels:
+            self.hub.leave(key, self.session)
+        self.channels.clear()
+
+    def _check_idle(self) -> None:
+        quiet = self._loop.time() - self.link.last_heard
+        if quiet >= IDLE_CLOSE_S:
+            self.session.close(1000, f"nothing received for {IDLE_CLOSE_S:g} s")
+        else:
+            self._idle = self._loop.call_later(IDLE_CLOSE_S - quiet, self._check_idle)
+
+    async def read(self, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                self.session.ended()
+                return
+            text = message.get("text")
+            self.handle(text.encode() if text is not None else message.get("bytes") or b"")
+
+    def handle(self, data: bytes) -> None:
+        try:
+            frame = decode_json_object(data)
+        except WireError:
+            return  # not a JSON object: ignored, like every frame not understood (spec A10)
+        method = frame.get("method")
+        if method == "ping":
+            self.session.offer(_PONG)
+        elif method == "subscribe" or method == "unsubscribe":
+            self.subscription(method, frame.get("params"))
+        elif method is None and "params" in frame:
+            task = self._loop.create_task(self.trade(frame))
+            self.operations.add(task)
+            task.add_done_callback(self.operations.discard)
+
+    def subscription(self, method: str, params: Any) -> None:
+        try:
+            key = channel_key(self.ex, params)
+        except InvalidParams as exc:
+            error = {"channel": "error", "data": {"message": str(exc), "params": params}}
+            self.session.offer(encoder.encode(error))
+            return
+        if method == "subscribe":
+            # The ack first, then what the channel sends at once (the book's snapshot).
+            self.session.offer(encoder.encode({"channel": "subscribe", "data": params}))
+            self.channels.add(key)
+            self.hub.join(key, self.session)
+        else:
+            if key in self.channels:
+                self.channels.discard(key)
+                self.hub.leave(key, self.session)
+            ack = {"channel": "unsubscribe", "data": {**params, "data": params}}
+            self.session.offer(encoder.encode(ack))
+
+    async def trade(self, frame: dict[str, Any]) -> None:
+        self.session.offer(await ws_trading.answer(self.ex, frame))
