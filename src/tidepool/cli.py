@@ -6,13 +6,42 @@ import argparse
 import dataclasses
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
+
+import msgspec
 
 from tidepool import __version__
 from tidepool.config import Config, load_markets
 from tidepool.domain.markets import MarketSpec
+
+
+def _count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in [minimum, maximum], else a one-line error naming it."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and at most {maximum}" if maximum is not None else ""
+            raise argparse.ArgumentTypeError(f"{value} must be at least {minimum}{upper}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> Decimal:
+    """An argparse type: a decimal >= 0 (fees, the price band)."""
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a number of at least 0")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,10 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"tidepool {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="run the exchange server")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=7700, help="0 picks a free port and prints it")
-    s.add_argument("--state-dir", type=Path, default=Path("tidepool-data"))
+    s = sub.add_parser(
+        "serve",
+        help="run the exchange server",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    s.add_argument(
+        "--port", type=_count(0, 65535), default=7700, help="0 picks a free port and prints it"
+    )
+    s.add_argument(
+        "--state-dir", type=Path, default=Path("tidepool-data"), help="journal and snapshots"
+    )
     s.add_argument(
         "--durability",
         choices=["process", "fsync", "none"],
@@ -31,31 +68,38 @@ def _parser() -> argparse.ArgumentParser:
         help="process: journaled to the OS before the answer (survives kill -9); "
         "fsync: fsynced with group commit (survives power loss); none: in memory only",
     )
-    s.add_argument("--snapshot-every", type=int, default=100_000, help="commands between snapshots")
+    s.add_argument(
+        "--snapshot-every", type=_count(1), default=100_000, help="commands between snapshots"
+    )
     s.add_argument("--markets", type=Path, help="JSON file with the market list")
     s.add_argument(
         "--strict-auth", action="store_true", help="reject replays and future timestamps"
     )
-    s.add_argument("--max-open-orders", type=int, default=1000)
+    s.add_argument("--max-open-orders", type=_count(1), default=1000, help="per account")
     s.add_argument(
         "--price-band-percent",
-        type=Decimal,
+        type=_fraction,
         default=Decimal(50),
         help="reject limit prices further than this from the mark (error 30); 0 turns it off",
     )
-    s.add_argument("--maker-fee", type=Decimal, default=Decimal("0.00015"))
-    s.add_argument("--taker-fee", type=Decimal, default=Decimal("0.0004"))
-    s.add_argument("--log-level", default="info")
+    s.add_argument("--maker-fee", type=_fraction, default=Decimal("0.00015"), help="of notional")
+    s.add_argument("--taker-fee", type=_fraction, default=Decimal("0.0004"), help="of notional")
+    s.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error", "critical"],
+        help="server log verbosity",
+    )
     s.add_argument(
         "--speedbump-ms",
-        type=int,
+        type=_count(0),
         default=100,
         help="GTC/IOC creates wait a random delay in [N/2, N] ms before matching; 0 turns it off",
     )
     s.add_argument("--seed", type=int, help="seed of the server's random source (speedbump draws)")
     s.add_argument(
         "--workers",
-        type=int,
+        type=_count(0, 64),
         default=0,
         help="gateway worker processes doing HTTP and signature checks in front of the engine "
         "process (more signed requests/s on several cores); 0 = one process does everything",
@@ -96,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from tidepool.journal.errors import StateDirError
     from tidepool.server.boot import serve
+    from tidepool.server.errors import CannotStart
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -117,14 +162,26 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         sandbox=args.sandbox == "on",
     )
-    if args.markets is not None:
-        cfg = dataclasses.replace(cfg, markets=load_markets(args.markets))
     try:
+        if args.markets is not None:
+            cfg = dataclasses.replace(cfg, markets=_markets(args.markets))
         serve(cfg)
-    except StateDirError as exc:
+    except (StateDirError, CannotStart) as exc:
         sys.stderr.write(f"tidepool: cannot start: {exc}\n")
         return 2
     return 0
+
+
+def _markets(path: Path) -> tuple[MarketSpec, ...]:
+    """--markets FILE, or CannotStart naming the file and what is wrong with it."""
+    from tidepool.server.errors import CannotStart
+
+    try:
+        return load_markets(path)
+    except OSError as exc:
+        raise CannotStart(f"--markets {path}: {exc.strerror}") from None
+    except (ValueError, msgspec.DecodeError) as exc:  # msgspec's ValidationError is one too
+        raise CannotStart(f"--markets {path}: {exc}") from None
 
 
 def _journal(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@ processes (workers, worker) and their link, and the HTTP limits every process ap
 (httpguard)."""
 
 from tidepool.server.boot import serve
+from tidepool.server.errors import CannotStart
 from tidepool.server.exchange import build_exchange
 
-__all__ = ["build_exchange", "serve"]
+__all__ = ["CannotStart", "build_exchange", "serve"]

@@ -4,6 +4,7 @@ gateway worker processes in front of it: server/workers.py), snapshot on the way
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import signal
 import socket
@@ -14,6 +15,7 @@ import uvicorn
 
 from tidepool.config import Config
 from tidepool.gateway.app import GatewayApp
+from tidepool.server.errors import CannotStart
 from tidepool.server.exchange import build_exchange
 from tidepool.server.httpguard import http_config
 
@@ -38,13 +40,32 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 LISTEN_BACKLOG = 2048  # uvicorn's default, which it sets again when it starts serving
 
 
-def serve(cfg: Config) -> None:
+_BIND_HINTS = {
+    errno.EADDRINUSE: "another server holds it; pick another --port, or --port 0 for a free one",
+    errno.EACCES: "ports below 1024 need privileges; pick a --port above 1024",
+    errno.EADDRNOTAVAIL: "that is not an address of this machine; try --host 127.0.0.1",
+}
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((cfg.host, cfg.port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = _BIND_HINTS.get(exc.errno or 0, "check --host and --port")
+        if isinstance(exc, socket.gaierror):
+            hint = "--host must be an IPv4 address or a name this machine resolves"
+        raise CannotStart(f"cannot listen on {host}:{port}: {exc.strerror}; {hint}") from None
     # Listening from here on: a client that connects while the state is recovered waits in the
     # backlog instead of being refused, and the line below is only printed once it can connect.
     sock.listen(LISTEN_BACKLOG)
+    return sock
+
+
+def serve(cfg: Config) -> None:
+    sock = listening_socket(cfg.host, cfg.port)
     host, port = sock.getsockname()[:2]
     # Tests and scripts read this line to learn the port chosen by --port 0.
     announce = f"Tidepool listening on http://{host}:{port} (REST under /api/v1)\n"

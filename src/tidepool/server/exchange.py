@@ -12,6 +12,7 @@ from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
+from tidepool.server.errors import CannotStart
 from tidepool.server.replays import journal_retention_ms, replay_guard_at_boot
 
 
@@ -26,6 +27,18 @@ def engine_config(cfg: Config) -> EngineConfig:
 
 
 def build_exchange(cfg: Config) -> Exchange:
+    """Raises CannotStart when the state dir cannot be used (not writable, a file, ...)."""
+    try:
+        return _build(cfg)
+    except (PermissionError, NotADirectoryError, FileExistsError, IsADirectoryError) as exc:
+        where = exc.filename or cfg.state_dir
+        raise CannotStart(
+            f"state dir {cfg.state_dir}: {exc.strerror}: {where}; --state-dir must name a "
+            "directory this user can write (it is created if missing)"
+        ) from None
+
+
+def _build(cfg: Config) -> Exchange:
     clock = SystemClock()
     policy = VerifyPolicy(strict=cfg.strict_auth)
     sequencer = Sequencer.open(
