@@ -71,3 +71,39 @@ def test_watch_order_book_and_trades_follow_orders_placed_over_ws(server: Server
             await taker.close()
 
     asyncio.run(scenario())
+
+
+def test_watch_orders_my_trades_and_ohlcv_follow_a_trade(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        maker, taker = _exchange(server), _exchange(server)
+        try:
+            await maker.load_markets()
+            await taker.load_markets()
+            orders = asyncio.ensure_future(maker.watch_orders(BTC))
+            mine = asyncio.ensure_future(taker.watch_my_trades(BTC))
+            candles = asyncio.ensure_future(taker.watch_ohlcv(BTC, "1m"))
+            await asyncio.sleep(0.3)  # the subscriptions are in place before the orders
+            ask = await maker.create_order_ws(BTC, "limit", "sell", 0.001, 103000)
+            (opened,) = await asyncio.wait_for(orders, 10)
+            assert (opened["id"], opened["status"], opened["amount"]) == (ask["id"], "open", 0.001)
+            await taker.create_order_ws(BTC, "limit", "buy", 0.0004, 103000, {"timeInForce": "IOC"})
+            filled = (await asyncio.wait_for(maker.watch_orders(BTC), 10))[-1]
+            assert (filled["id"], filled["status"], filled["filled"]) == (ask["id"], "open", 0.0004)
+            assert filled["average"] == 103000
+            trades = await asyncio.wait_for(mine, 10)
+            assert (trades[-1]["price"], trades[-1]["amount"], trades[-1]["side"]) == (
+                103000, 0.0004, "buy",
+            )  # fmt: skip
+            ohlcv = await asyncio.wait_for(candles, 10)
+            assert ohlcv[-1][4] == 103000 and ohlcv[-1][5] >= 0.0004
+            await maker.cancel_order_ws(ask["id"], BTC)
+            cancelled = (await asyncio.wait_for(maker.watch_orders(BTC), 10))[-1]
+            assert (cancelled["id"], cancelled["status"]) == (ask["id"], "canceled")
+            await maker.un_watch_orders()
+            await taker.un_watch_my_trades()
+            await taker.un_watch_ohlcv(BTC, "1m")
+        finally:
+            await maker.close()
+            await taker.close()
+
+    asyncio.run(scenario())

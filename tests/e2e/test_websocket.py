@@ -131,7 +131,7 @@ def test_subscribe_and_unsubscribe_are_acked_with_the_params_as_sent(srv: Server
                 ({"source": "book", "symbol": "DOGE"}, "Unknown symbol: DOGE"),
                 ({"source": "book", "symbol": "BTC", "agg_level": 3}, "Invalid agg_level: 3"),
                 ({"source": "weather"}, "Unknown source: weather"),
-                ({"source": "account_orders", "account": "x"}, "not modelled yet"),
+                ({"source": "account_transfers", "account": "x"}, "not modelled yet"),
             ):
                 await ws.send(json.dumps({"method": "subscribe", "params": bad}))
                 error = await _recv(ws)

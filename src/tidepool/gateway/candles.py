@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from tidepool.domain.markets import MarketSpec, format_decimal
+from tidepool.engine.engine import Engine
 from tidepool.engine.views import FillRecord
 
 MAX_CANDLES = 4000
@@ -66,12 +68,50 @@ def layout(interval: str, start_ms: int, end_ms: int, limit: int) -> list[tuple[
     return out
 
 
+class Tally:
+    """One candle being built: prices as Decimals (a trade's price, or a mark price), volume in
+    lots. `/kline` builds its candles with it, and the WebSocket candle channels keep one per
+    channel and add each new trade or mark to it."""
+
+    __slots__ = ("c", "closes", "h", "l", "lots", "n", "o", "opens")
+
+    def __init__(self, bounds: tuple[int, int], price: Decimal) -> None:
+        """A candle opening at `price` (its first trade or mark), with nothing counted yet."""
+        self.opens, self.closes = bounds
+        self.o = self.h = self.l = self.c = price
+        self.lots = 0
+        self.n = 0
+
+    def add(self, price: Decimal, lots: int = 0) -> None:
+        self.c = price
+        if price > self.h:
+            self.h = price
+        elif price < self.l:
+            self.l = price
+        self.lots += lots
+        self.n += 1
+
+    def wire(self, spec: MarketSpec, interval: str) -> dict[str, Any]:
+        return {"t": self.opens, "T": self.closes, "s": spec.symbol, "i": interval,
+                "o": format_decimal(self.o), "c": format_decimal(self.c),
+                "h": format_decimal(self.h), "l": format_decimal(self.l),
+                "v": spec.format_amount(self.lots), "n": self.n}  # fmt: skip
+
+
+def tally_trades(spec: MarketSpec, bounds: tuple[int, int], trades: Sequence[FillRecord]) -> Tally:
+    """The candle of `bounds` from its trades (at least one, oldest first)."""
+    tally = Tally(bounds, spec.ticks_to_price(trades[0].price_ticks))
+    for trade in trades:
+        tally.add(spec.ticks_to_price(trade.price_ticks), trade.size_lots)
+    return tally
+
+
 def build(
     spec: MarketSpec,
     interval: str,
     bounds: list[tuple[int, int]],
     trades: Sequence[FillRecord],
-    previous_close: str,
+    previous_close: Decimal,
 ) -> list[dict[str, Any]]:
     """Wire candles for `bounds`, from `trades` (the market's trades inside them, oldest first);
     `previous_close` is the price before the first candle, where empty ones start flat."""
@@ -79,32 +119,29 @@ def build(
     close = previous_close
     i, count = 0, len(trades)
     for opens, closes in bounds:
-        candle = {"t": opens, "T": closes, "s": spec.symbol, "i": interval,
-                  "o": close, "c": close, "h": close, "l": close, "v": "0", "n": 0}  # fmt: skip
-        if i < count and trades[i].created_at < closes:
-            first = trades[i].price_ticks
-            high = low = last = first
-            lots = 0
-            j = i
-            while j < count and trades[j].created_at < closes:
-                last = trades[j].price_ticks
-                high, low = max(high, last), min(low, last)
-                lots += trades[j].size_lots
-                j += 1
-            close = spec.format_price(last)
-            candle.update(
-                o=spec.format_price(first),
-                c=close,
-                h=spec.format_price(high),
-                l=spec.format_price(low),
-                v=spec.format_amount(lots),
-                n=j - i,
-            )
+        j = i
+        while j < count and trades[j].created_at < closes:
+            j += 1
+        if j > i:
+            tally = tally_trades(spec, (opens, closes), trades[i:j])
+            close = tally.c
             i = j
-        out.append(candle)
+        else:
+            tally = Tally((opens, closes), close)  # no trade: flat at the previous close
+        out.append(tally.wire(spec, interval))
     return out
 
 
-def initial_close(spec: MarketSpec) -> str:
+def read(
+    engine: Engine, spec: MarketSpec, interval: str, bounds: list[tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """The wire candles of `bounds` (consecutive, oldest first) from the engine's trades."""
+    before = engine.trade_before(spec.symbol, bounds[0][0])
+    close = initial_close(spec) if before is None else spec.ticks_to_price(before.price_ticks)
+    trades = engine.trades_between(spec.symbol, bounds[0][0], bounds[-1][1])
+    return build(spec, interval, bounds, trades, close)
+
+
+def initial_close(spec: MarketSpec) -> Decimal:
     """The price an empty candle shows before the market's first trade."""
-    return format_decimal(spec.initial_mark_price)
+    return spec.initial_mark_price

@@ -76,13 +76,7 @@ async def kline(ex: Exchange, req: Request) -> Response:
     end = query_opt_int(req, "end_time")
     now = ex.clock.now_ms()
     limit = query_limit(req, candles.MAX_CANDLES, candles.MAX_CANDLES)
-    engine = ex.engine
     bounds = candles.layout(
         interval, max(start, spec.created_at), now if end is None else min(end, now), limit
     )
-    if not bounds:
-        return ok([])
-    before = engine.trade_before(spec.symbol, bounds[0][0])
-    close = candles.initial_close(spec) if before is None else spec.format_price(before.price_ticks)
-    trades = engine.trades_between(spec.symbol, bounds[0][0], bounds[-1][1])
-    return ok(candles.build(spec, interval, bounds, trades, close))
+    return ok(candles.read(ex.engine, spec, interval, bounds) if bounds else [])

@@ -51,7 +51,8 @@ NOT_MODELLED = (
     "builder-code fees (accepted and ignored)",
     "API config keys and IP whitelists",
     "rate limits",
-    "WebSocket account channels, candles, API-key headers, and WebSocket with --workers",
+    "WebSocket transfer, liquidation and TWAP channels, API-key headers, and WebSocket with "
+    "--workers",
 )
 
 

@@ -1,4 +1,4 @@
-"""The WebSocket subscription channels served so far (spec §5.2, A8) and their params.
+"""The WebSocket subscription channels (spec §5.2, A8) and their params.
 
 | source   | params                     | pushes                                                  |
 |----------|----------------------------|---------------------------------------------------------|
@@ -8,9 +8,14 @@
 | `bbo`    | `symbol`                   | best bid and ask, when they change                      |
 | `trades` | `symbol`                   | each command's taker fills                              |
 
+The account channels (`account_*`, param `account`) are in gateway/ws_account.py, `candle` and
+`mark_price_candle` (`symbol`, `interval`) in gateway/ws_candles.py. The channels of what
+Tidepool does not model (transfers, liquidations, TWAP, strategies) answer an error frame.
+
 Book, bbo and prices pushes show the book as it is when they are built (the engine's state, with
-its `li`); trades are built from the fills of the delivery itself. The account channels, candles
-and the rest answer an error frame for now: their pushes need more from the engine's events.
+its `li`): that state may already include later commands, and in `fsync` mode a command whose
+fsync is still pending (see gateway/ws_account.py). Trades are built from the fills of the
+delivery itself.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import asyncio
 from typing import Any
 
 from tidepool.engine.events import OrderAccepted, OrderCancelled, OrderFilled
+from tidepool.gateway import candles, ws_account, ws_candles
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.markets import AGG_LEVELS, book_data, price_items
 from tidepool.gateway.ws_fanout import Channel, ChannelKey, encoder
@@ -29,15 +35,6 @@ BOOK_INTERVAL_S = 0.25
 
 NOT_MODELLED_YET = frozenset(
     {
-        "candle",
-        "mark_price_candle",
-        "account_info",
-        "account_positions",
-        "account_orders",
-        "account_order_updates",
-        "account_trades",
-        "account_margin",
-        "account_leverage",
         "account_transfers",
         "account_liquidations",
         "account_twap_orders",
@@ -68,6 +65,19 @@ def channel_key(ex: Exchange, params: Any) -> ChannelKey:
         if isinstance(agg, bool) or agg not in AGG_LEVELS:
             raise InvalidParams(f"Invalid agg_level: {agg}")
         return ("book", symbol, agg)
+    if source in ws_account.SOURCES:
+        account = params.get("account")
+        if not isinstance(account, str) or not account:
+            raise InvalidParams(f"Invalid account: {account}")
+        return (source, account)
+    if source in ws_candles.SOURCES:
+        symbol = params.get("symbol")
+        if not isinstance(symbol, str) or symbol not in ex.markets:
+            raise InvalidParams(f"Unknown symbol: {symbol}")
+        interval = params.get("interval")
+        if not isinstance(interval, str) or interval not in candles.INTERVALS:
+            raise InvalidParams(f"Invalid interval: {interval}")
+        return (source, symbol, interval)
     if source in NOT_MODELLED_YET:
         raise InvalidParams(f"Channel {source} is not modelled yet")
     raise InvalidParams(f"Unknown source: {source}")
@@ -75,6 +85,10 @@ def channel_key(ex: Exchange, params: Any) -> ChannelKey:
 
 def open_channel(ex: Exchange, key: ChannelKey) -> Channel:
     source = key[0]
+    if source in ws_account.SOURCES:
+        return ws_account.open_account_channel(ex, key)
+    if source in ws_candles.SOURCES:
+        return ws_candles.open_candle_channel(ex, key)
     if source == "prices":
         return PricesChannel(ex, key, ("prices", ""))
     symbol = str(key[1])

@@ -2,7 +2,7 @@
 (a source and its params: `("book", "BTC", 1)`, `("prices",)`...), shared by every session that
 subscribed to it.
 
-A channel holds one bus subscription (runtime/bus.py) for its topic and one task that reads it,
+A channel holds one bus subscription (runtime/bus.py) for its topics and one task that reads it,
 turns each delivery into a push, encodes it ONCE and offers the same bytes to every subscribed
 session (gateway/ws_session.py: a session that cannot keep up is closed, nobody waits). The
 channel exists while it has subscribers: the last one leaving closes its bus subscription and
@@ -39,11 +39,11 @@ class Channel:
     """Subclasses say what a delivery pushes (`push`) and what a new subscriber gets at once
     (`joined`)."""
 
-    def __init__(self, ex: Exchange, key: ChannelKey, topic: Topic) -> None:
+    def __init__(self, ex: Exchange, key: ChannelKey, *topics: Topic) -> None:
         self.ex = ex
         self.key = key
         self.sessions: set[Session] = set()
-        self._sub = ex.sequencer.bus.subscribe([topic], CHANNEL_BACKLOG)
+        self._sub = ex.sequencer.bus.subscribe(topics, CHANNEL_BACKLOG)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def push(self, delivery: Delivery) -> None:

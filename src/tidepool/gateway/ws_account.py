@@ -1,0 +1,337 @@
+"""The WebSocket account channels (spec §5.2, §5.3, §5.5, A8), one per (source, account).
+
+| source                  | pushes                                                           |
+|-------------------------|------------------------------------------------------------------|
+| `account_orders`        | every open order (`{"i","I","s","d","p","a","f","c","t","st",    |
+|                         | "ot","sp","ro"}`), top-level `li`: at once, then after each      |
+|                         | command that changed one of its orders                           |
+| `account_positions`     | every open position (`{"s","d","a","p","m","f","i","l","t"}`,    |
+|                         | `[]` when none), top-level `li`: at once, then on change         |
+| `account_info`          | `{"ae","as","aw","b","f","mu","cm","oc","pb","pc","sc","sb","t"}`:|
+|                         | at once, then after each change of balance, position, orders or  |
+|                         | leverage                                                         |
+| `account_order_updates` | one item per order change, in engine order (new events only)     |
+| `account_trades`        | one item per fill of the account (new events only)               |
+| `account_margin`        | `{"u","t","s","i"}` when a market's margin mode changes          |
+| `account_leverage`      | `{"u","t","s","l"}` when a market's leverage changes             |
+
+Every value is the one the REST reads show (gateway/views.py), under Pacifica's short keys.
+
+State channels (orders, positions, info) read the engine when the push is built, and carry the
+`li` of that state. Like book, bbo and prices, the state read then may already include commands
+after the one that caused the push (the next push shows the same state again), and in `fsync`
+mode a command whose fsync is still pending (applied, not yet answered, published only once
+durable): a crash then could take back what such a snapshot showed. Building them from the
+deliveries alone would need the engine's margin arithmetic here; the event channels
+(order updates, trades, margin, leverage) are built from the delivery's own records and are
+exact in every mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tidepool.engine.engine import Engine
+from tidepool.engine.events import MarginSettingChanged, OrderFilled
+from tidepool.engine.money import average_price, in_decimal_context
+from tidepool.engine.views import FillRecord, HistoryEntry
+from tidepool.gateway import views
+from tidepool.gateway.exchange import Exchange
+from tidepool.gateway.ws_fanout import Channel, ChannelKey, encoder
+from tidepool.gateway.ws_session import Session
+from tidepool.runtime.bus import Delivery
+
+_TERMINAL = frozenset({"filled", "cancelled", "rejected"})
+
+
+def _short(item: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    return {short: item[long] for short, long in keys}
+
+
+_POSITION_KEYS = (
+    ("s", "symbol"),
+    ("d", "side"),
+    ("a", "amount"),
+    ("p", "entry_price"),
+    ("m", "margin"),
+    ("f", "funding"),
+    ("i", "isolated"),
+    ("l", "liquidation_price"),
+    ("t", "updated_at"),
+)
+_INFO_KEYS = (
+    ("ae", "account_equity"),
+    ("as", "available_to_spend"),
+    ("aw", "available_to_withdraw"),
+    ("b", "balance"),
+    ("f", "fee_level"),
+    ("mu", "total_margin_used"),
+    ("cm", "cross_mmr"),
+    ("oc", "orders_count"),
+    ("pb", "pending_balance"),
+    ("pc", "positions_count"),
+    ("sc", "stop_orders_count"),
+    ("sb", "spot_balances"),
+    ("t", "updated_at"),
+)
+_FILL_KEYS = (
+    ("h", "history_id"),
+    ("i", "order_id"),
+    ("I", "client_order_id"),
+    ("s", "symbol"),
+    ("p", "price"),
+    ("o", "entry_price"),
+    ("a", "amount"),
+    ("te", "event_type"),
+    ("ts", "side"),
+    ("tc", "cause"),
+    ("f", "fee"),
+    ("n", "pnl"),
+    ("t", "created_at"),
+)
+
+
+class _StateChannel(Channel):
+    """A snapshot at once and after every command that touched the account (one push per
+    command, though it reaches the channel on several topics)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._last_seq = -1
+
+    def message(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def joined(self, session: Session) -> None:
+        session.offer(encoder.encode(self.message()))
+
+    def push(self, delivery: Delivery) -> None:
+        if delivery.seq == self._last_seq:
+            return
+        self._last_seq = delivery.seq
+        self.broadcast(self.message())
+
+    @property
+    def account(self) -> str:
+        return str(self.key[1])
+
+
+class OrdersChannel(_StateChannel):
+    """`account_orders`: the open orders as GET /orders shows them (pending stops included)."""
+
+    def message(self) -> dict[str, Any]:
+        engine = self.ex.engine
+        records = engine.open_orders(self.account)
+        data = [
+            {
+                "i": o.order_id,
+                "I": o.client_order_id,
+                "s": o.symbol,
+                "d": o.side,
+                "p": o.price,
+                "a": o.initial_amount,
+                "f": o.filled_amount,
+                "c": o.cancelled_amount,
+                "t": o.created_at,
+                "st": o.trigger_price_type,
+                "ot": o.order_type,
+                "sp": o.stop_price,
+                "ro": o.reduce_only,
+            }
+            for o in views.open_orders(self.ex.markets, records)
+        ]
+        return {"channel": "account_orders", "data": data, "li": engine.last_order_id}
+
+
+class PositionsChannel(_StateChannel):
+    """`account_positions`: the open positions as GET /positions shows them."""
+
+    def message(self) -> dict[str, Any]:
+        engine = self.ex.engine
+        data = [
+            _short(views.position(self.ex.markets[p.symbol], p), _POSITION_KEYS)
+            for p in engine.positions(self.account)
+        ]
+        return {"channel": "account_positions", "data": data, "li": engine.last_order_id}
+
+
+class InfoChannel(_StateChannel):
+    """`account_info`: GET /account's values under the short keys."""
+
+    def message(self) -> dict[str, Any]:
+        engine = self.ex.engine
+        summary = engine.account_summary(self.account)
+        cfg = engine.config
+        item = views.account(summary, cfg.maker_fee, cfg.taker_fee, self.ex.clock.now_ms())
+        return {"channel": "account_info", "data": _short(item, _INFO_KEYS)}
+
+
+class _Progress:
+    """What an order's changes up to one history entry add up to: its fills (for the average
+    and last fill price), its own price and its creation time."""
+
+    __slots__ = ("created_at", "filled_lots", "history_id", "last_fill", "price_ticks", "units")
+
+    def __init__(self, price_ticks: int, created_at: int) -> None:
+        self.history_id = 0
+        self.filled_lots = 0
+        self.units = 0  # sum of fill price (ticks) x lots
+        self.last_fill: int | None = None
+        self.price_ticks = price_ticks
+        self.created_at = created_at
+
+    @classmethod
+    def before(cls, engine: Engine, entry: HistoryEntry) -> _Progress:
+        """The order as its entries before `entry` left it (entries are immutable, so later
+        changes already in the engine do not show)."""
+        record = engine.order(entry.order_id)
+        if record is None:  # the engine was rebuilt without the command: shown as it is
+            return cls(entry.price_ticks, entry.created_at)
+        progress = cls(record.price_ticks, record.created_at)
+        for earlier in reversed(engine.order_history(entry.order_id)):
+            if earlier.history_id >= entry.history_id:
+                break
+            progress.add(earlier)
+        return progress
+
+    def add(self, entry: HistoryEntry) -> None:
+        self.history_id = entry.history_id
+        if entry.event_type.startswith("fulfill"):  # a fill: its price is the fill's
+            self.units += (entry.filled_lots - self.filled_lots) * entry.price_ticks
+            self.filled_lots = entry.filled_lots
+            self.last_fill = entry.price_ticks
+        else:
+            self.price_ticks = entry.price_ticks
+
+
+class OrderUpdatesChannel(Channel):
+    """`account_order_updates`: one item per order change of each command (a cancel_all's
+    every cancel, a taker's every fill), from the delivery's history entries."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        # Open orders seen here: their progress up to the last change pushed, so an order with
+        # many fills costs one step per fill; an order leaves when it becomes terminal.
+        self._progress: dict[int, _Progress] = {}
+
+    def push(self, delivery: Delivery) -> None:
+        if delivery.updates:
+            items = [self.item(entry, delivery.li) for entry in delivery.updates]
+            self.broadcast({"channel": "account_order_updates", "data": items})
+
+    @in_decimal_context
+    def item(self, entry: HistoryEntry, li: int) -> dict[str, Any]:
+        spec = self.ex.markets[entry.symbol]
+        progress = self._progress.get(entry.order_id)
+        if progress is None or progress.history_id >= entry.history_id:
+            progress = _Progress.before(self.ex.engine, entry)
+        progress.add(entry)
+        if entry.order_status in _TERMINAL:
+            self._progress.pop(entry.order_id, None)
+        else:
+            self._progress[entry.order_id] = progress
+        return {
+            "i": entry.order_id,
+            "I": entry.client_order_id,
+            "u": self.key[1],
+            "s": entry.symbol,
+            "d": entry.side,
+            "p": views.money(average_price(spec, progress.units, progress.filled_lots)),
+            "ip": spec.format_price(progress.price_ticks),
+            "lp": None if progress.last_fill is None else spec.format_price(progress.last_fill),
+            "a": spec.format_amount(entry.initial_lots),
+            "f": spec.format_amount(entry.filled_lots),
+            "oe": entry.event_type,
+            "os": entry.order_status,
+            "ot": entry.order_type,
+            "sp": views.stop_price(spec, entry.stop_ticks),
+            "si": entry.parent_id,
+            "r": entry.reduce_only,
+            "ct": progress.created_at,
+            "ut": entry.created_at,
+            "li": li,
+        }
+
+    def close(self) -> None:
+        self._progress.clear()
+        super().close()
+
+
+class TradesChannel(Channel):
+    """`account_trades`: the account's side of each fill, as GET /trades/history shows it."""
+
+    def push(self, delivery: Delivery) -> None:
+        account = str(self.key[1])
+        items = []
+        for event in delivery.events:
+            if not isinstance(event, OrderFilled):
+                continue
+            # The maker's entry is the fill's history id, the taker's the next one.
+            if event.maker_account == account:
+                items += self.items(self.fill(account, event.history_id), delivery.li)
+            if event.taker_account == account:
+                items += self.items(self.fill(account, event.history_id + 1), delivery.li)
+        if items:
+            self.broadcast({"channel": "account_trades", "data": items})
+
+    def fill(self, account: str, history_id: int) -> FillRecord | None:
+        fills, _ = self.ex.engine.fills_page(account, 1, before_history_id=history_id + 1)
+        return fills[0] if fills and fills[0].history_id == history_id else None
+
+    def items(self, fill: FillRecord | None, li: int) -> list[dict[str, Any]]:
+        if fill is None:  # the engine was rebuilt without it (the command failed)
+            return []
+        item = _short(views.account_fill(self.ex.markets[fill.symbol], fill), _FILL_KEYS)
+        item.update(u=fill.account, li=li, it=0)
+        return [item]
+
+
+class SettingChannel(Channel):
+    """`account_margin` (`i`: isolated) or `account_leverage` (`l`): one push per change of
+    that setting; the engine's one event for both says only the new values, so the channel
+    remembers each market's last ones (the defaults: cross, the market's max leverage)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._leverage = self.key[0] == "account_leverage"
+        self._known: dict[str, bool | int] = {
+            m.symbol: m.leverage if self._leverage else m.isolated
+            for m in self.ex.engine.margin_settings(str(self.key[1]))
+        }
+
+    def default(self, symbol: str) -> bool | int:
+        return self.ex.markets[symbol].max_leverage if self._leverage else False
+
+    def push(self, delivery: Delivery) -> None:
+        for event in delivery.events:
+            if not isinstance(event, MarginSettingChanged):
+                continue
+            value = event.leverage if self._leverage else event.isolated
+            if self._known.get(event.symbol, self.default(event.symbol)) == value:
+                continue
+            self._known[event.symbol] = value
+            data = {"u": event.account, "t": event.ts_ms, "s": event.symbol}
+            data["l" if self._leverage else "i"] = value
+            self.broadcast({"channel": str(self.key[0]), "data": data})
+
+
+# source -> (channel class, the bus topics of the account it listens to). Account info also
+# moves with orders (margin held, order count) and leverage (margin used); positions with
+# leverage (an isolated position's margin).
+_CHANNELS: dict[str, tuple[type[Channel], tuple[str, ...]]] = {
+    "account_orders": (OrdersChannel, ("account_orders",)),
+    "account_positions": (PositionsChannel, ("account_positions", "account_leverage")),
+    "account_info": (InfoChannel, ("account_info", "account_orders", "account_leverage")),
+    "account_order_updates": (OrderUpdatesChannel, ("account_order_updates",)),
+    "account_trades": (TradesChannel, ("account_trades",)),
+    "account_margin": (SettingChannel, ("account_margin",)),
+    "account_leverage": (SettingChannel, ("account_leverage",)),
+}
+SOURCES = frozenset(_CHANNELS)
+
+
+def open_account_channel(ex: Exchange, key: ChannelKey) -> Channel:
+    """The channel of `(source, account)`."""
+    cls, topics = _CHANNELS[str(key[0])]
+    account = str(key[1])
+    return cls(ex, key, *((topic, account) for topic in topics))
