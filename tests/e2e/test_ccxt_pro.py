@@ -86,8 +86,12 @@ def test_watch_orders_my_trades_and_ohlcv_follow_a_trade(server: ServerProcess) 
             ask = await maker.create_order_ws(BTC, "limit", "sell", 0.001, 103000)
             (opened,) = await asyncio.wait_for(orders, 10)
             assert (opened["id"], opened["status"], opened["amount"]) == (ask["id"], "open", 0.001)
+            # Each watch is waiting before the order that answers it is sent: ccxt.pro resolves
+            # the watch that is pending when the push arrives.
+            filling = asyncio.ensure_future(maker.watch_orders(BTC))
+            await asyncio.sleep(0.1)
             await taker.create_order_ws(BTC, "limit", "buy", 0.0004, 103000, {"timeInForce": "IOC"})
-            filled = (await asyncio.wait_for(maker.watch_orders(BTC), 10))[-1]
+            filled = (await asyncio.wait_for(filling, 10))[-1]
             assert (filled["id"], filled["status"], filled["filled"]) == (ask["id"], "open", 0.0004)
             assert filled["average"] == 103000
             trades = await asyncio.wait_for(mine, 10)
@@ -96,8 +100,10 @@ def test_watch_orders_my_trades_and_ohlcv_follow_a_trade(server: ServerProcess) 
             )  # fmt: skip
             ohlcv = await asyncio.wait_for(candles, 10)
             assert ohlcv[-1][4] == 103000 and ohlcv[-1][5] >= 0.0004
+            cancelling = asyncio.ensure_future(maker.watch_orders(BTC))
+            await asyncio.sleep(0.1)
             await maker.cancel_order_ws(ask["id"], BTC)
-            cancelled = (await asyncio.wait_for(maker.watch_orders(BTC), 10))[-1]
+            cancelled = (await asyncio.wait_for(cancelling, 10))[-1]
             assert (cancelled["id"], cancelled["status"]) == (ask["id"], "canceled")
             await maker.un_watch_orders()
             await taker.un_watch_my_trades()
