@@ -68,7 +68,7 @@ def set_mark_price(state: EngineState, step: Step, cmd: SetMarkPrice) -> Outcome
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     if not cmd.price.is_finite() or cmd.price <= 0:
         return _invalid("mark price must be positive")
-    state.marks[cmd.symbol] = cmd.price
+    state.set_mark(cmd.symbol, cmd.price)
     step.events.append(
         MarkPriceSet(seq=cmd.seq, ts_ms=cmd.ts_ms, symbol=cmd.symbol, price=cmd.price)
     )

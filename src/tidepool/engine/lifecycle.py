@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
+
 from tidepool.engine.accounts import Account, Position, apply_fill
 from tidepool.engine.events import (
     BalanceChanged,
@@ -39,21 +41,20 @@ def is_market(order: Order) -> bool:
     return order.order_type.endswith("market")
 
 
-class Step:
+class Step(msgspec.Struct):
     """The command being applied (built by the engine's `_apply`, one per command, a batch's
     actions included): its seq/ts stamp every event it produces.
 
     `quiet` (Engine.replay): nobody reads the answer, so the path skips what exists only for
     it: the events (never read back into state) and the Outcome (handlers return REPLAYED).
-    It is the one path either way; only these appends and the Outcome are conditional."""
+    It is the one path either way; only these appends and the Outcome are conditional.
 
-    __slots__ = ("events", "quiet", "seq", "ts_ms")
+    A Struct, not a class with __init__: one is built per command, at half the cost."""
 
-    def __init__(self, seq: int, ts_ms: int, quiet: bool) -> None:
-        self.seq = seq
-        self.ts_ms = ts_ms
-        self.quiet = quiet
-        self.events: list[Event] = []
+    seq: int
+    ts_ms: int
+    quiet: bool
+    events: list[Event] = msgspec.field(default_factory=list)
 
 
 # What a quiet command's handler returns instead of its Outcome: Engine.replay drops it unread.

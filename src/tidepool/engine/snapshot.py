@@ -332,7 +332,7 @@ def _restore(
     for fill in snap.fills:
         state.record_fill(fill)
     for b in snap.books:
-        state.marks[b.symbol] = b.mark
+        state.set_mark(b.symbol, b.mark)
         book = state.books[b.symbol]
         for side, levels in ((book.bids, b.bids), (book.asks, b.asks)):
             for level_ids in levels:
