@@ -33,7 +33,7 @@ from tidepool.engine.state import EngineState
 
 
 def cancel_order(state: EngineState, step: Step, cmd: CancelOrder) -> Outcome:
-    order = find_resting(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id)
+    order = find_order(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id, True)
     if order is None:
         return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
     cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
@@ -46,18 +46,23 @@ def find_resting(
     state: EngineState, account: str, symbol: str, order_id: int | None, cloid: str | None
 ) -> Order | None:
     """The account's order on the `symbol` book with that id / client id (the newest order of
-    that client id: an edit's replacement takes it over), or None.
-
-    Between commands an order is on the book iff it has a price level: an open order that is
-    neither a pending stop nor resting exists only while the command that took it in runs."""
-    order = find_order(state, account, symbol, order_id, cloid)
-    return order if order is not None and order.level is not None else None
+    that client id: an edit's replacement takes it over), or None."""
+    return find_order(state, account, symbol, order_id, cloid, True)
 
 
 def find_order(
-    state: EngineState, account: str, symbol: str, order_id: int | None, cloid: str | None
+    state: EngineState,
+    account: str,
+    symbol: str,
+    order_id: int | None,
+    cloid: str | None,
+    resting: bool = False,
 ) -> Order | None:
-    """The account's order in `symbol` by id or client id (both must agree), in any state."""
+    """The account's order in `symbol` by id or client id (both must agree), in any state, or
+    only on its book (`resting`).
+
+    Between commands an order is on the book iff it has a price level: an open order that is
+    neither a pending stop nor resting exists only while the command that took it in runs."""
     if cloid is not None:
         owner = state.accounts.get(account)
         by_cloid = None if owner is None else owner.cloids.get(cloid)
@@ -69,7 +74,7 @@ def find_order(
     order = state.orders.get(order_id)
     if order is None or order.account != account or order.symbol != symbol:
         return None
-    return order
+    return None if resting and order.level is None else order
 
 
 def cancel_all_orders(state: EngineState, step: Step, cmd: CancelAllOrders) -> Outcome:

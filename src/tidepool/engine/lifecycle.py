@@ -112,9 +112,7 @@ def cancel_resting(
     margin units), moving its remainder to cancelled."""
     lots = order.remaining_lots
     state.books[order.symbol].remove(order, lots)
-    account = state.accounts[order.account]
-    account.release_units(order, lots)
-    account.unindex(order)
+    state.accounts[order.account].release_units(order, lots, True)
     close_incoming(state, step, order, status, reason, event)
 
 
@@ -164,12 +162,12 @@ def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) 
     book = state.books[maker.symbol]
     maker_account = state.accounts[maker.account]
     book.reduce(maker, lots)
-    maker_account.release_units(maker, lots)
     maker.add_fill(lots, price, step.ts_ms)
     taker.add_fill(lots, price, step.ts_ms)
-    if maker.remaining_lots == 0:
+    filled = maker.remaining_lots == 0
+    if filled:
         book.remove(maker, 0)
-        maker_account.unindex(maker)
+    maker_account.release_units(maker, lots, filled)
     history_id = state.log(maker, "fulfill_limit", step.ts_ms, price)
     taker_event = "fulfill_market" if is_market(taker) else "fulfill_limit"
     taker_history_id = state.log(taker, taker_event, step.ts_ms, price)

@@ -28,9 +28,6 @@ def create_order(state: EngineState, step: Step, cmd: CreateOrder) -> Outcome:
     plan = check_create(state, cmd)
     if isinstance(plan, Reject):
         return Outcome(events=[], reject=plan)
-    reject = _check_legs(state, cmd)
-    if reject is not None:
-        return Outcome(events=[], reject=reject)
     price_ticks, post_only_reject = plan
     return _place(state, step, cmd, price_ticks, cmd.tif, "limit", post_only_reject)
 
@@ -39,16 +36,7 @@ def create_market_order(state: EngineState, step: Step, cmd: CreateMarketOrder) 
     limit = check_market(state, cmd)
     if isinstance(limit, Reject):
         return Outcome(events=[], reject=limit)
-    reject = _check_legs(state, cmd)
-    if reject is not None:
-        return Outcome(events=[], reject=reject)
     return _place(state, step, cmd, limit, "IOC", "market", False)
-
-
-def _check_legs(state: EngineState, cmd: CreateOrder | CreateMarketOrder) -> Reject | None:
-    if cmd.take_profit is None and cmd.stop_loss is None:
-        return None
-    return check_legs(state, cmd.account, [cmd.take_profit, cmd.stop_loss], cmd.client_order_id)
 
 
 def _place(
@@ -60,7 +48,14 @@ def _place(
     order_type: str,
     post_only_reject: bool,
 ) -> Outcome:
-    """Accept a checked order (with its legs), execute it, then trigger what came due."""
+    """Check the attached legs last (400, 36), then accept the checked order with its legs,
+    execute it, and trigger what came due."""
+    tp: StopLeg | None = cmd.take_profit
+    sl: StopLeg | None = cmd.stop_loss
+    if tp is not None or sl is not None:
+        reject = check_legs(state, cmd.account, [tp, sl], cmd.client_order_id)
+        if reject is not None:
+            return Outcome(events=[], reject=reject)
     order = Order(
         0,  # accept() gives it its id
         cmd.account,
@@ -75,8 +70,6 @@ def _place(
         order_type,
     )
     accept(state, step, order)
-    tp: StopLeg | None = cmd.take_profit
-    sl: StopLeg | None = cmd.stop_loss
     if tp is not None or sl is not None:
         add_legs(state, step, order, tp, sl)
     if post_only_reject:
