@@ -1,7 +1,8 @@
 """The engine: a pure, deterministic state machine over Commands.
 
 `Engine.apply(command) -> Outcome` is the ONLY mutating entry point; journal recovery's
-`Engine.replay(command) -> None` is `apply` with the Outcome dropped. Every other public method
+`Engine.replay(command) -> None` is `apply` on a quiet Step (lifecycle.Step: the same path,
+building neither events nor the Outcome). Every other public method
 is a read that never mutates (unknown accounts read as empty). What `apply` returns:
 
 | command          | success                                     | rejections (state unchanged)   |
