@@ -145,8 +145,11 @@ class Account:
             units = order.remaining_lots * order.price_ticks
             self.order_units[order.symbol] = self.order_units.get(order.symbol, 0) + units
 
-    def release_units(self, order: Order, lots: int) -> None:
-        """`lots` of a resting order stopped holding margin (filled or cancelled)."""
+    def release_units(self, order: Order, lots: int, off_book: bool) -> None:
+        """`lots` of a resting order stopped holding margin (filled or cancelled); `off_book`:
+        the order left its book, and the open-order index (one call for both: every cancel)."""
+        if off_book:
+            del self.open_ids[order.order_id]
         if order.reduce_only or lots == 0:
             return
         left = self.order_units[order.symbol] - lots * order.price_ticks
@@ -154,6 +157,3 @@ class Account:
             self.order_units[order.symbol] = left
         else:
             del self.order_units[order.symbol]
-
-    def unindex(self, order: Order) -> None:
-        del self.open_ids[order.order_id]

@@ -46,7 +46,7 @@ def _invalid(what: str) -> Outcome:
     return Outcome(events=[], reject=Reject(400, f"Invalid parameters: {what}", 400))
 
 
-def faucet(state: EngineState, cmd: Faucet) -> Outcome:
+def faucet(state: EngineState, step: Step, cmd: Faucet) -> Outcome:
     if not cmd.amount.is_finite() or cmd.amount <= 0:
         return _invalid("faucet amount must be positive")
     account = state.account(cmd.account)
@@ -63,13 +63,12 @@ def faucet(state: EngineState, cmd: Faucet) -> Outcome:
     return Outcome(events=[event])
 
 
-def set_mark_price(state: EngineState, cmd: SetMarkPrice) -> Outcome:
+def set_mark_price(state: EngineState, step: Step, cmd: SetMarkPrice) -> Outcome:
     if cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     if not cmd.price.is_finite() or cmd.price <= 0:
         return _invalid("mark price must be positive")
-    state.marks[cmd.symbol] = cmd.price
-    step = Step(cmd.seq, cmd.ts_ms)
+    state.set_mark(cmd.symbol, cmd.price)
     step.events.append(
         MarkPriceSet(seq=cmd.seq, ts_ms=cmd.ts_ms, symbol=cmd.symbol, price=cmd.price)
     )
@@ -77,14 +76,14 @@ def set_mark_price(state: EngineState, cmd: SetMarkPrice) -> Outcome:
     return Outcome(events=step.events)
 
 
-def bind_agent(state: EngineState, cmd: BindAgent) -> Outcome:
+def bind_agent(state: EngineState, step: Step, cmd: BindAgent) -> Outcome:
     state.account(cmd.account).agents.add(cmd.agent)
     return Outcome(
         events=[AgentBound(seq=cmd.seq, ts_ms=cmd.ts_ms, account=cmd.account, agent=cmd.agent)]
     )
 
 
-def revoke_agent(state: EngineState, cmd: RevokeAgent) -> Outcome:
+def revoke_agent(state: EngineState, step: Step, cmd: RevokeAgent) -> Outcome:
     account = state.accounts.get(cmd.account)
     if account is None or cmd.agent not in account.agents:
         message = f"Agent {cmd.agent} is not bound to account {cmd.account}"
@@ -95,7 +94,7 @@ def revoke_agent(state: EngineState, cmd: RevokeAgent) -> Outcome:
     )
 
 
-def revoke_all_agents(state: EngineState, cmd: RevokeAllAgents) -> Outcome:
+def revoke_all_agents(state: EngineState, step: Step, cmd: RevokeAllAgents) -> Outcome:
     account = state.accounts.get(cmd.account)
     if account is None:
         return Outcome(events=[])

@@ -60,9 +60,10 @@ class BookSide:
         return self.levels[self._key(self.keys[-1])]
 
     def best_price(self) -> int | None:
-        if not self.keys:
+        keys = self.keys
+        if not keys:
             return None
-        return self._key(self.keys[-1])
+        return keys[-1] if self.is_bid else -keys[-1]
 
     def best_within(self, limit: int) -> PriceLevel | None:
         """The best level, if an incoming order of the other side limited at `limit` (in ticks)
@@ -74,42 +75,6 @@ class BookSide:
         if self.is_bid:
             return self.levels[key] if key >= limit else None
         return self.levels[-key] if -key <= limit else None
-
-    def append(self, order: Order) -> None:
-        """Put `order` at the back of its price level (creating the level if needed)."""
-        level = self.levels.get(order.price_ticks)
-        if level is None:
-            level = PriceLevel(order.price_ticks)
-            self.levels[order.price_ticks] = level
-            insort(self.keys, self._key(order.price_ticks))
-        order.level = level
-        order.prev = level.tail
-        order.next = None
-        if level.tail is None:
-            level.head = order
-        else:
-            level.tail.next = order
-        level.tail = order
-        level.size_lots += order.remaining_lots
-        level.count += 1
-
-    def unlink(self, order: Order, lots: int) -> None:
-        """Take `order` out of its level; `lots` is what it still counted for in the level."""
-        level = order.level
-        assert level is not None, f"order {order.order_id} is not on the book"
-        if order.prev is None:
-            level.head = order.next
-        else:
-            order.prev.next = order.next
-        if order.next is None:
-            level.tail = order.prev
-        else:
-            order.next.prev = order.prev
-        order.prev = order.next = order.level = None
-        level.size_lots -= lots
-        level.count -= 1
-        if level.count == 0:
-            self.drop_level(level.price_ticks)
 
     def drop_level(self, price_ticks: int) -> None:
         """Forget an empty level."""
@@ -141,11 +106,48 @@ class OrderBook:
     def opposite(self, is_bid: bool) -> BookSide:
         return self.asks if is_bid else self.bids
 
+    # add and remove do the level work themselves rather than through a BookSide method: one
+    # call less on every create that rests and every cancel (a call is ~0.05 µs of ~1 µs).
+
     def add(self, order: Order) -> None:
-        (self.bids if order.side == "bid" else self.asks).append(order)
+        """Put `order` at the back of its price level (creating the level if needed)."""
+        side = self.bids if order.side == "bid" else self.asks
+        price = order.price_ticks
+        level = side.levels.get(price)
+        if level is None:
+            level = PriceLevel(price)
+            side.levels[price] = level
+            insort(side.keys, side._key(price))
+        order.level = level
+        tail = level.tail
+        order.prev = tail
+        order.next = None
+        if tail is None:
+            level.head = order
+        else:
+            tail.next = order
+        level.tail = order
+        level.size_lots += order.remaining_lots
+        level.count += 1
 
     def remove(self, order: Order, lots: int) -> None:
-        (self.bids if order.side == "bid" else self.asks).unlink(order, lots)
+        """Take `order` out of its level; `lots` is what it still counted for in the level."""
+        level = order.level
+        assert level is not None, f"order {order.order_id} is not on the book"
+        prev, after = order.prev, order.next
+        if prev is None:
+            level.head = after
+        else:
+            prev.next = after
+        if after is None:
+            level.tail = prev
+        else:
+            after.prev = prev
+        order.prev = order.next = order.level = None
+        level.size_lots -= lots
+        level.count -= 1
+        if level.count == 0:
+            (self.bids if order.side == "bid" else self.asks).drop_level(level.price_ticks)
 
     def reduce(self, order: Order, lots: int) -> None:
         """A resting order filled `lots` (it stays on the book if anything remains)."""

@@ -26,18 +26,19 @@ from tidepool.domain.errors import ORDER_NOT_FOUND_ON_CANCEL, book_not_found
 from tidepool.engine.accounts import Account
 from tidepool.engine.commands import CancelAllOrders, CancelOrder
 from tidepool.engine.events import Outcome
-from tidepool.engine.lifecycle import Step, cancel_pending, cancel_resting
+from tidepool.engine.lifecycle import REPLAYED, Step, cancel_pending, cancel_resting
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import invalid
 from tidepool.engine.state import EngineState
 
 
-def cancel_order(state: EngineState, cmd: CancelOrder) -> Outcome:
-    order = find_resting(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id)
+def cancel_order(state: EngineState, step: Step, cmd: CancelOrder) -> Outcome:
+    order = find_order(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id, True)
     if order is None:
         return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
-    step = Step(cmd.seq, cmd.ts_ms)
     cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
+    if step.quiet:
+        return REPLAYED
     return Outcome(events=step.events, order_id=order.order_id)
 
 
@@ -45,18 +46,23 @@ def find_resting(
     state: EngineState, account: str, symbol: str, order_id: int | None, cloid: str | None
 ) -> Order | None:
     """The account's order on the `symbol` book with that id / client id (the newest order of
-    that client id: an edit's replacement takes it over), or None.
-
-    Between commands an order is on the book iff it has a price level: an open order that is
-    neither a pending stop nor resting exists only while the command that took it in runs."""
-    order = find_order(state, account, symbol, order_id, cloid)
-    return order if order is not None and order.level is not None else None
+    that client id: an edit's replacement takes it over), or None."""
+    return find_order(state, account, symbol, order_id, cloid, True)
 
 
 def find_order(
-    state: EngineState, account: str, symbol: str, order_id: int | None, cloid: str | None
+    state: EngineState,
+    account: str,
+    symbol: str,
+    order_id: int | None,
+    cloid: str | None,
+    resting: bool = False,
 ) -> Order | None:
-    """The account's order in `symbol` by id or client id (both must agree), in any state."""
+    """The account's order in `symbol` by id or client id (both must agree), in any state, or
+    only on its book (`resting`).
+
+    Between commands an order is on the book iff it has a price level: an open order that is
+    neither a pending stop nor resting exists only while the command that took it in runs."""
     if cloid is not None:
         owner = state.accounts.get(account)
         by_cloid = None if owner is None else owner.cloids.get(cloid)
@@ -68,10 +74,10 @@ def find_order(
     order = state.orders.get(order_id)
     if order is None or order.account != account or order.symbol != symbol:
         return None
-    return order
+    return None if resting and order.level is None else order
 
 
-def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
+def cancel_all_orders(state: EngineState, step: Step, cmd: CancelAllOrders) -> Outcome:
     if cmd.symbol is not None and cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     limit = cmd.limit
@@ -80,12 +86,13 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
     account = state.accounts.get(cmd.account)
     if account is None:
         return Outcome(events=[], cancelled_count=0)
-    step = Step(cmd.seq, cmd.ts_ms)
-    events = step.events
+    # Orders removed so far: each logs exactly one history entry when it closes (events are
+    # not built on a quiet step, so they cannot be counted).
+    start = state.last_history_id
     resting, more = _resting_in_scope(state, account, cmd)
     for order in resting:
         # `limit` bounds the orders removed: legs that went with a parent count too
-        if limit is not None and len(events) >= limit:
+        if limit is not None and state.last_history_id - start >= limit:
             more = True
             break
         cancel_resting(state, step, order, "cancelled", "cancel", "cancel")
@@ -101,12 +108,14 @@ def cancel_all_orders(state: EngineState, cmd: CancelAllOrders) -> Outcome:
                 cmd.exclude_reduce_only and order.reduce_only
             ):
                 continue
-            if limit is not None and len(events) >= limit:
+            if limit is not None and state.last_history_id - start >= limit:
                 more = True
                 break
             cancel_pending(state, step, order, "cancel")
-    # every event here is an OrderCancelled: one per order removed
-    return Outcome(events=events, cancelled_count=len(events), more=more)
+    if step.quiet:
+        return REPLAYED
+    # one OrderCancelled per order removed
+    return Outcome(events=step.events, cancelled_count=state.last_history_id - start, more=more)
 
 
 def _resting_in_scope(

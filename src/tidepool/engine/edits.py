@@ -29,7 +29,7 @@ from tidepool.engine.risk import check_band, check_order, invalid, plan_price
 from tidepool.engine.state import EngineState
 
 
-def edit_order(state: EngineState, cmd: EditOrder) -> Outcome:
+def edit_order(state: EngineState, step: Step, cmd: EditOrder) -> Outcome:
     old = find_resting(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id)
     if old is None:
         return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_EDIT)
@@ -38,7 +38,6 @@ def edit_order(state: EngineState, cmd: EditOrder) -> Outcome:
     if reject is not None:
         return Outcome(events=[], reject=reject)
     _, post_only_reject = plan_price(state.books[cmd.symbol], old.is_bid, cmd.price_ticks, "ALO")
-    step = Step(cmd.seq, cmd.ts_ms)
     legs = state.legs.pop(old.order_id, [])  # TP/SL legs waiting for a fill move to the new order
     cancel_resting(state, step, old, "cancelled", "edit", "cancel")
     new = Order(

@@ -1,7 +1,8 @@
 """The engine: a pure, deterministic state machine over Commands.
 
 `Engine.apply(command) -> Outcome` is the ONLY mutating entry point; journal recovery's
-`Engine.replay(command) -> None` is `apply` with the Outcome dropped. Every other public method
+`Engine.replay(command) -> None` is `apply` on a quiet Step (lifecycle.Step: the same path,
+building neither events nor the Outcome). Every other public method
 is a read that never mutates (unknown accounts read as empty). What `apply` returns:
 
 | command          | success                                     | rejections (state unchanged)   |
@@ -74,6 +75,7 @@ from tidepool.engine.config import EngineConfig
 from tidepool.engine.edits import edit_order
 from tidepool.engine.events import ActionResult, Event, Outcome
 from tidepool.engine.invariants import InvariantBroken
+from tidepool.engine.lifecycle import Step
 from tidepool.engine.matching import create_market_order, create_order
 from tidepool.engine.money import average_price, in_decimal_context, margin
 from tidepool.engine.state import EngineState
@@ -92,12 +94,12 @@ __all__ = ["Engine", "EngineConfig", "InvariantBroken"]
 DEFAULT_CONFIG = EngineConfig()
 
 
-def _batch(state: EngineState, batch: Batch) -> Outcome:
-    """Each action as on its own, in order; their events concatenated."""
+def _batch(state: EngineState, step: Step, batch: Batch) -> Outcome:
+    """Each action as on its own (its own Step), in order; their events concatenated."""
     events: list[Event] = []
     results: list[ActionResult] = []
     for action in batch.actions:
-        outcome = _apply(state, action)
+        outcome = _apply(state, action, step.quiet)
         events += outcome.events
         results.append(ActionResult(reject=outcome.reject, order_id=outcome.order_id))
     return Outcome(events=events, results=results)
@@ -110,7 +112,7 @@ def _batch(state: EngineState, batch: Batch) -> Outcome:
 # cancel); what a create computes in Decimal (fills, triggered stops, reject messages) enters
 # the context where it does. test_admin_and_reads.py runs every kind under a caller context
 # that traps any rounding made outside the engine's.
-_HANDLERS: dict[type[Any], Callable[[EngineState, Any], Outcome]] = {
+_HANDLERS: dict[type[Any], Callable[[EngineState, Step, Any], Outcome]] = {
     CreateOrder: create_order,
     CreateMarketOrder: in_decimal_context(create_market_order),
     CancelOrder: cancel_order,
@@ -130,15 +132,16 @@ _HANDLERS: dict[type[Any], Callable[[EngineState, Any], Outcome]] = {
 }
 
 
-def _apply(state: EngineState, cmd: Command) -> Outcome:
+def _apply(state: EngineState, cmd: Command, quiet: bool) -> Outcome:
     """The one way in for every command, a batch's actions included: a command signed by an
-    agent is authorized first (admin.unauthorized), then its handler runs."""
+    agent is authorized first (admin.unauthorized), then its handler runs on the command's
+    Step. `quiet` (replay): the Step skips events and the Outcome (lifecycle.Step)."""
     if cmd.agent_wallet is not UNSET and (refused := admin.unauthorized(state, cmd)):
         return refused
     handler = _HANDLERS.get(type(cmd))
     if handler is None:
         raise TypeError(f"not a command: {cmd!r}")
-    return handler(state, cmd)
+    return handler(state, Step(cmd.seq, cmd.ts_ms, quiet), cmd)
 
 
 class Engine:
@@ -166,11 +169,12 @@ class Engine:
         return self._state.last_order_id
 
     def apply(self, cmd: Command) -> Outcome:
-        return _apply(self._state, cmd)
+        return _apply(self._state, cmd, False)
 
     def replay(self, cmd: Command) -> None:
-        """Re-apply a journaled command (recovery): `apply`, its Outcome unread."""
-        self.apply(cmd)
+        """Re-apply a journaled command (recovery): `apply` on a quiet Step, which builds no
+        events and no Outcome (nobody reads them); the state changes exactly as `apply`'s."""
+        _apply(self._state, cmd, True)
 
     # ---- reads -------------------------------------------------------------------------------
 

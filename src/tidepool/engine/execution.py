@@ -29,24 +29,16 @@ from tidepool.engine.orders import Order
 from tidepool.engine.state import EngineState
 
 
-def execute(state: EngineState, step: Step, order: Order) -> None:
-    """Match an accepted order, then rest its remainder (GTC, TOB, ALO) or cancel it (IOC)."""
-    match(state, step, order)
-    if order.remaining_lots > 0:
-        if order.tif == "IOC":
-            close_incoming(state, step, order, "cancelled", "ioc_remainder", "cancel")
-        else:
-            rest(state, step, order)
-
-
-def match(state: EngineState, step: Step, taker: Order) -> None:
-    """Fill `taker` against the opposite side while it crosses and has lots left."""
+def execute(state: EngineState, step: Step, taker: Order) -> None:
+    """Match an accepted order against the opposite side while it crosses and has lots left,
+    then rest its remainder (GTC, TOB, ALO) or cancel it (IOC). One function: it runs for
+    every create."""
     opposite = state.books[taker.symbol].opposite(taker.side == "bid")
     limit = taker.price_ticks
     while taker.remaining_lots > 0:
         level = opposite.best_within(limit)
         if level is None:
-            return
+            break
         maker = level.head
         assert maker is not None, "empty price level on the book"
         if maker.account == taker.account:
@@ -66,3 +58,8 @@ def match(state: EngineState, step: Step, taker: Order) -> None:
                     cancel_resting(state, step, maker, "cancelled", "reduce_only", "cancel")
                 continue
         fill(state, step, maker, taker, lots)
+    if taker.remaining_lots > 0:
+        if taker.tif == "IOC":
+            close_incoming(state, step, taker, "cancelled", "ioc_remainder", "cancel")
+        else:
+            rest(state, step, taker)

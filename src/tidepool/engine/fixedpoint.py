@@ -80,15 +80,14 @@ class MarketQuanta:
 
 
 class MarkTerms:
-    """What the checks need of one market's mark, computed once per mark (`mark_terms`).
+    """What the checks need of one market's mark, computed once per mark (`EngineState.set_mark`).
 
     `lot_value` is one lot at the mark, in tenths (num, den); `band` is the range of limit
     prices, in ticks, within the configured band around the mark (None: no band applies)."""
 
-    __slots__ = ("band", "lot_value", "mark")
+    __slots__ = ("band", "lot_value")
 
     def __init__(self, scale: Scale, spec: MarketSpec, mark: Decimal, band: Decimal | None) -> None:
-        self.mark = mark
         exact = Fraction(mark)
         self.lot_value = scale.tenths(exact * Fraction(spec.lot_size))
         self.band: tuple[int, int] | None = None

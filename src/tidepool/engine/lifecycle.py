@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import msgspec
+
 from tidepool.engine.accounts import Account, Position, apply_fill
 from tidepool.engine.events import (
     BalanceChanged,
@@ -24,6 +26,7 @@ from tidepool.engine.events import (
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
+    Outcome,
     PositionChanged,
 )
 from tidepool.engine.money import average_price, in_decimal_context, units_to_usd
@@ -38,15 +41,24 @@ def is_market(order: Order) -> bool:
     return order.order_type.endswith("market")
 
 
-class Step:
-    """The command being applied: its seq/ts stamp every event it produces."""
+class Step(msgspec.Struct):
+    """The command being applied (built by the engine's `_apply`, one per command, a batch's
+    actions included): its seq/ts stamp every event it produces.
 
-    __slots__ = ("events", "seq", "ts_ms")
+    `quiet` (Engine.replay): nobody reads the answer, so the path skips what exists only for
+    it: the events (never read back into state) and the Outcome (handlers return REPLAYED).
+    It is the one path either way; only these appends and the Outcome are conditional.
 
-    def __init__(self, seq: int, ts_ms: int) -> None:
-        self.seq = seq
-        self.ts_ms = ts_ms
-        self.events: list[Event] = []
+    A Struct, not a class with __init__: one is built per command, at half the cost."""
+
+    seq: int
+    ts_ms: int
+    quiet: bool
+    events: list[Event] = msgspec.field(default_factory=list)
+
+
+# What a quiet command's handler returns instead of its Outcome: Engine.replay drops it unread.
+REPLAYED = Outcome(events=[])
 
 
 def accept(state: EngineState, step: Step, order: Order) -> Order:
@@ -65,22 +77,23 @@ def accept(state: EngineState, step: Step, order: Order) -> Order:
     cloid = order.client_order_id
     if cloid is not None:
         owner.cloids[cloid] = order_id
-    step.events.append(
-        OrderAccepted(
-            seq=step.seq,
-            ts_ms=step.ts_ms,
-            order_id=order_id,
-            account=order.account,
-            symbol=order.symbol,
-            side=order.side,
-            price_ticks=order.price_ticks,
-            size_lots=order.initial_lots,
-            tif=order.tif,
-            reduce_only=order.reduce_only,
-            client_order_id=cloid,
-            order_type=order.order_type,
+    if not step.quiet:
+        step.events.append(
+            OrderAccepted(
+                seq=step.seq,
+                ts_ms=step.ts_ms,
+                order_id=order_id,
+                account=order.account,
+                symbol=order.symbol,
+                side=order.side,
+                price_ticks=order.price_ticks,
+                size_lots=order.initial_lots,
+                tif=order.tif,
+                reduce_only=order.reduce_only,
+                client_order_id=cloid,
+                order_type=order.order_type,
+            )
         )
-    )
     return order
 
 
@@ -99,9 +112,7 @@ def cancel_resting(
     margin units), moving its remainder to cancelled."""
     lots = order.remaining_lots
     state.books[order.symbol].remove(order, lots)
-    account = state.accounts[order.account]
-    account.release_units(order, lots)
-    account.unindex(order)
+    state.accounts[order.account].release_units(order, lots, True)
     close_incoming(state, step, order, status, reason, event)
 
 
@@ -124,17 +135,18 @@ def close_incoming(
             cancel_pending(state, step, state.orders[leg_id], "parent_cancelled")
     lots = order.close(status, reason, step.ts_ms)
     state.log(order, event, step.ts_ms)
-    step.events.append(
-        OrderCancelled(
-            seq=step.seq,
-            ts_ms=step.ts_ms,
-            order_id=order.order_id,
-            account=order.account,
-            symbol=order.symbol,
-            cancelled_lots=lots,
-            reason=reason,
+    if not step.quiet:
+        step.events.append(
+            OrderCancelled(
+                seq=step.seq,
+                ts_ms=step.ts_ms,
+                order_id=order.order_id,
+                account=order.account,
+                symbol=order.symbol,
+                cancelled_lots=lots,
+                reason=reason,
+            )
         )
-    )
 
 
 @in_decimal_context  # fees, PnL, balances; a limit create reaches here outside the context
@@ -150,32 +162,33 @@ def fill(state: EngineState, step: Step, maker: Order, taker: Order, lots: int) 
     book = state.books[maker.symbol]
     maker_account = state.accounts[maker.account]
     book.reduce(maker, lots)
-    maker_account.release_units(maker, lots)
     maker.add_fill(lots, price, step.ts_ms)
     taker.add_fill(lots, price, step.ts_ms)
-    if maker.remaining_lots == 0:
+    filled = maker.remaining_lots == 0
+    if filled:
         book.remove(maker, 0)
-        maker_account.unindex(maker)
+    maker_account.release_units(maker, lots, filled)
     history_id = state.log(maker, "fulfill_limit", step.ts_ms, price)
     taker_event = "fulfill_market" if is_market(taker) else "fulfill_limit"
     taker_history_id = state.log(taker, taker_event, step.ts_ms, price)
-    step.events.append(
-        OrderFilled(
-            seq=step.seq,
-            ts_ms=step.ts_ms,
-            history_id=history_id,
-            symbol=maker.symbol,
-            price_ticks=price,
-            size_lots=lots,
-            maker_order_id=maker.order_id,
-            maker_account=maker.account,
-            taker_order_id=taker.order_id,
-            taker_account=taker.account,
-            taker_side=taker.side,
-            maker_fee=maker_fee,
-            taker_fee=taker_fee,
+    if not step.quiet:
+        step.events.append(
+            OrderFilled(
+                seq=step.seq,
+                ts_ms=step.ts_ms,
+                history_id=history_id,
+                symbol=maker.symbol,
+                price_ticks=price,
+                size_lots=lots,
+                maker_order_id=maker.order_id,
+                maker_account=maker.account,
+                taker_order_id=taker.order_id,
+                taker_account=taker.account,
+                taker_side=taker.side,
+                maker_fee=maker_fee,
+                taker_fee=taker_fee,
+            )
         )
-    )
     _settle(state, step, maker_account, maker, price, lots, maker_fee, history_id, True)
     taker_account = state.accounts[taker.account]
     _settle(state, step, taker_account, taker, price, lots, taker_fee, taker_history_id, False)
@@ -241,7 +254,6 @@ def _settle(
         position.realized_pnl += realised
     position.updated_at = step.ts_ms
     state.long_lots[symbol] += max(new_size, 0) - max(old_size, 0)
-    entry = average_price(spec, abs(position.cost_units), abs(new_size))
     if new_size == 0:
         del account.positions[symbol]
     delta = realised - fee
@@ -264,26 +276,28 @@ def _settle(
             step.ts_ms,
         )
     )
-    step.events.append(
-        PositionChanged(
-            seq=step.seq,
-            ts_ms=step.ts_ms,
-            account=account.address,
-            symbol=symbol,
-            size_lots=new_size,
-            entry_price=entry,
-            realized_pnl=realised,
+    if not step.quiet:  # the entry price is shown, never kept
+        entry = average_price(spec, abs(position.cost_units), abs(new_size))
+        step.events.append(
+            PositionChanged(
+                seq=step.seq,
+                ts_ms=step.ts_ms,
+                account=account.address,
+                symbol=symbol,
+                size_lots=new_size,
+                entry_price=entry,
+                realized_pnl=realised,
+            )
         )
-    )
-    step.events.append(
-        BalanceChanged(
-            seq=step.seq,
-            ts_ms=step.ts_ms,
-            account=account.address,
-            delta=delta,
-            balance=account.balance,
-            reason="trade",
+        step.events.append(
+            BalanceChanged(
+                seq=step.seq,
+                ts_ms=step.ts_ms,
+                account=account.address,
+                delta=delta,
+                balance=account.balance,
+                reason="trade",
+            )
         )
-    )
     if account.stop_ids and (new_size == 0 or flipped):
         _cancel_position_legs(state, step, account, symbol)

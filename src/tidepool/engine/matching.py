@@ -17,50 +17,45 @@ from tidepool.domain.errors import Reject
 from tidepool.engine.commands import CreateMarketOrder, CreateOrder, StopLeg
 from tidepool.engine.events import Outcome
 from tidepool.engine.execution import execute
-from tidepool.engine.lifecycle import Step, accept, close_incoming
+from tidepool.engine.lifecycle import REPLAYED, Step, accept, close_incoming
 from tidepool.engine.orders import Order
 from tidepool.engine.risk import check_create, check_market
 from tidepool.engine.state import EngineState
 from tidepool.engine.stops import add_legs, check_legs, run_triggers
 
 
-def create_order(state: EngineState, cmd: CreateOrder) -> Outcome:
+def create_order(state: EngineState, step: Step, cmd: CreateOrder) -> Outcome:
     plan = check_create(state, cmd)
     if isinstance(plan, Reject):
         return Outcome(events=[], reject=plan)
-    reject = _check_legs(state, cmd)
-    if reject is not None:
-        return Outcome(events=[], reject=reject)
     price_ticks, post_only_reject = plan
-    return _place(state, cmd, price_ticks, cmd.tif, "limit", post_only_reject)
+    return _place(state, step, cmd, price_ticks, cmd.tif, "limit", post_only_reject)
 
 
-def create_market_order(state: EngineState, cmd: CreateMarketOrder) -> Outcome:
+def create_market_order(state: EngineState, step: Step, cmd: CreateMarketOrder) -> Outcome:
     limit = check_market(state, cmd)
     if isinstance(limit, Reject):
         return Outcome(events=[], reject=limit)
-    reject = _check_legs(state, cmd)
-    if reject is not None:
-        return Outcome(events=[], reject=reject)
-    return _place(state, cmd, limit, "IOC", "market", False)
-
-
-def _check_legs(state: EngineState, cmd: CreateOrder | CreateMarketOrder) -> Reject | None:
-    if cmd.take_profit is None and cmd.stop_loss is None:
-        return None
-    return check_legs(state, cmd.account, [cmd.take_profit, cmd.stop_loss], cmd.client_order_id)
+    return _place(state, step, cmd, limit, "IOC", "market", False)
 
 
 def _place(
     state: EngineState,
+    step: Step,
     cmd: CreateOrder | CreateMarketOrder,
     price_ticks: int,
     tif: str,
     order_type: str,
     post_only_reject: bool,
 ) -> Outcome:
-    """Accept a checked order (with its legs), execute it, then trigger what came due."""
-    step = Step(cmd.seq, cmd.ts_ms)
+    """Check the attached legs last (400, 36), then accept the checked order with its legs,
+    execute it, and trigger what came due."""
+    tp: StopLeg | None = cmd.take_profit
+    sl: StopLeg | None = cmd.stop_loss
+    if tp is not None or sl is not None:
+        reject = check_legs(state, cmd.account, [tp, sl], cmd.client_order_id)
+        if reject is not None:
+            return Outcome(events=[], reject=reject)
     order = Order(
         0,  # accept() gives it its id
         cmd.account,
@@ -75,8 +70,6 @@ def _place(
         order_type,
     )
     accept(state, step, order)
-    tp: StopLeg | None = cmd.take_profit
-    sl: StopLeg | None = cmd.stop_loss
     if tp is not None or sl is not None:
         add_legs(state, step, order, tp, sl)
     if post_only_reject:
@@ -84,4 +77,6 @@ def _place(
     else:
         execute(state, step, order)
     run_triggers(state, step, cmd.symbol)
+    if step.quiet:
+        return REPLAYED
     return Outcome(events=step.events, order_id=order.order_id)

@@ -122,7 +122,7 @@ def check_market(state: EngineState, cmd: CreateMarketOrder) -> int | Reject:
         return NO_REASONABLE_PRICE
     is_bid = cmd.side == "bid"
     limit = slipped_limit(spec, mark, is_bid, slippage)
-    lot_num, lot_den = state.mark_terms(cmd.symbol).lot_value
+    lot_num, lot_den = state.mark_terms[cmd.symbol].lot_value
     reject = check_order(
         state,
         cmd.account,
@@ -150,7 +150,7 @@ def slipped_limit(spec: MarketSpec, reference: Decimal, is_bid: bool, percent: D
 
 def check_band(state: EngineState, spec: MarketSpec, price_ticks: int) -> Reject | None:
     """Error 30: a limit price more than the configured band away from the mark (none unset)."""
-    band = state.mark_terms(spec.symbol).band
+    band = state.mark_terms[spec.symbol].band
     if band is None or band[0] <= price_ticks <= band[1]:
         return None
     return _band_reject(state, spec, price_ticks)
@@ -326,7 +326,7 @@ def free_quanta(state: EngineState, account: Account) -> tuple[int, int]:
     for symbol, position in account.positions.items():
         size = position.size_lots
         lev = leverage(state, account, symbol)
-        lot_num, lot_den = state.mark_terms(symbol).lot_value
+        lot_num, lot_den = state.mark_terms[symbol].lot_value
         # |size| lots at the mark, less their margin: size x lcm - |size| x lcm / lev quanta
         value = (size * lcm - abs(size) * (lcm // lev)) * lot_num
         num = num * lot_den + value * den

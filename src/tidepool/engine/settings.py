@@ -20,11 +20,12 @@ from tidepool.domain.errors import Code, Reject, book_not_found
 from tidepool.engine.accounts import Account, MarginSetting
 from tidepool.engine.commands import UpdateLeverage, UpdateMarginMode
 from tidepool.engine.events import MarginSettingChanged, Outcome
+from tidepool.engine.lifecycle import Step
 from tidepool.engine.risk import leverage
 from tidepool.engine.state import EngineState
 
 
-def update_leverage(state: EngineState, cmd: UpdateLeverage) -> Outcome:
+def update_leverage(state: EngineState, step: Step, cmd: UpdateLeverage) -> Outcome:
     spec = state.markets.get(cmd.symbol)
     if spec is None:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
@@ -42,7 +43,7 @@ def update_leverage(state: EngineState, cmd: UpdateLeverage) -> Outcome:
     return _changed(state, account, cmd.symbol, setting, cmd.seq, cmd.ts_ms)
 
 
-def update_margin_mode(state: EngineState, cmd: UpdateMarginMode) -> Outcome:
+def update_margin_mode(state: EngineState, step: Step, cmd: UpdateMarginMode) -> Outcome:
     if cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     account = state.accounts.get(cmd.account)

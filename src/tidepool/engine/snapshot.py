@@ -332,12 +332,12 @@ def _restore(
     for fill in snap.fills:
         state.record_fill(fill)
     for b in snap.books:
-        state.marks[b.symbol] = b.mark
+        state.set_mark(b.symbol, b.mark)
         book = state.books[b.symbol]
-        for side, levels in ((book.bids, b.bids), (book.asks, b.asks)):
+        for levels in (b.bids, b.asks):
             for level_ids in levels:
                 for order_id in level_ids:
-                    side.append(orders[order_id])
+                    book.add(orders[order_id])
     # Per-account open-order indexes are in ascending id order, as when the orders arrived:
     # `orders` is filled in ascending id order, so each resting order is the account's newest.
     for order in orders.values():

@@ -76,7 +76,9 @@ class EngineState:
         self.quanta: dict[str, MarketQuanta] = {
             s: MarketQuanta(self.scale, m) for s, m in self.markets.items()
         }
-        self._mark_terms: dict[str, MarkTerms] = {
+        # The fixed-point terms of each market's current mark (derived, not part of the
+        # snapshot): `set_mark` keeps them in step with `marks`.
+        self.mark_terms: dict[str, MarkTerms] = {
             s: MarkTerms(self.scale, m, self.marks[s], config.price_band)
             for s, m in self.markets.items()
         }
@@ -96,15 +98,12 @@ class EngineState:
         trades = self.trades[symbol]
         return trades[-1].price_ticks if trades else None
 
-    def mark_terms(self, symbol: str) -> MarkTerms:
-        """The fixed-point terms of the market's current mark, recomputed when the mark
-        changed (a new Decimal object: SetMarkPrice and restore assign one)."""
-        terms = self._mark_terms[symbol]
-        mark = self.marks[symbol]
-        if terms.mark is not mark:
-            terms = MarkTerms(self.scale, self.markets[symbol], mark, self.config.price_band)
-            self._mark_terms[symbol] = terms
-        return terms
+    def set_mark(self, symbol: str, mark: Decimal) -> None:
+        """The one way a mark changes (SetMarkPrice, restore): with its fixed-point terms, so
+        the checks read them with one lookup."""
+        self.marks[symbol] = mark
+        terms = MarkTerms(self.scale, self.markets[symbol], mark, self.config.price_band)
+        self.mark_terms[symbol] = terms
 
     def balance_quanta(self, account: Account) -> tuple[Decimal | None, int, int]:
         """(balance, num, den): the account's balance, and it in quanta (fixedpoint.py) as

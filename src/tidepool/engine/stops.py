@@ -155,13 +155,12 @@ def add_legs(
             )
 
 
-def create_stop_order(state: EngineState, cmd: CreateStopOrder) -> Outcome:
+def create_stop_order(state: EngineState, step: Step, cmd: CreateStopOrder) -> Outcome:
     if cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     reject = check_legs(state, cmd.account, [cmd.stop]) or check_open_orders(state, cmd.account)
     if reject is not None:
         return Outcome(events=[], reject=reject)
-    step = Step(cmd.seq, cmd.ts_ms)
     order = new_stop(
         state,
         step,
@@ -175,11 +174,10 @@ def create_stop_order(state: EngineState, cmd: CreateStopOrder) -> Outcome:
     return Outcome(events=step.events, order_id=order.order_id)
 
 
-def set_position_tpsl(state: EngineState, cmd: SetPositionTpsl) -> Outcome:
+def set_position_tpsl(state: EngineState, step: Step, cmd: SetPositionTpsl) -> Outcome:
     reject = _check_tpsl(state, cmd)
     if reject is not None:
         return Outcome(events=[], reject=reject)
-    step = Step(cmd.seq, cmd.ts_ms)
     account = state.accounts[cmd.account]
     legs = (("take_profit", cmd.take_profit), ("stop_loss", cmd.stop_loss))
     kinds = {kind for kind, leg in legs if leg is not None}
@@ -219,11 +217,10 @@ def _check_tpsl(state: EngineState, cmd: SetPositionTpsl) -> Reject | None:
     )
 
 
-def cancel_stop_order(state: EngineState, cmd: CancelStopOrder) -> Outcome:
+def cancel_stop_order(state: EngineState, step: Step, cmd: CancelStopOrder) -> Outcome:
     order = find_order(state, cmd.account, cmd.symbol, cmd.order_id, cmd.client_order_id)
     if order is None or not order.pending:
         return Outcome(events=[], reject=ORDER_NOT_FOUND_ON_CANCEL)
-    step = Step(cmd.seq, cmd.ts_ms)
     cancel_pending(state, step, order, "cancel")
     return Outcome(events=step.events, order_id=order.order_id)
 
@@ -278,17 +275,18 @@ def trigger(state: EngineState, step: Step, order: Order) -> None:
         order.price_ticks = slipped_limit(spec, reference, order.is_bid, pct)
     order.updated_at = step.ts_ms
     state.log(order, "stop_triggered", step.ts_ms)
-    step.events.append(
-        StopTriggered(
-            seq=step.seq,
-            ts_ms=step.ts_ms,
-            order_id=order.order_id,
-            account=order.account,
-            symbol=order.symbol,
-            price_ticks=order.price_ticks,
-            size_lots=size,
+    if not step.quiet:
+        step.events.append(
+            StopTriggered(
+                seq=step.seq,
+                ts_ms=step.ts_ms,
+                order_id=order.order_id,
+                account=order.account,
+                symbol=order.symbol,
+                price_ticks=order.price_ticks,
+                size_lots=size,
+            )
         )
-    )
     if size == 0:
         close_incoming(state, step, order, "cancelled", "no_position", "cancel")
         return
