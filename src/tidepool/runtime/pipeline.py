@@ -1,5 +1,5 @@
-"""The pipeline every front end hands plain commands to: REST routes, batch, and later
-WebSocket operations and the sandbox's market maker.
+"""The pipeline every front end hands plain commands to: REST routes, batch, WebSocket
+operations, and the sandbox routes (later also the sandbox's market maker).
 
 `Pipeline.submit(cmd)` is the one path of a state change in front of the engine:
 1. the speedbump, decided from the command alone (speedbump.delayed): market orders and GTC/IOC
