@@ -44,6 +44,28 @@ def _fraction(text: str) -> Decimal:
     return value
 
 
+def _amount(text: str) -> Decimal:
+    """An argparse type: a USDC amount > 0 (a dev account's balance)."""
+    value = _fraction(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0 is not a balance to fund; give an amount above 0")
+    return value
+
+
+def _dev_account_options(p: argparse.ArgumentParser) -> None:
+    """The options that fix the dev accounts: the same in `serve` and `accounts`."""
+    p.add_argument(
+        "--seed",
+        type=_count(0, 2**64 - 1),
+        default=0,
+        help="derives the dev accounts' keys and (serve) the speedbump's random delays",
+    )
+    p.add_argument("--accounts", type=_count(0, 1000), default=10, help="dev accounts to derive")
+    p.add_argument(
+        "--balance", type=_amount, default=Decimal(100_000), help="USDC each starts with"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tidepool", description=__doc__)
     p.add_argument("--version", action="version", version=f"tidepool {__version__}")
@@ -96,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         default=100,
         help="GTC/IOC creates wait a random delay in [N/2, N] ms before matching; 0 turns it off",
     )
-    s.add_argument("--seed", type=int, help="seed of the server's random source (speedbump draws)")
+    _dev_account_options(s)
+    s.add_argument("--config-out", type=Path, help="also write the start-up banner there as JSON")
     s.add_argument(
         "--workers",
         type=_count(0, 64),
@@ -111,6 +134,14 @@ def _parser() -> argparse.ArgumentParser:
         default="on",
         help="off: no /sandbox/ routes (faucet, mark price, state hash); they take no signature",
     )
+
+    a = sub.add_parser(
+        "accounts",
+        help="print the dev accounts a seed gives, without starting a server",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _dev_account_options(a)
+    a.add_argument("--json", action="store_true", help="as --config-out writes them")
 
     j = sub.add_parser("journal", help="offline state-dir tools")
     jsub = j.add_subparsers(dest="journal_command", required=True)
@@ -134,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "accounts":
+        return _accounts(args)
     return _journal(args)
 
 
@@ -161,6 +194,9 @@ def _serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         sandbox=args.sandbox == "on",
+        accounts=args.accounts,
+        balance=args.balance,
+        config_out=args.config_out,
     )
     try:
         if args.markets is not None:
@@ -169,6 +205,19 @@ def _serve(args: argparse.Namespace) -> int:
     except (StateDirError, CannotStart) as exc:
         sys.stderr.write(f"tidepool: cannot start: {exc}\n")
         return 2
+    return 0
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    from tidepool.server.banner import Banner, rows, show, to_json
+    from tidepool.server.devaccounts import dev_accounts
+
+    accounts = dev_accounts(args.seed, args.accounts)
+    banner = Banner(seed=args.seed, accounts=rows(accounts, [args.balance] * len(accounts)))
+    if args.json:
+        sys.stdout.buffer.write(to_json(banner))
+    else:
+        show(banner, sys.stdout)
     return 0
 
 

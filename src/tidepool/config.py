@@ -29,9 +29,12 @@ class Config:
     price_band_percent: Decimal = Decimal(50)  # error 30 beyond it; 0 = no band
     log_level: str = "info"
     speedbump_ms: int = 100  # delays are drawn from [speedbump_ms / 2, speedbump_ms]; 0 = off
-    seed: int | None = None
+    seed: int = 0  # the dev accounts' keys and the speedbump's draws; fixed, so runs repeat
     workers: int = 0  # gateway worker processes in front of the engine process; 0 = none
     sandbox: bool = True  # serve the unauthenticated /sandbox/ routes (faucet, mark price, ...)
+    accounts: int = 10  # dev accounts derived from the seed, funded when the state dir is new
+    balance: Decimal = Decimal(100_000)  # USDC each dev account starts with
+    config_out: Path | None = None  # where to write the banner as JSON
 
 
 def load_markets(path: Path) -> tuple[MarketSpec, ...]:

@@ -3,20 +3,21 @@ gateway worker processes in front of it: server/workers.py), snapshot on the way
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
 import signal
 import socket
-import sys
 from collections.abc import Generator
 
 import uvicorn
 
 from tidepool.config import Config
 from tidepool.gateway.app import GatewayApp
+from tidepool.server.banner import Listening
 from tidepool.server.errors import CannotStart
-from tidepool.server.exchange import build_exchange
+from tidepool.server.exchange import announce, build_exchange, fund_new_state
 from tidepool.server.httpguard import http_config
 
 log = logging.getLogger("tidepool")
@@ -66,16 +67,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def serve(cfg: Config) -> None:
     sock = listening_socket(cfg.host, cfg.port)
-    host, port = sock.getsockname()[:2]
-    # Tests and scripts read this line to learn the port chosen by --port 0.
-    announce = f"Tidepool listening on http://{host}:{port} (REST under /api/v1)\n"
+    listening = Listening(*sock.getsockname()[:2])
     if cfg.workers > 0:
         from tidepool.server.workers import serve_with_workers
 
-        serve_with_workers(cfg, sock, announce)
+        serve_with_workers(cfg, sock, listening)
         return
     exchange = build_exchange(cfg)
+    # Its own event loop, run to the end before uvicorn's: the sequencer keeps no loop between
+    # commands (the group committer's task ends with its last waiter).
+    asyncio.run(fund_new_state(exchange, cfg))
     app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close, sandbox=cfg.sandbox)
-    sys.stdout.write(announce)
-    sys.stdout.flush()
+    announce(exchange, cfg, listening)
     _Server(http_config(app, websocket=True)).run(sockets=[sock])

@@ -4,6 +4,8 @@ the replay guard rebuilt from the journal's last minute)."""
 
 from __future__ import annotations
 
+import sys
+
 from tidepool.config import Config
 from tidepool.engine.engine import EngineConfig
 from tidepool.gateway.exchange import Exchange
@@ -12,6 +14,8 @@ from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
+from tidepool.server.banner import Banner, Listening, MarketRow, rows, show, to_json
+from tidepool.server.devaccounts import dev_accounts, fund_dev_accounts
 from tidepool.server.errors import CannotStart
 from tidepool.server.replays import journal_retention_ms, replay_guard_at_boot
 
@@ -58,3 +62,33 @@ def _build(cfg: Config) -> Exchange:
         policy=policy,
         replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
     )
+
+
+async def fund_new_state(exchange: Exchange, cfg: Config) -> None:
+    """Both layouts call this after build_exchange and before announcing: the dev accounts are
+    funded by the time a client can learn the port."""
+    await fund_dev_accounts(exchange, dev_accounts(cfg.seed, cfg.accounts), cfg.balance)
+
+
+def announce(exchange: Exchange, cfg: Config, listening: Listening) -> None:
+    """`--config-out` first (a script that waits for the listening line finds the file), then
+    the listening line and the banner, with the balances and marks the state holds now (a
+    restarted state dir shows what its dev accounts have left)."""
+    engine = exchange.sequencer.engine
+    accounts = dev_accounts(cfg.seed, cfg.accounts)
+    banner = Banner(
+        seed=cfg.seed,
+        accounts=rows(accounts, [engine.balance(a.public_key) for a in accounts]),
+        urls=listening.urls,
+        markets=tuple(MarketRow(s, engine.mark_price(s)) for s in exchange.markets),
+    )
+    if cfg.config_out is not None:
+        try:
+            cfg.config_out.write_bytes(to_json(banner))
+        except OSError as exc:
+            raise CannotStart(
+                f"--config-out {cfg.config_out}: {exc.strerror}; name a file this user can write"
+            ) from None
+    sys.stdout.write(listening.line)
+    show(banner, sys.stdout)
+    sys.stdout.flush()

@@ -28,6 +28,7 @@ import uvloop
 
 from tidepool.config import Config
 from tidepool.gateway.app import GatewayApp
+from tidepool.server.banner import Listening
 from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse
 
 log = logging.getLogger("tidepool.workers")
@@ -133,10 +134,11 @@ class _Worker:
             proc.wait()
 
 
-async def _run(cfg: Config, listener: socket.socket, announce: str) -> None:
-    from tidepool.server.exchange import build_exchange
+async def _run(cfg: Config, listener: socket.socket, listening: Listening) -> None:
+    from tidepool.server.exchange import announce, build_exchange, fund_new_state
 
     exchange = build_exchange(cfg)
+    await fund_new_state(exchange, cfg)
     app = GatewayApp(exchange, sandbox=cfg.sandbox)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -145,8 +147,7 @@ async def _run(cfg: Config, listener: socket.socket, announce: str) -> None:
     workers = [_Worker(i, cfg, listener, app) for i in range(cfg.workers)]
     try:
         await asyncio.gather(*(w.start() for w in workers))
-        sys.stdout.write(announce)
-        sys.stdout.flush()
+        announce(exchange, cfg, listening)
         await _supervise(workers, stop)
     finally:
         for w in workers:
@@ -180,5 +181,5 @@ async def _supervise(workers: list[_Worker], stop: asyncio.Event) -> None:
         stopping.cancel()
 
 
-def serve_with_workers(cfg: Config, listener: socket.socket, announce: str) -> None:
-    uvloop.run(_run(cfg, listener, announce))
+def serve_with_workers(cfg: Config, listener: socket.socket, listening: Listening) -> None:
+    uvloop.run(_run(cfg, listener, listening))
