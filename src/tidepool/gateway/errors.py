@@ -1,5 +1,5 @@
-"""The two ways the gateway refuses a request before the engine sees it, each carrying the
-error envelope it is answered with."""
+"""How the gateway refuses a request before the engine sees it: each exception carries the
+error envelope REST answers with; the subclasses let WebSocket pick its own codes (spec A9)."""
 
 from __future__ import annotations
 

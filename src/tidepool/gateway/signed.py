@@ -19,8 +19,9 @@ from msgspec.structs import replace
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from tidepool.domain.errors import AGENT_NOT_AUTHORIZED
 from tidepool.engine.commands import Auth, Command, SignatureRecord
-from tidepool.gateway.envelope import Response, bad_request, invalid_parameters
+from tidepool.gateway.envelope import Response, bad_request, invalid_parameters, rejected
 from tidepool.gateway.errors import AgentNotAuthorized, SignatureRefused, WireError
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.operations import Operation
@@ -93,9 +94,7 @@ def verify(ex: Exchange, req: Request, raw: dict[str, Any], op: Operation) -> tu
     )
     agent: str | UnsetType = UNSET if use.signer == body.account else use.signer
     if agent is not UNSET and op.main_key_only:
-        raise AgentNotAuthorized(
-            bad_request("Agent not authorized for account", "agent_not_authorized")
-        )
+        raise AgentNotAuthorized(rejected(AGENT_NOT_AUTHORIZED))
     if ex.replay_guard is None:
         return body, _MAIN_KEY if agent is UNSET else Signer(agent, UNSET)
     record = SignatureRecord(use.signer, bytes(use.signature), use.expires_at_ms)
