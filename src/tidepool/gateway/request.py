@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from tidepool.gateway.envelope import Response, bad_request
+from tidepool.gateway.envelope import bad_request
 from tidepool.gateway.errors import WireError
 
 API = "/api/v1"
@@ -41,22 +41,16 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
         value = msgspec.json.decode(body) if body else None
     except msgspec.DecodeError as exc:
         raise WireError(bad_request(f"Invalid JSON body: {exc}")) from None
-    except RecursionError:
-        value = _TOO_DEEP
+    except RecursionError:  # msgspec's own limit, far deeper than ours
+        raise WireError(TOO_DEEP) from None
     if not isinstance(value, dict):
-        if value is _TOO_DEEP:
-            raise WireError(_too_deep_answer())
         raise WireError(bad_request("Invalid JSON body: expected a JSON object"))
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
-        raise WireError(_too_deep_answer())
+        raise WireError(TOO_DEEP)
     return value
 
 
-_TOO_DEEP = object()
-
-
-def _too_deep_answer() -> Response:
-    return bad_request(f"Invalid JSON body: nested deeper than {MAX_JSON_DEPTH} levels")
+TOO_DEEP = bad_request(f"Invalid JSON body: nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _depth(value: Any) -> int:
