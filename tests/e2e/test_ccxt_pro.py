@@ -58,7 +58,7 @@ def _open_orders(server: ServerProcess, ex: Any) -> dict[int, dict[str, Any]]:
 async def _until(watch: asyncio.Future[Any], trigger: Callable[[], Awaitable[None]]) -> Any:
     """What `watch` resolves to, firing `trigger` until it does: ccxt.pro sends the subscribe
     when the watch starts, and a trigger fired before the server has it is not pushed."""
-    for _ in range(50):
+    for _ in range(150):  # up to 30 s on a loaded machine
         await trigger()
         done, _ = await asyncio.wait({watch}, timeout=0.2)
         if done:

@@ -121,7 +121,7 @@ async def _collect(ws: Any, into: list[dict[str, Any]]) -> None:
 
 
 async def _eventually(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(300):  # up to 15 s: pushes arrive in ms, a loaded machine may take longer
+    for _ in range(600):  # up to 30 s: pushes arrive in ms, a loaded machine may take longer
         if condition():
             return
         await asyncio.sleep(0.05)
