@@ -50,9 +50,13 @@ class _WorkerLayout(AsgiApp):
         super().__init__()
         self._gateway = gateway
 
-    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+    async def answer(
+        self, method: str, path: str, query_string: bytes, body: bytes, *, api_key: str | None
+    ) -> Response:
         verified = verdicts(method, path, body)
-        return await self._gateway.dispatch(method, path, query_string, body, verified)
+        return await self._gateway.dispatch(
+            method, path, query_string, body, verified, api_key=api_key
+        )
 
 
 class Harness:
