@@ -39,6 +39,9 @@ OP_TYPES = {
     "/api/v1/agent/revoke": "revoke_agent_wallet",
     "/api/v1/agent/revoke_all": "revoke_all_agent_wallets",
     "/api/v1/agent/list": "list_agent_wallets",
+    "/api/v1/account/api_keys/create": "create_api_key",
+    "/api/v1/account/api_keys/revoke": "revoke_api_key",
+    "/api/v1/account/api_keys": "list_api_keys",
 }
 
 
@@ -88,6 +91,8 @@ class Harness:
         self.gateway = GatewayApp(self.exchange, sandbox=sandbox)
         self.app: AsgiApp = _WorkerLayout(self.gateway) if workers else self.gateway
         self.loop = asyncio.new_event_loop()
+        # The headers of the last answer beyond content type and length (rate-limit headers).
+        self.last_headers: dict[str, str] = {}
 
     def close(self) -> None:
         self.loop.close()
@@ -132,6 +137,11 @@ class Harness:
             sent.append(message)
 
         await self.app(scope, receive, send)
+        self.last_headers = {
+            name.decode(): value.decode()
+            for name, value in sent[0]["headers"]
+            if name not in (b"content-type", b"content-length")
+        }
         status = sent[0]["status"]
         raw = sent[1]["body"]
         return status, json.loads(raw)
