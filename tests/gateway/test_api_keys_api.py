@@ -237,3 +237,16 @@ def _order(price: str = "90000") -> dict[str, Any]:
 
 def _json(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
+
+
+def test_the_official_sdks_bodies_with_a_null_agent_wallet_are_served(
+    hx: Harness, alice: Keypair
+) -> None:
+    """rest/api_config_keys.py sends `"agent_wallet": None` next to the signed fields."""
+    created = hx.post(CREATE, {**hx.signed(CREATE, alice, {}), "agent_wallet": None})
+    assert created[0] == 200, created
+    key = created[1]["data"]["api_key"]
+    listed = hx.post(LIST, {**hx.signed(LIST, alice, {}), "agent_wallet": None})
+    assert listed[1]["data"]["active_api_keys"] == [key]
+    revoke = {**hx.signed(REVOKE, alice, {"api_key": key}), "agent_wallet": None}
+    assert hx.post(REVOKE, revoke)[0] == 200
