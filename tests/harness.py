@@ -39,6 +39,9 @@ OP_TYPES = {
     "/api/v1/agent/revoke": "revoke_agent_wallet",
     "/api/v1/agent/revoke_all": "revoke_all_agent_wallets",
     "/api/v1/agent/list": "list_agent_wallets",
+    "/api/v1/account/api_keys/create": "create_api_key",
+    "/api/v1/account/api_keys/revoke": "revoke_api_key",
+    "/api/v1/account/api_keys": "list_api_keys",
 }
 
 
@@ -50,9 +53,13 @@ class _WorkerLayout(AsgiApp):
         super().__init__()
         self._gateway = gateway
 
-    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+    async def answer(
+        self, method: str, path: str, query_string: bytes, body: bytes, *, api_key: str | None
+    ) -> Response:
         verified = verdicts(method, path, body)
-        return await self._gateway.dispatch(method, path, query_string, body, verified)
+        return await self._gateway.dispatch(
+            method, path, query_string, body, verified, api_key=api_key
+        )
 
 
 class Harness:
@@ -84,6 +91,8 @@ class Harness:
         self.gateway = GatewayApp(self.exchange, sandbox=sandbox)
         self.app: AsgiApp = _WorkerLayout(self.gateway) if workers else self.gateway
         self.loop = asyncio.new_event_loop()
+        # The headers of the last answer beyond content type and length (rate-limit headers).
+        self.last_headers: dict[str, str] = {}
 
     def close(self) -> None:
         self.loop.close()
@@ -128,6 +137,11 @@ class Harness:
             sent.append(message)
 
         await self.app(scope, receive, send)
+        self.last_headers = {
+            name.decode(): value.decode()
+            for name, value in sent[0]["headers"]
+            if name not in (b"content-type", b"content-length")
+        }
         status = sent[0]["status"]
         raw = sent[1]["body"]
         return status, json.loads(raw)

@@ -118,6 +118,13 @@ def _parser() -> argparse.ArgumentParser:
         default=100,
         help="GTC/IOC creates wait a random delay in [N/2, N] ms before matching; 0 turns it off",
     )
+    s.add_argument(
+        "--rate-limit",
+        type=_count(1),
+        default=None,
+        help="credits per rolling 60 s per account for requests with a PF-API-KEY header "
+        "(1 a request, 0.5 a cancel; over it: 429); default: no quota",
+    )
     _dev_account_options(s)
     s.add_argument("--config-out", type=Path, help="also write the start-up banner there as JSON")
     s.add_argument(
@@ -197,6 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
         accounts=args.accounts,
         balance=args.balance,
         config_out=args.config_out,
+        rate_limit=args.rate_limit,
     )
     try:
         if args.markets is not None:

@@ -35,6 +35,7 @@ class Config:
     accounts: int = 10  # dev accounts derived from the seed, funded when the state dir is new
     balance: Decimal = Decimal(100_000)  # USDC each dev account starts with
     config_out: Path | None = None  # where to write the banner as JSON
+    rate_limit: int | None = None  # credits per 60 s per account using API keys; None = no quota
 
 
 def load_markets(path: Path) -> tuple[MarketSpec, ...]:

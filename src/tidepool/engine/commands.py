@@ -206,6 +206,19 @@ class RevokeAllAgents(_Command, frozen=True, tag="revoke_all_agents"):
     account: str
 
 
+class CreateApiKey(_Command, frozen=True, tag="create_api_key"):
+    """`api_key` was drawn at random by the gateway and travels in the command, so replaying
+    the journal gives back the same keys (the engine draws nothing)."""
+
+    account: str
+    api_key: str
+
+
+class RevokeApiKey(_Command, frozen=True, tag="revoke_api_key"):
+    account: str
+    api_key: str
+
+
 BatchAction = (
     CreateOrder | CreateMarketOrder | CancelOrder | EditOrder | SetPositionTpsl | CancelStopOrder
 )
@@ -234,5 +247,7 @@ Command = (
     | BindAgent
     | RevokeAgent
     | RevokeAllAgents
+    | CreateApiKey
+    | RevokeApiKey
     | Batch
 )

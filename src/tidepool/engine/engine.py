@@ -27,6 +27,8 @@ is a read that never mutates (unknown accounts read as empty). What `apply` retu
 | BindAgent        | AgentBound                                  | -                              |
 | RevokeAgent      | AgentRevoked                                | 400 agent not bound            |
 | RevokeAllAgents  | one AgentRevoked per agent                  | -                              |
+| CreateApiKey     | ApiKeyCreated                               | 422 limit of 5; 400 duplicate  |
+| RevokeApiKey     | ApiKeyRevoked                               | 400 not an active key of it    |
 | Batch            | results: one ActionResult per action, in    | never as a whole; each action  |
 |                  | order, events concatenated                  | as on its own                  |
 
@@ -50,7 +52,7 @@ from typing import Any
 from msgspec import UNSET
 
 from tidepool.domain.markets import MarketSpec
-from tidepool.engine import admin, invariants, risk, settings, snapshot, stops
+from tidepool.engine import admin, apikeys, invariants, risk, settings, snapshot, stops
 from tidepool.engine.cancels import cancel_all_orders, cancel_order
 from tidepool.engine.commands import (
     Batch,
@@ -59,6 +61,7 @@ from tidepool.engine.commands import (
     CancelOrder,
     CancelStopOrder,
     Command,
+    CreateApiKey,
     CreateMarketOrder,
     CreateOrder,
     CreateStopOrder,
@@ -66,6 +69,7 @@ from tidepool.engine.commands import (
     Faucet,
     RevokeAgent,
     RevokeAllAgents,
+    RevokeApiKey,
     SetMarkPrice,
     SetPositionTpsl,
     UpdateLeverage,
@@ -128,6 +132,8 @@ _HANDLERS: dict[type[Any], Callable[[EngineState, Step, Any], Outcome]] = {
     BindAgent: admin.bind_agent,
     RevokeAgent: admin.revoke_agent,
     RevokeAllAgents: admin.revoke_all_agents,
+    CreateApiKey: apikeys.create_api_key,
+    RevokeApiKey: apikeys.revoke_api_key,
     Batch: in_decimal_context(_batch),
 }
 
@@ -365,6 +371,14 @@ class Engine:
     def is_agent(self, account: str, agent: str) -> bool:
         acc = self._state.accounts.get(account)
         return acc is not None and agent in acc.agents
+
+    def api_keys(self, account: str) -> list[str]:
+        """The account's active API config keys, oldest first."""
+        return apikeys.keys_of(self._state, account)
+
+    def api_key_owner(self, api_key: str) -> str | None:
+        """The account an active API config key belongs to; None if unknown or revoked."""
+        return self._state.api_keys.get(api_key)
 
     # ---- persistence and checks --------------------------------------------------------------
 

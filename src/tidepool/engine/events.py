@@ -113,6 +113,18 @@ class AgentRevoked(_Event, frozen=True, tag="agent_revoked"):
     agent: str
 
 
+class ApiKeyCreated(_Event, frozen=True, tag="api_key_created"):
+    """The key the command carried is now active (create_api_key answers with it)."""
+
+    account: str
+    api_key: str
+
+
+class ApiKeyRevoked(_Event, frozen=True, tag="api_key_revoked"):
+    account: str
+    api_key: str
+
+
 Event = (
     OrderAccepted
     | StopTriggered
@@ -124,6 +136,8 @@ Event = (
     | MarginSettingChanged
     | AgentBound
     | AgentRevoked
+    | ApiKeyCreated
+    | ApiKeyRevoked
 )
 
 

@@ -15,6 +15,9 @@ Invariants:
 Versions:
 - 2 (written now): history entries as arrays (a map per entry spelled out its 16 field names,
   ~45 % of a version-1 snapshot). Everything else is laid out as in version 1.
+- Both versions may end with `api_keys` ([key, account] pairs in creation order); it is left
+  out while no key is active, so a state without keys encodes (and hashes) exactly as before
+  the field existed, and older snapshots restore with no keys.
 - 1: history entries as maps. Still read (a version-1 snapshot restores to the same state).
 - `canonical(state)` is the version-1 encoding, byte for byte: it is what `state_hash` digests,
   so hashes recorded in existing snapshots and state-dir manifests stay valid across the
@@ -28,6 +31,7 @@ from itertools import starmap
 from typing import Generic, TypeVar
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.accounts import Account, MarginSetting, Position
@@ -142,6 +146,7 @@ class Snapshot(msgspec.Struct, Generic[H], frozen=True, kw_only=True):
     orders: list[OrderState]
     history: list[H]
     fills: list[FillRecord] = []
+    api_keys: list[tuple[str, str]] | UnsetType = UNSET  # UNSET (no key): not encoded
 
 
 class _Version(msgspec.Struct):
@@ -193,6 +198,7 @@ def _capture(state: EngineState) -> Snapshot[HistoryEntry]:
         orders=[_capture_order(o) for o in orders],
         history=history,
         fills=state.fills,
+        api_keys=list(state.api_keys.items()) or UNSET,
     )
 
 
@@ -241,16 +247,17 @@ def _capture_order(o: Order) -> OrderState:
     )
 
 
-# What every snapshot this module writes starts with: a 12-entry map whose first key is
-# "version" (Snapshot's first field); the next byte is the version as a positive fixint.
-_VERSION_PREFIX = b"\x8c\xa7version"
+# What every snapshot this module writes starts with: a map of at most 15 entries (fixmap, one
+# byte 0x80 + n) whose first key is "version" (Snapshot's first field); the next byte is the
+# version as a positive fixint. Fields left out while empty (api_keys) change only n.
+_VERSION_KEY = b"\xa7version"
 
 
 def _version(data: bytes) -> int:
     """The snapshot's version, read from its first bytes when it has the layout `encode`
     writes (decoding just the version otherwise walks the whole snapshot); any other layout
     goes through the decoder."""
-    if data[:9] == _VERSION_PREFIX and len(data) > 9 and data[9] < 0x80:
+    if len(data) > 9 and data[0] >> 4 == 0x8 and data[1:9] == _VERSION_KEY and data[9] < 0x80:
         return data[9]
     return _version_decoder.decode(data).version
 
@@ -329,6 +336,8 @@ def _restore(
             owner.cloids[cloid] = order_id
     _attach_history(orders, log)
     state.history_log = log
+    if snap.api_keys is not UNSET:
+        state.api_keys = dict(snap.api_keys)
     for fill in snap.fills:
         state.record_fill(fill)
     for b in snap.books:

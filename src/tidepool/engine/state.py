@@ -15,6 +15,7 @@ Invariants:
   i.e. the public trades) index the same records.
 - `triggers[(symbol, trigger type)]` holds the armed pending stop orders, `legs[parent id]`
   the pending TP/SL legs still waiting for their parent's first fill (see triggers.py).
+- `api_keys` maps each active API config key to its account, in creation order (apikeys.py).
 - `faucet_total` is every faucet credit; `fees_collected` every fee charged. Together with
   balances and PnL they satisfy collateral conservation (I9, see `invariants.py`).
 """
@@ -86,6 +87,7 @@ class EngineState:
         self.fills: list[FillRecord] = []
         self.fills_by_account: dict[str, list[FillRecord]] = {}
         self.trades: dict[str, list[FillRecord]] = {s: [] for s in self.markets}
+        self.api_keys: dict[str, str] = {}
 
     def record_fill(self, fill: FillRecord) -> None:
         """Keep one side of a fill; the taker's side is also the market's public trade."""

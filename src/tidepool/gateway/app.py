@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl
 
 from tidepool.gateway import (
     accounts,
+    api_keys,
     batch,
     history,
     markets,
@@ -35,10 +36,10 @@ from tidepool.gateway import (
     signed,
     websocket,
 )
-from tidepool.gateway.envelope import INTERNAL_ERROR, Response, error, ok
+from tidepool.gateway.envelope import INTERNAL_ERROR, Response, error, ok, rejected
 from tidepool.gateway.errors import WireError
 from tidepool.gateway.exchange import Exchange
-from tidepool.gateway.operations import OPERATIONS
+from tidepool.gateway.operations import BY_PATH, OPERATIONS
 from tidepool.gateway.request import API, Request, Verified
 from tidepool.gateway.sandbox_guard import SANDBOX_PREFIX, sandbox_guard
 from tidepool.journal.errors import JournalWriteError
@@ -131,17 +132,27 @@ class AsgiApp:
         elif body is None:
             response = error(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
         else:
+            api_key = api_keys.header_key(scope["headers"])
             try:
-                response = await self.answer(scope["method"], path, scope["query_string"], body)
+                response = await self.answer(
+                    scope["method"], path, scope["query_string"], body, api_key=api_key
+                )
             except Exception:  # answer() handles its own; this guards a worker's forwarding
                 log.exception("unexpected failure on %s %s", scope["method"], path)
                 response = INTERNAL_ERROR
         # An explicit length spares clients chunked decoding of every small JSON answer.
-        headers = [_CONTENT_TYPE, (b"content-length", str(len(response.body)).encode())]
+        headers = [
+            _CONTENT_TYPE,
+            (b"content-length", str(len(response.body)).encode()),
+            *response.headers,
+        ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
 
-    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+    async def answer(
+        self, method: str, path: str, query_string: bytes, body: bytes, *, api_key: str | None
+    ) -> Response:
+        """`api_key`: the request's `PF-API-KEY` header (gateway.api_keys), None without one."""
         raise NotImplementedError
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -200,10 +211,15 @@ class GatewayApp(AsgiApp):
         query_string: bytes,
         body: bytes,
         verified: Verified | None = None,
+        *,
+        api_key: str | None = None,
     ) -> Response:
         """Answer one request. `verified`: the signature verdicts of the gateway worker process
-        that received it (None: verify here). Also reachable as `dispatch`."""
+        that received it (None: verify here); `api_key`: its `PF-API-KEY` header. Also
+        reachable as `dispatch`."""
         path = normalize(path)
+        if api_key is not None:
+            return await self._keyed(method, path, query_string, body, verified, api_key)
         handler = self._routes.get((method, path))
         if handler is None:
             if path in self._paths:
@@ -221,6 +237,28 @@ class GatewayApp(AsgiApp):
             return INTERNAL_ERROR
 
     dispatch = answer
+
+    async def _keyed(
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        verified: Verified | None,
+        api_key: str,
+    ) -> Response:
+        """A request with an API key: refused (403 bad key, 429 over quota) before anything
+        else, else answered as without it, plus the quota headers when a quota is set."""
+        op = BY_PATH.get(path) if method == "POST" else None
+        refusal, usage = api_keys.admit(self.exchange, api_key, None if op is None else op.op_type)
+        response = (
+            rejected(refusal)
+            if refusal is not None
+            else await self.answer(method, path, query_string, body, verified)
+        )
+        if usage is None:
+            return response
+        return Response(response.status, response.body, api_keys.rest_headers(usage))
 
 
 def normalize(path: str) -> str:

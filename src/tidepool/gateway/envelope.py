@@ -18,6 +18,7 @@ _encoder = msgspec.json.Encoder(decimal_format="string")
 class Response(msgspec.Struct, frozen=True):
     status: int
     body: bytes
+    headers: tuple[tuple[bytes, bytes], ...] = ()  # beyond content type and length
 
 
 def ok(data: Any = None, *, inline: dict[str, Any] | None = None, **after: Any) -> Response:

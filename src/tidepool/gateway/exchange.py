@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
+from tidepool.gateway.ratelimit import RateMeter
 from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.runtime.clock import Clock
 from tidepool.runtime.forkread import ForkedReads
@@ -26,6 +27,7 @@ class Exchange:
     policy: VerifyPolicy = field(default_factory=VerifyPolicy)
     replay_guard: ReplayGuard | None = None
     forked: ForkedReads = field(default_factory=ForkedReads)
+    meter: RateMeter = field(default_factory=RateMeter)  # API keys' quota; none by default
 
     @property
     def sequencer(self) -> Sequencer:

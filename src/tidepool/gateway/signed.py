@@ -118,7 +118,12 @@ def route(op: Operation) -> Callable[[Exchange, Request], Awaitable[Response]]:
     async def handle(ex: Exchange, req: Request) -> Response:
         raw = decode_json_object(req.body)
         if op.read is not None:
-            body, _ = verify(ex, req, raw, op)
+            body, signer = verify(ex, req, raw, op)
+            # No command, so no engine to authorize an agent signer: checked here, on the
+            # agents bound now, as the engine would.
+            agent = signer.agent_wallet
+            if isinstance(agent, str) and not ex.engine.is_agent(body.account, agent):
+                raise AgentNotAuthorized(rejected(AGENT_NOT_AUTHORIZED))
             return op.read(ex, body)
         assert op.answer is not None
         return op.answer(await ex.pipeline.submit(command(ex, req, raw, op)))

@@ -11,6 +11,10 @@ A connection reads frames in one task and never waits on what they ask for:
   like concurrent REST requests;
 - anything else (not JSON, Hummingbot's `{"op": "ping"}`, unknown methods) is ignored.
 
+An upgrade with a `PF-API-KEY` header that names no active key is refused with 403; with a valid
+key, every trading reply is charged to the key's account and carries `rl` when a quota is set
+(gateway.api_keys).
+
 The server closes a connection with code 1000 when the client has sent nothing (no frame, no
 protocol ping) for IDLE_CLOSE_S, and after MAX_LIFETIME_S in any case, as Pacifica does; with 1008
 `slow consumer` when it does not read what it is sent (gateway/ws_session.py). The server sends
@@ -28,8 +32,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tidepool.gateway import ws_trading
-from tidepool.gateway.envelope import Response
+from tidepool.gateway import api_keys, ws_trading
+from tidepool.gateway.envelope import Response, rejected
 from tidepool.gateway.errors import WireError
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.request import decode_json_object
@@ -67,10 +71,14 @@ async def refuse(receive: Receive, send: Send, response: Response) -> None:
 async def serve(
     ex: Exchange, hub: Hub, scope: dict[str, Any], receive: Receive, send: Send
 ) -> None:
+    api_key = api_keys.header_key(scope["headers"])
+    if api_key is not None and ex.engine.api_key_owner(api_key) is None:
+        await refuse(receive, send, rejected(api_keys.INVALID_KEY))
+        return
     link: Link = scope["extensions"][LINK_EXTENSION]
     await receive()  # websocket.connect
     await send({"type": "websocket.accept"})
-    connection = _Connection(ex, hub, link)
+    connection = _Connection(ex, hub, link, api_key)
     reader = asyncio.get_running_loop().create_task(connection.read(receive))
     try:
         close = await connection.session.closing
@@ -83,8 +91,9 @@ async def serve(
 
 
 class _Connection:
-    def __init__(self, ex: Exchange, hub: Hub, link: Link) -> None:
+    def __init__(self, ex: Exchange, hub: Hub, link: Link, api_key: str | None) -> None:
         self.ex = ex
+        self.api_key = api_key
         self.hub = hub
         self.link = link
         self.session = Session(link, SEND_QUEUE_FRAMES)
@@ -158,4 +167,4 @@ class _Connection:
             self.session.offer(encoder.encode(ack))
 
     async def trade(self, frame: dict[str, Any]) -> None:
-        self.session.offer(await ws_trading.answer(self.ex, frame))
+        self.session.offer(await ws_trading.answer(self.ex, frame, self.api_key))

@@ -13,6 +13,10 @@ the answer's form differs:
   journal that cannot be written: err "Service unavailable: ...").
 
 `id` and `type` are echoed as received (null when absent), `t` is the server's time in ms.
+
+On a connection opened with an API key (gateway.api_keys), each request is first charged to the
+key's account: a key revoked since the upgrade answers 403, a request over the quota 429, and
+with a quota set every reply ends with `rl` (spec §5.4).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import msgspec
 
 from tidepool.domain.errors import AGENT_NOT_AUTHORIZED, Reject
 from tidepool.engine.events import ActionResult
-from tidepool.gateway import batch, signed
+from tidepool.gateway import api_keys, batch, signed
 from tidepool.gateway.envelope import bad_request
 from tidepool.gateway.errors import AgentNotAuthorized, Rejected, SignatureRefused, WireError
 from tidepool.gateway.exchange import Exchange
@@ -41,8 +45,25 @@ WS_OPERATIONS: dict[str, Operation] = {op.op_type: op for op in OPERATIONS if op
 _WS_REQUEST = Request("WS", "/ws", {}, b"")
 
 
-async def answer(ex: Exchange, frame: dict[str, Any]) -> bytes:
-    """The encoded reply frame to one trading request."""
+async def answer(ex: Exchange, frame: dict[str, Any], api_key: str | None = None) -> bytes:
+    """The encoded reply frame to one trading request, on a connection opened with `api_key`."""
+    if api_key is None:
+        return await _answer(ex, frame)
+    params = frame.get("params")
+    op_type = next(iter(params)) if isinstance(params, dict) and len(params) == 1 else None
+    refusal, usage = api_keys.admit(ex, api_key, op_type)
+    if refusal is None:
+        reply = await _answer(ex, frame)
+    else:
+        reply = _error(ex, frame.get("id"), op_type, refusal.http_status, refusal.message)
+    if usage is None:
+        return reply
+    # Every reply is an encoded JSON object: `rl` goes in as its last key, where Pacifica's
+    # replies show it, without decoding the frame again.
+    return reply[:-1] + b',"rl":' + encoder.encode(api_keys.ws_rl(usage)) + b"}"
+
+
+async def _answer(ex: Exchange, frame: dict[str, Any]) -> bytes:
     request_id = frame.get("id")
     params = frame.get("params")
     if not isinstance(params, dict) or len(params) != 1:

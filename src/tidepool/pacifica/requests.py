@@ -131,7 +131,14 @@ class AgentWalletRequest(Signed, frozen=True):
 
 
 class EmptyPayloadRequest(Signed, frozen=True):
-    """list_agent_wallets, revoke_all_agent_wallets: payload `{}`."""
+    """list_agent_wallets, revoke_all_agent_wallets, create_api_key, list_api_keys: payload
+    `{}`."""
+
+
+class ApiKeyRequest(Signed, frozen=True):
+    """revoke_api_key: the key to revoke (the official SDK's rest/api_config_keys.py)."""
+
+    api_key: str
 
 
 class FaucetRequest(msgspec.Struct, frozen=True):

@@ -9,6 +9,7 @@ import sys
 from tidepool.config import Config
 from tidepool.engine.engine import EngineConfig
 from tidepool.gateway.exchange import Exchange
+from tidepool.gateway.ratelimit import RateMeter
 from tidepool.gateway.verify import VerifyPolicy
 from tidepool.runtime.clock import SystemClock
 from tidepool.runtime.pipeline import Pipeline
@@ -61,6 +62,7 @@ def _build(cfg: Config) -> Exchange:
         markets={m.symbol: m for m in cfg.markets},
         policy=policy,
         replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
+        meter=RateMeter(cfg.rate_limit),
     )
 
 

@@ -2,7 +2,8 @@
 (a socketpair made by the engine process), carrying length-prefixed msgpack frames.
 
 worker -> engine: `LinkRequest` (an HTTP request plus the signature verdicts of
-gateway.preverify); engine -> worker: `LinkResponse` (status and body, ready to send).
+gateway.preverify, and its `PF-API-KEY` header); engine -> worker: `LinkResponse` (status, body
+and extra headers, ready to send).
 Frames are queued and written once per event-loop turn, so a burst of requests or answers costs
 one system call, not one each: under load that batching is most of the link's saving.
 """
@@ -29,12 +30,14 @@ class LinkRequest(msgspec.Struct, array_like=True, frozen=True):
     query: bytes
     body: bytes
     verified: Verified
+    api_key: str | None = None
 
 
 class LinkResponse(msgspec.Struct, array_like=True, frozen=True):
     id: int
     status: int
     body: bytes
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 _encode = msgspec.msgpack.Encoder().encode

@@ -45,7 +45,7 @@ class _EngineLink(FrameProtocol):
         answer = _decode_response(frame)
         future = self.pending.pop(answer.id, None)
         if future is not None and not future.done():
-            future.set_result(Response(answer.status, answer.body))
+            future.set_result(Response(answer.status, answer.body, answer.headers))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -72,7 +72,9 @@ class ForwardingApp(AsgiApp):
         self._link = link
         link.send(LinkRequest(0, READY, "", b"", b"", frozenset()))
 
-    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+    async def answer(
+        self, method: str, path: str, query_string: bytes, body: bytes, *, api_key: str | None
+    ) -> Response:
         link = self._link
         if link is None or link.transport is None:
             return ENGINE_GONE
@@ -80,7 +82,7 @@ class ForwardingApp(AsgiApp):
         self._next_id += 1
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         link.pending[self._next_id] = future
-        link.send(LinkRequest(self._next_id, method, path, query_string, body, verified))
+        link.send(LinkRequest(self._next_id, method, path, query_string, body, verified, api_key))
         return await future
 
 

@@ -60,9 +60,14 @@ class _WorkerLink(FrameProtocol):
 
     async def _serve(self, request: LinkRequest) -> None:
         response = await self._app.dispatch(
-            request.method, request.path, request.query, request.body, request.verified
+            request.method,
+            request.path,
+            request.query,
+            request.body,
+            request.verified,
+            api_key=request.api_key,
         )
-        self.send(LinkResponse(request.id, response.status, response.body))
+        self.send(LinkResponse(request.id, response.status, response.body, response.headers))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
