@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -57,3 +58,46 @@ class Awaiting:
 
 
 MakeClient = Callable[..., Any]
+
+
+class DropAnswers(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Fault injection: every request reaches the app, but the answers to the first `drops`
+    requests whose path ends with `path` are thrown away and the send fails as a connection
+    reset would, after the server has done the work."""
+
+    def __init__(self, inner: Any, path: str, drops: int = 1) -> None:
+        self.inner = inner
+        self.path = path
+        self.drops = drops
+        self.sent: list[dict[str, Any]] = []  # the JSON bodies that reached the app at `path`
+
+    def _after(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if not request.url.path.endswith(self.path):
+            return response
+        self.sent.append(json.loads(request.content))
+        if self.drops > 0:
+            self.drops -= 1
+            raise httpx.ReadError("connection reset after the server answered", request=request)
+        return response
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._after(request, self.inner.handle_request(request))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        return self._after(request, response)
+
+
+class Unreachable(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A server nobody can connect to: every send fails before reaching it."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self.handle_request(request)

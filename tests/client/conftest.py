@@ -3,7 +3,7 @@ manual clock, so every answer is deterministic and no port is opened."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -28,14 +28,16 @@ def make_client(request: pytest.FixtureRequest, hx: Harness) -> Iterator[MakeCli
     """make_client(key=..., ...) -> a Client, or an AsyncClient run on the harness loop."""
     made: list[Any] = []
 
-    def make(**options: Any) -> Any:
+    def make(wrap: Callable[[Any], Any] = lambda transport: transport, **options: Any) -> Any:
+        """`wrap` puts a transport of the test's own in front of the app's."""
         options.setdefault("clock", hx.clock.now_ms)
         options.setdefault("backoff", 0.0)
         if request.param == "sync":
-            client: Any = Client(URL, transport=SyncASGITransport(hx.app, hx.loop), **options)
+            transport = wrap(SyncASGITransport(hx.app, hx.loop))
+            client: Any = Client(URL, transport=transport, **options)
             made.append(client.close)
             return client
-        inner = AsyncClient(URL, transport=httpx.ASGITransport(app=hx.app), **options)
+        inner = AsyncClient(URL, transport=wrap(httpx.ASGITransport(app=hx.app)), **options)
         made.append(lambda: hx.loop.run_until_complete(inner.aclose()))
         return Awaiting(inner, hx.loop)
 
