@@ -48,6 +48,7 @@ from tidepool.client.errors import (
 from tidepool.client.keys import load_keypair
 from tidepool.client.models import (
     Account,
+    ApiKeys,
     BatchResult,
     Book,
     BookLevel,
@@ -78,6 +79,7 @@ __all__ = [
     "Account",
     "AgentNotAuthorized",
     "ApiError",
+    "ApiKeys",
     "AsyncClient",
     "BaseClient",
     "BatchResult",

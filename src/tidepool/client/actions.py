@@ -36,7 +36,7 @@ from tidepool.client.calls import (
     value_of,
     wire_decimal,
 )
-from tidepool.client.models import BatchResult, OrderRef, StopLeg
+from tidepool.client.models import ApiKeys, BatchResult, OrderRef, StopLeg
 
 __all__ = [
     "batch_orders",
@@ -44,13 +44,16 @@ __all__ = [
     "cancel_all_orders",
     "cancel_order",
     "cancel_stop_order",
+    "create_api_key",
     "create_market_order",
     "create_order",
     "create_stop_order",
     "edit_order",
     "list_agent_wallets",
+    "list_api_keys",
     "revoke_agent_wallet",
     "revoke_all_agent_wallets",
+    "revoke_api_key",
     "set_position_tpsl",
     "update_leverage",
     "update_margin_mode",
@@ -300,6 +303,33 @@ def list_agent_wallets() -> Action[list[str]]:
         {},
         main_key=True,
     )
+
+
+def create_api_key() -> Action[str]:
+    """A new API config key for the `PF-API-KEY` header (POST /account/api_keys/create)."""
+    return Action("/account/api_keys/create", _api_key, "create_api_key", {})
+
+
+class _ApiKey(msgspec.Struct, frozen=True):
+    api_key: str
+
+
+_api_key_answer = value_of(_ApiKey)
+
+
+def _api_key(answer: Answer) -> str:
+    return _api_key_answer(answer).api_key
+
+
+def revoke_api_key(*, api_key: str) -> Action[None]:
+    """POST /account/api_keys/revoke."""
+    return Action("/account/api_keys/revoke", nothing, "revoke_api_key", {"api_key": api_key})
+
+
+def list_api_keys() -> Action[ApiKeys]:
+    """The account's active API config keys and how many it may hold (POST /account/api_keys,
+    a signed read)."""
+    return Action("/account/api_keys", value_of(ApiKeys), "list_api_keys", {})
 
 
 class _Results(msgspec.Struct, frozen=True):

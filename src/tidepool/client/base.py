@@ -174,7 +174,9 @@ class BaseClient:
             # Only creates carry a client order id in their Action, and they answer OrderRef.
             return cast(T, OrderRef(order_id=order_id, client_order_id=cloid))
         except msgspec.ValidationError as exc:
-            raise DecodingError(f"{call.path}: unexpected answer ({exc})", 200) from None
+            raise DecodingError(
+                f"{call.path}: unexpected answer ({exc})", response.status_code
+            ) from None
         if retried and isinstance(call, Batch):
             value = cast(T, (yield from self._settle_batch(call, cast(list[BatchResult], value))))
         return value
@@ -183,7 +185,7 @@ class BaseClient:
         """A resent batch: a create refused as a duplicate of its own id was made by the first
         attempt; report it as made, with its order id."""
         settled = []
-        for action, result in zip(batch.actions, results, strict=False):
+        for action, result in zip(batch.actions, results, strict=True):
             cloid = action.client_order_id
             if not result.success and cloid is not None and result.error == _DUPLICATE + cloid:
                 result = BatchResult(

@@ -66,6 +66,9 @@ class Api:
     revoke_agent_wallet = method(actions.revoke_agent_wallet)
     revoke_all_agent_wallets = method(actions.revoke_all_agent_wallets)
     list_agent_wallets = method(actions.list_agent_wallets)
+    create_api_key = method(actions.create_api_key)
+    revoke_api_key = method(actions.revoke_api_key)
+    list_api_keys = method(actions.list_api_keys)
 
     info = method(reads.info)
     prices = method(reads.prices)

@@ -21,6 +21,7 @@ import msgspec
 
 __all__ = [
     "Account",
+    "ApiKeys",
     "BatchResult",
     "Book",
     "BookLevel",
@@ -68,6 +69,13 @@ class OrderRef(_Model, frozen=True):
 
     order_id: int
     client_order_id: str | None = None
+
+
+class ApiKeys(_Model, frozen=True):
+    """The account's API config keys (spec A11)."""
+
+    active_api_keys: list[str]
+    api_key_limit: int
 
 
 class BatchResult(_Model, frozen=True):
