@@ -20,6 +20,7 @@ SRC = Path(tidepool.__file__).parent
 # package (or top-level module) -> layer; a module may import only lower layers or its own.
 LAYERS: dict[str, int] = {
     "pacifica": 0,  # the client-safe protocol: nothing else of tidepool
+    "client": 1,  # tidepool.client: only the protocol package (a bot installs no exchange)
     "domain": 0,
     "engine": 1,
     "journal": 2,
@@ -32,6 +33,7 @@ LAYERS: dict[str, int] = {
     "__init__": 0,
 }
 ENGINE_MAY_IMPORT = {"domain", "engine"}
+CLIENT_MAY_IMPORT = {"pacifica", "client"}
 
 
 def module_name(path: Path) -> str:
@@ -93,6 +95,8 @@ def test_no_module_imports_from_a_higher_layer() -> None:
                 continue
             if top == "engine" and other not in ENGINE_MAY_IMPORT:
                 wrong.append(f"{module} -> {target} (the engine imports only domain)")
+            elif top == "client" and other not in CLIENT_MAY_IMPORT:
+                wrong.append(f"{module} -> {target} (the client imports only pacifica)")
             elif LAYERS[other] >= LAYERS[top]:
                 wrong.append(f"{module} -> {target}")
     assert wrong == []
