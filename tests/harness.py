@@ -14,6 +14,7 @@ from solders.keypair import Keypair
 from pacifica_recipe import signed_body
 from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
 from tidepool.engine.engine import Engine, EngineConfig
+from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.envelope import Response
 from tidepool.gateway.exchange import Exchange
@@ -50,9 +51,11 @@ class _WorkerLayout(AsgiApp):
         super().__init__()
         self._gateway = gateway
 
-    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+    async def answer(
+        self, method: str, path: str, query_string: bytes, body: bytes, trace: Trace
+    ) -> Response:
         verified = verdicts(method, path, body)
-        return await self._gateway.dispatch(method, path, query_string, body, verified)
+        return await self._gateway.dispatch(method, path, query_string, body, trace, verified)
 
 
 class Harness:

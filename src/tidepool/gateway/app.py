@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 from urllib.parse import parse_qsl
 
 from tidepool.gateway import (
+    accesslog,
     accounts,
     batch,
     history,
     markets,
+    metrics,
     orders,
     sandbox,
     signed,
@@ -73,6 +76,7 @@ def unavailable(reason: str) -> Response:
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/health"): health,
     ("GET", "/ready"): ready,
+    ("GET", "/metrics"): metrics.scrape,
     ("GET", f"{API}/info"): markets.info,
     ("GET", f"{API}/info/prices"): markets.prices,
     ("GET", f"{API}/book"): markets.book,
@@ -92,7 +96,6 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/sandbox/mark_price"): sandbox.mark_price,
     ("GET", "/sandbox/state_hash"): sandbox.state_hash,
 }
-_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 class AsgiApp:
@@ -116,9 +119,11 @@ class AsgiApp:
             elif scope["type"] == "websocket":
                 await self.websocket(scope, receive, send)
             return
+        started = perf_counter()
         message = await receive()
         if message["type"] == "http.disconnect":  # the client (or a read deadline) hung up
             return
+        trace = accesslog.Trace(accesslog.request_id(scope.get("headers", ())))
         body: bytes | None = message.get("body", b"")
         if message.get("more_body", False):  # rare for small JSON bodies: read the rest
             body = await _read_rest(receive, message.get("body", b""))
@@ -132,16 +137,27 @@ class AsgiApp:
             response = error(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
         else:
             try:
-                response = await self.answer(scope["method"], path, scope["query_string"], body)
+                response = await self.answer(
+                    scope["method"], path, scope["query_string"], body, trace
+                )
             except Exception:  # answer() handles its own; this guards a worker's forwarding
                 log.exception("unexpected failure on %s %s", scope["method"], path)
                 response = INTERNAL_ERROR
         # An explicit length spares clients chunked decoding of every small JSON answer.
-        headers = [_CONTENT_TYPE, (b"content-length", str(len(response.body)).encode())]
+        headers = [
+            (b"content-type", response.content_type),
+            (b"content-length", str(len(response.body)).encode()),
+            (accesslog.REQUEST_ID_HEADER, trace.request_id),
+        ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
+        if accesslog.enabled():  # after the answer is sent: the line never delays it
+            accesslog.write(scope["method"], path, response.status, perf_counter() - started, trace)
 
-    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+    async def answer(
+        self, method: str, path: str, query_string: bytes, body: bytes, trace: accesslog.Trace
+    ) -> Response:
+        """The answer to one HTTP request; `trace` is filled in for its log line."""
         raise NotImplementedError
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -182,6 +198,7 @@ class GatewayApp(AsgiApp):
         )
         self._paths = frozenset(path for _, path in self._routes)
         self._hub = websocket.hub(exchange)
+        self._stats = exchange.stats
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`/ws` (spec §5); any other path is refused as AsgiApp does."""
@@ -199,26 +216,38 @@ class GatewayApp(AsgiApp):
         path: str,
         query_string: bytes,
         body: bytes,
+        trace: accesslog.Trace,
         verified: Verified | None = None,
     ) -> Response:
-        """Answer one request. `verified`: the signature verdicts of the gateway worker process
-        that received it (None: verify here). Also reachable as `dispatch`."""
+        """Answer one request, count it for /metrics, and fill in its `trace`. `verified`: the
+        signature verdicts of the gateway worker process that received it (None: verify here).
+        Also reachable as `dispatch`."""
+        started = perf_counter()
         path = normalize(path)
         handler = self._routes.get((method, path))
         if handler is None:
+            route = metrics.OTHER_ROUTE
             if path in self._paths:
-                return error(405, f"Method {method} not allowed for {path}")
-            return error(404, f"Not found: {path}")
-        query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
-        try:
-            return await handler(self.exchange, Request(method, path, query, body, verified))
-        except WireError as exc:
-            return exc.response
-        except JournalWriteError as exc:
-            return unavailable(str(exc))
-        except Exception:
-            log.exception("unexpected failure on %s %s", method, path)
-            return INTERNAL_ERROR
+                response = error(405, f"Method {method} not allowed for {path}")
+            else:
+                response = error(404, f"Not found: {path}")
+        else:
+            route = path
+            query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
+            trace.account = query.get("account")
+            try:
+                response = await handler(
+                    self.exchange, Request(method, path, query, body, verified, trace)
+                )
+            except WireError as exc:
+                response = exc.response
+            except JournalWriteError as exc:
+                response = unavailable(str(exc))
+            except Exception:
+                log.exception("unexpected failure on %s %s", method, path)
+                response = INTERNAL_ERROR
+        self._stats.request(route, response.status, perf_counter() - started)
+        return response
 
     dispatch = answer
 

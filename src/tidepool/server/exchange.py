@@ -61,6 +61,7 @@ def _build(cfg: Config) -> Exchange:
         markets={m.symbol: m for m in cfg.markets},
         policy=policy,
         replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
+        explain_auth=cfg.explain_auth,
     )
 
 

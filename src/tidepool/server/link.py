@@ -35,6 +35,12 @@ class LinkResponse(msgspec.Struct, array_like=True, frozen=True):
     id: int
     status: int
     body: bytes
+    content_type: bytes
+    # The request's log line is written by the worker (gateway.accesslog): what the engine
+    # process learnt of it comes back with the answer.
+    account: str | None = None
+    order_id: int | None = None
+    auth: dict[str, str] | None = None
 
 
 _encode = msgspec.msgpack.Encoder().encode
