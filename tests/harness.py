@@ -14,6 +14,7 @@ from solders.keypair import Keypair
 from pacifica_recipe import signed_body
 from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
 from tidepool.engine.engine import Engine, EngineConfig
+from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.envelope import Response
 from tidepool.gateway.exchange import Exchange
@@ -54,11 +55,18 @@ class _WorkerLayout(AsgiApp):
         self._gateway = gateway
 
     async def answer(
-        self, method: str, path: str, query_string: bytes, body: bytes, *, api_key: str | None
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        trace: Trace,
+        *,
+        api_key: str | None,
     ) -> Response:
         verified = verdicts(method, path, body)
         return await self._gateway.dispatch(
-            method, path, query_string, body, verified, api_key=api_key
+            method, path, query_string, body, trace, verified, api_key=api_key
         )
 
 
@@ -91,7 +99,8 @@ class Harness:
         self.gateway = GatewayApp(self.exchange, sandbox=sandbox)
         self.app: AsgiApp = _WorkerLayout(self.gateway) if workers else self.gateway
         self.loop = asyncio.new_event_loop()
-        # The headers of the last answer beyond content type and length (rate-limit headers).
+        # The headers of the last answer beyond content type, length and request id (the
+        # rate-limit headers).
         self.last_headers: dict[str, str] = {}
 
     def close(self) -> None:
@@ -140,7 +149,7 @@ class Harness:
         self.last_headers = {
             name.decode(): value.decode()
             for name, value in sent[0]["headers"]
-            if name not in (b"content-type", b"content-length")
+            if name not in (b"content-type", b"content-length", b"x-request-id")
         }
         status = sent[0]["status"]
         raw = sent[1]["body"]

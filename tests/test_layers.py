@@ -25,6 +25,8 @@ LAYERS: dict[str, int] = {
     "engine": 1,
     "journal": 2,
     "config": 2,
+    "options": 0,  # the vocabulary of config's settings table
+    "configsources": 3,  # flags, environment and file read into a Config
     "runtime": 3,
     "gateway": 4,
     "server": 5,

@@ -12,6 +12,7 @@ from solders.keypair import Keypair
 
 from harness import Harness
 from pacifica_recipe import keypair
+from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.preverify import verdicts
 from tidepool.pacifica import canonical_message
 
@@ -39,7 +40,7 @@ def _order(price: str = "90000") -> dict[str, Any]:
 
 def _dispatch(hx: Harness, path: str, body: dict[str, Any], verified: Any) -> tuple[int, Any]:
     response = hx.loop.run_until_complete(
-        hx.gateway.dispatch("POST", path, b"", json.dumps(body).encode(), verified)
+        hx.gateway.dispatch("POST", path, b"", json.dumps(body).encode(), Trace(b""), verified)
     )
     return response.status, json.loads(response.body)
 

@@ -200,6 +200,15 @@ class Engine:
         return 0 if acc is None else len(acc.open_ids) + len(acc.stop_ids)
 
     @property
+    def open_order_total(self) -> int:
+        """Resting and pending stop orders of every account (/metrics reads it per scrape)."""
+        return sum(len(a.open_ids) + len(a.stop_ids) for a in self._state.accounts.values())
+
+    def account_addresses(self, limit: int) -> list[str]:
+        """Up to `limit` addresses of accounts the state holds (--explain-auth tries them)."""
+        return [address for address, _ in zip(self._state.accounts, range(limit), strict=False)]
+
+    @property
     def order_count(self) -> int:
         """Orders ever accepted, open and terminal: the bulk of the state's size."""
         return len(self._state.orders)

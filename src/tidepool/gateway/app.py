@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
+
 from tidepool.gateway import (
+    accesslog,
     accounts,
     api_keys,
     batch,
     history,
     markets,
+    metrics,
     orders,
     sandbox,
     signed,
@@ -74,6 +79,7 @@ def unavailable(reason: str) -> Response:
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/health"): health,
     ("GET", "/ready"): ready,
+    ("GET", "/metrics"): metrics.scrape,
     ("GET", f"{API}/info"): markets.info,
     ("GET", f"{API}/info/prices"): markets.prices,
     ("GET", f"{API}/book"): markets.book,
@@ -93,7 +99,6 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/sandbox/mark_price"): sandbox.mark_price,
     ("GET", "/sandbox/state_hash"): sandbox.state_hash,
 }
-_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 class AsgiApp:
@@ -117,9 +122,11 @@ class AsgiApp:
             elif scope["type"] == "websocket":
                 await self.websocket(scope, receive, send)
             return
+        started = perf_counter()
         message = await receive()
         if message["type"] == "http.disconnect":  # the client (or a read deadline) hung up
             return
+        trace = accesslog.Trace(accesslog.request_id(scope.get("headers", ())))
         body: bytes | None = message.get("body", b"")
         if message.get("more_body", False):  # rare for small JSON bodies: read the rest
             body = await _read_rest(receive, message.get("body", b""))
@@ -135,24 +142,35 @@ class AsgiApp:
             api_key = api_keys.header_key(scope["headers"])
             try:
                 response = await self.answer(
-                    scope["method"], path, scope["query_string"], body, api_key=api_key
+                    scope["method"], path, scope["query_string"], body, trace, api_key=api_key
                 )
             except Exception:  # answer() handles its own; this guards a worker's forwarding
                 log.exception("unexpected failure on %s %s", scope["method"], path)
                 response = INTERNAL_ERROR
         # An explicit length spares clients chunked decoding of every small JSON answer.
         headers = [
-            _CONTENT_TYPE,
+            (b"content-type", response.content_type),
             (b"content-length", str(len(response.body)).encode()),
+            (accesslog.REQUEST_ID_HEADER, trace.request_id),
             *response.headers,
         ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
+        if accesslog.enabled():  # after the answer is sent: the line never delays it
+            accesslog.write(scope["method"], path, response.status, perf_counter() - started, trace)
 
     async def answer(
-        self, method: str, path: str, query_string: bytes, body: bytes, *, api_key: str | None
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        trace: accesslog.Trace,
+        *,
+        api_key: str | None,
     ) -> Response:
-        """`api_key`: the request's `PF-API-KEY` header (gateway.api_keys), None without one."""
+        """The answer to one HTTP request; `trace` is filled in for its log line. `api_key`:
+        the request's `PF-API-KEY` header (gateway.api_keys), None without one."""
         raise NotImplementedError
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -193,6 +211,7 @@ class GatewayApp(AsgiApp):
         )
         self._paths = frozenset(path for _, path in self._routes)
         self._hub = websocket.hub(exchange)
+        self._stats = exchange.stats
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`/ws` (spec §5); any other path is refused as AsgiApp does."""
@@ -210,31 +229,42 @@ class GatewayApp(AsgiApp):
         path: str,
         query_string: bytes,
         body: bytes,
+        trace: accesslog.Trace,
         verified: Verified | None = None,
         *,
         api_key: str | None = None,
     ) -> Response:
-        """Answer one request. `verified`: the signature verdicts of the gateway worker process
-        that received it (None: verify here); `api_key`: its `PF-API-KEY` header. Also
-        reachable as `dispatch`."""
+        """Answer one request, count it for /metrics, and fill in its `trace`. `verified`: the
+        signature verdicts of the gateway worker process that received it (None: verify here);
+        `api_key`: its `PF-API-KEY` header. Also reachable as `dispatch`."""
         path = normalize(path)
         if api_key is not None:
-            return await self._keyed(method, path, query_string, body, verified, api_key)
+            return await self._keyed(method, path, query_string, body, trace, verified, api_key)
+        started = perf_counter()
         handler = self._routes.get((method, path))
         if handler is None:
+            route = metrics.OTHER_ROUTE
             if path in self._paths:
-                return error(405, f"Method {method} not allowed for {path}")
-            return error(404, f"Not found: {path}")
-        query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
-        try:
-            return await handler(self.exchange, Request(method, path, query, body, verified))
-        except WireError as exc:
-            return exc.response
-        except JournalWriteError as exc:
-            return unavailable(str(exc))
-        except Exception:
-            log.exception("unexpected failure on %s %s", method, path)
-            return INTERNAL_ERROR
+                response = error(405, f"Method {method} not allowed for {path}")
+            else:
+                response = error(404, f"Not found: {path}")
+        else:
+            route = path
+            query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
+            trace.account = query.get("account")
+            try:
+                response = await handler(
+                    self.exchange, Request(method, path, query, body, verified, trace)
+                )
+            except WireError as exc:
+                response = exc.response
+            except JournalWriteError as exc:
+                response = unavailable(str(exc))
+            except Exception:
+                log.exception("unexpected failure on %s %s", method, path)
+                response = INTERNAL_ERROR
+        self._stats.request(route, response.status, perf_counter() - started)
+        return response
 
     dispatch = answer
 
@@ -244,6 +274,7 @@ class GatewayApp(AsgiApp):
         path: str,
         query_string: bytes,
         body: bytes,
+        trace: accesslog.Trace,
         verified: Verified | None,
         api_key: str,
     ) -> Response:
@@ -254,11 +285,11 @@ class GatewayApp(AsgiApp):
         response = (
             rejected(refusal)
             if refusal is not None
-            else await self.answer(method, path, query_string, body, verified)
+            else await self.answer(method, path, query_string, body, trace, verified)
         )
         if usage is None:
             return response
-        return Response(response.status, response.body, api_keys.rest_headers(usage))
+        return msgspec.structs.replace(response, headers=api_keys.rest_headers(usage))
 
 
 def normalize(path: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
+from tidepool.gateway.metrics import RequestStats
 from tidepool.gateway.ratelimit import RateMeter
 from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
 from tidepool.runtime.clock import Clock
@@ -28,6 +29,8 @@ class Exchange:
     replay_guard: ReplayGuard | None = None
     forked: ForkedReads = field(default_factory=ForkedReads)
     meter: RateMeter = field(default_factory=RateMeter)  # API keys' quota; none by default
+    stats: RequestStats = field(default_factory=RequestStats)  # what /metrics reports
+    explain_auth: bool = False  # log why a signature was refused (gateway.explain)
 
     @property
     def sequencer(self) -> Sequencer:

@@ -80,9 +80,11 @@ async def serve(
     await send({"type": "websocket.accept"})
     connection = _Connection(ex, hub, link, api_key)
     reader = asyncio.get_running_loop().create_task(connection.read(receive))
+    ex.stats.ws_connections += 1
     try:
         close = await connection.session.closing
     finally:
+        ex.stats.ws_connections -= 1
         reader.cancel()
         connection.stop()
     if close is not None:

@@ -63,6 +63,7 @@ def _build(cfg: Config) -> Exchange:
         policy=policy,
         replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
         meter=RateMeter(cfg.rate_limit),
+        explain_auth=cfg.explain_auth,
     )
 
 

@@ -140,7 +140,8 @@ def http_config(app: Any, *, websocket: bool = False) -> uvicorn.Config:
         ws_ping_interval=None,
         lifespan="on",
         log_level="warning",
-        access_log=False,
+        log_config=None,  # uvicorn's lines go through the server's own layout (server.logsetup)
+        access_log=False,  # the access line is Tidepool's (gateway.accesslog)
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=5,
         # X-Forwarded-* rewriting is for servers behind a proxy; Tidepool never reads the

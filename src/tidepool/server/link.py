@@ -37,7 +37,13 @@ class LinkResponse(msgspec.Struct, array_like=True, frozen=True):
     id: int
     status: int
     body: bytes
+    content_type: bytes
     headers: tuple[tuple[bytes, bytes], ...] = ()
+    # The request's log line is written by the worker (gateway.accesslog): what the engine
+    # process learnt of it comes back with the answer.
+    account: str | None = None
+    order_id: int | None = None
+    auth: dict[str, str] | None = None
 
 
 _encode = msgspec.msgpack.Encoder().encode

@@ -23,35 +23,38 @@ from collections.abc import Sequence
 import msgspec
 import uvicorn
 
+from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.app import AsgiApp
-from tidepool.gateway.envelope import Response, error
+from tidepool.gateway.envelope import JSON, Response, error
 from tidepool.gateway.preverify import verdicts
 from tidepool.server.httpguard import http_config
 from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse
+from tidepool.server.logsetup import configure_logging
 
 log = logging.getLogger("tidepool.worker")
 
 _decode_response = msgspec.msgpack.Decoder(LinkResponse).decode
 ENGINE_GONE = error(503, "Tidepool engine process is not available")
+_ENGINE_GONE_ANSWER = LinkResponse(0, ENGINE_GONE.status, ENGINE_GONE.body, JSON)
 
 
 class _EngineLink(FrameProtocol):
     def __init__(self, on_lost: asyncio.Event) -> None:
         super().__init__()
-        self.pending: dict[int, asyncio.Future[Response]] = {}
+        self.pending: dict[int, asyncio.Future[LinkResponse]] = {}
         self._on_lost = on_lost
 
     def frame_received(self, frame: bytes) -> None:
         answer = _decode_response(frame)
         future = self.pending.pop(answer.id, None)
         if future is not None and not future.done():
-            future.set_result(Response(answer.status, answer.body, answer.headers))
+            future.set_result(answer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         for future in self.pending.values():
             if not future.done():
-                future.set_result(ENGINE_GONE)
+                future.set_result(_ENGINE_GONE_ANSWER)
         self.pending.clear()
         self._on_lost.set()
 
@@ -73,17 +76,26 @@ class ForwardingApp(AsgiApp):
         link.send(LinkRequest(0, READY, "", b"", b"", frozenset()))
 
     async def answer(
-        self, method: str, path: str, query_string: bytes, body: bytes, *, api_key: str | None
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        trace: Trace,
+        *,
+        api_key: str | None,
     ) -> Response:
         link = self._link
         if link is None or link.transport is None:
             return ENGINE_GONE
         verified = verdicts(method, path, body)
         self._next_id += 1
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[LinkResponse] = asyncio.get_running_loop().create_future()
         link.pending[self._next_id] = future
         link.send(LinkRequest(self._next_id, method, path, query_string, body, verified, api_key))
-        return await future
+        answer = await future
+        trace.account, trace.order_id, trace.auth = answer.account, answer.order_id, answer.auth
+        return Response(answer.status, answer.body, answer.headers, answer.content_type)
 
 
 class _WorkerServer(uvicorn.Server):
@@ -105,10 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--listen-fd", type=int, required=True)
     p.add_argument("--link-fd", type=int, required=True)
     p.add_argument("--log-level", default="info")
+    p.add_argument("--log-json", action="store_true")
     args = p.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level, json=args.log_json)
     listener = socket.socket(fileno=args.listen_fd)
     link_sock = socket.socket(fileno=args.link_fd)
     app = ForwardingApp(link_sock)

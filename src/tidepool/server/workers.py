@@ -27,6 +27,7 @@ import msgspec
 import uvloop
 
 from tidepool.config import Config
+from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.app import GatewayApp
 from tidepool.server.banner import Listening
 from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse
@@ -59,15 +60,28 @@ class _WorkerLink(FrameProtocol):
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, request: LinkRequest) -> None:
+        trace = Trace(b"")  # the worker holds the request id and writes the log line
         response = await self._app.dispatch(
             request.method,
             request.path,
             request.query,
             request.body,
+            trace,
             request.verified,
             api_key=request.api_key,
         )
-        self.send(LinkResponse(request.id, response.status, response.body, response.headers))
+        self.send(
+            LinkResponse(
+                request.id,
+                response.status,
+                response.body,
+                response.content_type,
+                response.headers,
+                trace.account,
+                trace.order_id,
+                trace.auth,
+            )
+        )
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -102,6 +116,7 @@ class _Worker:
             str(theirs.fileno()),
             "--log-level",
             self._cfg.log_level,
+            *(["--log-json"] if self._cfg.log_json else []),
         ]
         # A new session: a terminal's Ctrl-C reaches only this process, which then stops the
         # workers in order (after their last answers), instead of all at once.
