@@ -13,7 +13,16 @@ import msgspec
 import pytest
 
 from harness import Harness
-from tidepool.server.link import FrameProtocol, ToWorker, WsClose, WsEnded, WsOpened, WsPush, WsText
+from tidepool.server.link import (
+    FrameProtocol,
+    ToWorker,
+    WsClose,
+    WsEnded,
+    WsPush,
+    WsText,
+    WsUpgrade,
+    WsUpgraded,
+)
 from tidepool.server.wsremote import RemoteConnections
 
 _decode = msgspec.msgpack.Decoder(ToWorker).decode
@@ -47,7 +56,7 @@ class _Worker:
         self.link = FrameProtocol()
         self.captured = _Captured()
         self.link.connection_made(self.captured)  # type: ignore[arg-type]
-        self.connections = RemoteConnections(self.link, hx.gateway.ws_connection)
+        self.connections = RemoteConnections(self.link, hx.gateway)
         _workers.append(self)
 
     def pushes(self, channel: str) -> list[WsPush]:
@@ -83,9 +92,9 @@ def _until(hx: Harness, done: Callable[[], bool]) -> None:
 def _subscribe_prices(hx: Harness, worker: _Worker, *conns: int) -> None:
     async def subscribe() -> None:
         for conn in conns:
-            worker.connections.received(WsOpened(conn))
+            worker.connections.received(WsUpgrade(conn, None))
             frame = {"method": "subscribe", "params": {"source": "prices"}}
-            worker.connections.received(WsText(conn, json.dumps(frame).encode()))
+            worker.connections.received(WsText(conn, json.dumps(frame).encode(), frozenset()))
 
     hx.loop.run_until_complete(subscribe())
     _until(hx, lambda: {c for f in worker.pushes("subscribe") for c in f.conns} >= set(conns))
@@ -129,7 +138,7 @@ def test_a_connection_closed_by_the_engine_process_is_closed_in_its_worker(hx: H
     async def fall_behind() -> None:
         worker.connections.close_all(1011, "server fell behind")
         # A frame of the client's that was on its way: nothing answers it.
-        worker.connections.received(WsText(3, b'{"method":"ping"}'))
+        worker.connections.received(WsText(3, b'{"method":"ping"}', frozenset()))
 
     hx.loop.run_until_complete(fall_behind())
     _subscribe_prices(hx, worker, 4)
@@ -139,3 +148,22 @@ def test_a_connection_closed_by_the_engine_process_is_closed_in_its_worker(hx: H
     assert closes == [WsClose(3, 1011, "server fell behind")]
     (push,) = worker.pushes("prices")
     assert push.conns == [4] and worker.pushes("pong") == []
+
+
+def test_an_upgrade_with_an_unknown_api_key_is_refused_with_403_and_others_accepted(
+    hx: Harness,
+) -> None:
+    worker = _Worker(hx)
+
+    async def upgrade() -> None:
+        worker.connections.received(WsUpgrade(1, "no-such-key"))
+        worker.connections.received(WsUpgrade(2, None))
+        worker.connections.received(WsText(1, b'{"method":"ping"}', frozenset()))
+
+    hx.loop.run_until_complete(upgrade())
+    _until(hx, lambda: len(worker.captured.frames()) >= 2)
+    refused, accepted = worker.captured.frames()
+    assert isinstance(refused, WsUpgraded) and refused.conn == 1 and refused.status == 403
+    assert json.loads(refused.body)["success"] is False
+    assert accepted == WsUpgraded(2, 101, b"")
+    assert worker.pushes("pong") == []  # the refused connection has no session logic

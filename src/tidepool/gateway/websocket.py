@@ -43,7 +43,7 @@ from tidepool.gateway import api_keys, ws_trading
 from tidepool.gateway.envelope import Response, rejected
 from tidepool.gateway.errors import WireError
 from tidepool.gateway.exchange import Exchange
-from tidepool.gateway.request import decode_json_object
+from tidepool.gateway.request import Verified, decode_json_object
 from tidepool.gateway.ws_channels import InvalidParams, channel_key, open_channel
 from tidepool.gateway.ws_fanout import ChannelKey, Hub, encoder
 from tidepool.gateway.ws_session import LINK_EXTENSION, Link, Session, SocketSession
@@ -151,7 +151,9 @@ class Connection:
             self.hub.leave(key, self.session)
         self.channels.clear()
 
-    def handle(self, data: bytes) -> None:
+    def handle(self, data: bytes, verified: Verified | None = None) -> None:
+        """One frame from the client. `verified`: the signature verdicts of the gateway worker
+        process holding the socket (gateway.preverify.ws_verdicts); None: verify here."""
         if self.session.closing.done():
             return  # a frame that was on its way when the connection closed
         try:
@@ -164,7 +166,7 @@ class Connection:
         elif method == "subscribe" or method == "unsubscribe":
             self.subscription(method, frame.get("params"))
         elif method is None and "params" in frame:
-            task = self._loop.create_task(self.trade(frame))
+            task = self._loop.create_task(self.trade(frame, verified))
             self.operations.add(task)
             task.add_done_callback(self.operations.discard)
 
@@ -187,5 +189,5 @@ class Connection:
             ack = {"channel": "unsubscribe", "data": {**params, "data": params}}
             self.session.offer(encoder.encode(ack))
 
-    async def trade(self, frame: dict[str, Any]) -> None:
-        self.session.offer(await ws_trading.answer(self.ex, frame, self.api_key))
+    async def trade(self, frame: dict[str, Any], verified: Verified | None) -> None:
+        self.session.offer(await ws_trading.answer(self.ex, frame, self.api_key, verified))

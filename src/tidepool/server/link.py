@@ -70,6 +70,7 @@ class WsUpgraded(msgspec.Struct, array_like=True, frozen=True, tag=7):
 class WsText(msgspec.Struct, array_like=True, frozen=True, tag=3):
     conn: int
     data: bytes
+    verified: Verified  # of a trading operation: gateway.preverify.ws_verdicts
 
 
 class WsEnded(msgspec.Struct, array_like=True, frozen=True, tag=4):

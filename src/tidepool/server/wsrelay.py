@@ -9,7 +9,9 @@ The worker owns the sockets, the engine process owns the state and the session l
   (server/httpguard.py, server/wsprotocol.py), or answers the refusal;
 - keeps its `SocketSession` (gateway/ws_session.py): the bounded send queue and the slow-consumer
   close (1008), the idle close and the 24 h lifetime, all of which are about the socket;
-- relays every frame the client sends to the engine process (`WsText`), and its end (`WsEnded`);
+- relays every frame the client sends to the engine process (`WsText`), with the verdicts of
+  its signatures if it is a trading operation (gateway.preverify: the ed25519 work stays in the
+  workers, as for REST), and its end (`WsEnded`);
 - writes what the engine process sends (`WsPush`: the same bytes to each connection named) and
   closes a connection when the engine process says so (`WsClose`: 1011 when a channel fell
   behind).
@@ -24,6 +26,7 @@ from typing import Any
 
 from tidepool.gateway import api_keys, websocket
 from tidepool.gateway.envelope import Response
+from tidepool.gateway.preverify import ws_verdicts
 from tidepool.gateway.ws_session import SocketSession
 from tidepool.server.link import (
     ACCEPTED,
@@ -70,7 +73,10 @@ class WsRelay:
             session = await websocket.accept(scope, receive, send)
             self._sockets[conn] = session
             await websocket.run_socket(
-                session, receive, send, lambda data: link.send(WsText(conn, data))
+                session,
+                receive,
+                send,
+                lambda data: link.send(WsText(conn, data, ws_verdicts(data))),
             )
         finally:
             self._sockets.pop(conn, None)

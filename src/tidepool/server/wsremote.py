@@ -73,7 +73,7 @@ class RemoteConnections:
         if isinstance(frame, WsText):
             connection = self._open.get(conn)
             if connection is not None:  # None: closed here, and the worker did not know yet
-                connection.handle(frame.data)
+                connection.handle(frame.data, frame.verified)
         elif isinstance(frame, WsUpgrade):
             refusal = websocket.upgrade_refusal(self._app.exchange, frame.api_key)
             if refusal is not None:
