@@ -58,9 +58,11 @@ def _holder(srv: ServerProcess, ws: Any, workers: list[int]) -> int:
     with open("/proc/net/tcp") as f:
         for line in f.readlines()[1:]:
             fields = line.split()
-            local, remote = fields[1], fields[2]
-            if int(local.split(":")[1], 16) == server_port and (
-                int(remote.split(":")[1], 16) == client_port
+            local, remote, state = fields[1], fields[2], fields[3]
+            if (
+                state == "01"  # established (not a closed connection's TIME_WAIT)
+                and int(local.split(":")[1], 16) == server_port
+                and int(remote.split(":")[1], 16) == client_port
             ):
                 inode = fields[9]
     assert inode is not None, "the server's end of the connection is not in /proc/net/tcp"
