@@ -62,14 +62,16 @@ class WsRelay:
         conn = self._last_id
         answer = self._upgrading[conn] = asyncio.get_running_loop().create_future()
         link.send(WsUpgrade(conn, api_keys.header_key(scope["headers"])))
+        # WsEnded however this ends, even cancelled while waiting for the answer: the engine
+        # process may have accepted already (and ignores the end of a refused upgrade).
         try:
-            upgraded = await answer
-        finally:
-            self._upgrading.pop(conn, None)
-        if upgraded.status != ACCEPTED:
-            await websocket.refuse(receive, send, upgraded)
-            return
-        try:
+            try:
+                upgraded = await answer
+            finally:
+                self._upgrading.pop(conn, None)
+            if upgraded.status != ACCEPTED:
+                await websocket.refuse(receive, send, upgraded)
+                return
             session = await websocket.accept(scope, receive, send)
             self._sockets[conn] = session
             await websocket.run_socket(
