@@ -1,6 +1,6 @@
 """API config keys against a real `tidepool serve --rate-limit 3` (spec §3.7, §5.4, A10, A11):
 the `PF-API-KEY` header on the WebSocket upgrade (403 refusal, `rl` on every reply, 429 over the
-quota) and on REST in both process layouts (the gateway workers forward it)."""
+quota) and on REST, in both process layouts (the gateway workers forward it)."""
 
 from __future__ import annotations
 
@@ -33,13 +33,6 @@ def srv(
     args = ("--speedbump-ms", "0", "--rate-limit", "3", *LAYOUTS[request.param])
     with ServerProcess(state, *args) as server:
         yield server
-
-
-@pytest.fixture
-def one_process(srv: ServerProcess) -> ServerProcess:
-    if "--workers" in srv.extra_args:
-        pytest.skip("WebSocket is served by the single-process layout")
-    return srv
 
 
 def _now_ms() -> int:
@@ -98,11 +91,11 @@ def test_rest_checks_the_key_header_and_reports_the_quota_in_both_layouts(
     assert "x-ratelimit-remaining" not in httpx.get(f"{srv.api}/info", timeout=10).headers
 
 
-def test_an_upgrade_with_an_unknown_key_is_refused_with_403(one_process: ServerProcess) -> None:
+def test_an_upgrade_with_an_unknown_key_is_refused_with_403(srv: ServerProcess) -> None:
     async def scenario() -> None:
         headers = {"PF-API-KEY": "nosuchke_1111111111111111"}
         with pytest.raises(websockets.InvalidStatus) as refused:
-            async with websockets.connect(_ws_url(one_process), additional_headers=headers):
+            async with websockets.connect(_ws_url(srv), additional_headers=headers):
                 pass
         assert refused.value.response.status_code == 403
         assert json.loads(refused.value.response.body)["error"].startswith("Invalid API key")
@@ -111,16 +104,14 @@ def test_an_upgrade_with_an_unknown_key_is_refused_with_403(one_process: ServerP
 
 
 def test_replies_on_a_keyed_connection_carry_rl_and_stop_at_the_quota(
-    one_process: ServerProcess,
+    srv: ServerProcess,
 ) -> None:
     kp = keypair(62)
-    httpx.post(
-        f"{one_process.url}/sandbox/faucet", json={"account": str(kp.pubkey()), "amount": "100000"}
-    )
-    key = _new_key(one_process, kp)
+    httpx.post(f"{srv.url}/sandbox/faucet", json={"account": str(kp.pubkey()), "amount": "100000"})
+    key = _new_key(srv, kp)
 
     async def scenario() -> None:
-        url = _ws_url(one_process)
+        url = _ws_url(srv)
         async with websockets.connect(url, additional_headers={"PF-API-KEY": key}) as ws:
             cancel = await _call(ws, _frame(kp, "cancel_all_orders", CANCEL_ALL))
             assert cancel["code"] == 200 and list(cancel)[-1] == "rl", cancel
@@ -142,15 +133,15 @@ def test_replies_on_a_keyed_connection_carry_rl_and_stop_at_the_quota(
     asyncio.run(scenario())
 
 
-def test_a_key_revoked_while_connected_is_refused_with_403(one_process: ServerProcess) -> None:
+def test_a_key_revoked_while_connected_is_refused_with_403(srv: ServerProcess) -> None:
     kp = keypair(63)
-    key = _new_key(one_process, kp)
+    key = _new_key(srv, kp)
 
     async def scenario() -> None:
-        url = _ws_url(one_process)
+        url = _ws_url(srv)
         async with websockets.connect(url, additional_headers={"PF-API-KEY": key}) as ws:
             assert (await _call(ws, _frame(kp, "cancel_all_orders", CANCEL_ALL)))["code"] == 200
-            _post(one_process, "/account/api_keys/revoke", kp, "revoke_api_key", {"api_key": key})
+            _post(srv, "/account/api_keys/revoke", kp, "revoke_api_key", {"api_key": key})
             refused = await _call(ws, _frame(kp, "cancel_all_orders", CANCEL_ALL))
             assert refused["code"] == 403 and "Invalid API key" in refused["err"], refused
 

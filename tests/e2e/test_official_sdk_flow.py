@@ -163,14 +163,7 @@ def test_agent_wallet_flow(server: ServerProcess) -> None:
 
 
 @pytest.fixture
-def ws_url(server: ServerProcess, request: pytest.FixtureRequest) -> str:
-    if request.node.callspec.params["server"] == "workers":
-        # README: with --workers the upgrade is answered 404 for now. Strict: once the workers
-        # layout serves /ws these tests pass there, and this marker must go.
-        reason = "the --workers layout does not serve /ws yet"
-        request.applymarker(
-            pytest.mark.xfail(raises=websockets.InvalidStatus, strict=True, reason=reason)
-        )
+def ws_url(server: ServerProcess) -> str:
     return server.url.replace("http://", "ws://") + "/ws"
 
 

@@ -16,7 +16,7 @@ from solders.keypair import Keypair
 from test_websocket import _call, _frame, _now_ms, _order, _recv, _run, ws_url
 
 from pacifica_recipe import keypair, signed_body
-from server_process import ServerProcess
+from server_process import LAYOUTS, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -33,10 +33,12 @@ CANDLE_KEYS = {"t", "T", "s", "i", "o", "c", "h", "l", "v", "n"}
 _next_key = iter(range(60, 250))
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=sorted(LAYOUTS))
+def srv(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     state = tmp_path_factory.mktemp("wsacct") / "state"
-    with ServerProcess(state, "--speedbump-ms", "0") as server:
+    with ServerProcess(state, "--speedbump-ms", "0", *LAYOUTS[request.param]) as server:
         yield server
 
 

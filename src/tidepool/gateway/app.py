@@ -10,8 +10,8 @@ one send, which measured roughly half the per-request cost of Starlette routing 
 - Anything else: logged, answered with the 500 envelope; the sequencer has already restored the
   engine to the state before the request.
 
-WebSocket upgrades to `/ws` are connections of gateway/websocket.py; other paths are refused with
-a 404 envelope.
+WebSocket upgrades to `/ws` are connections of gateway/websocket.py (in a gateway worker process:
+relayed to the engine process's `ws_connection`); other paths are refused with a 404 envelope.
 
 Requests under /sandbox/ are unauthenticated by design (a local tool's cheats); what keeps a web
 page the developer visits from using them is checked on the HTTP request itself, in both process
@@ -47,6 +47,7 @@ from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.operations import BY_PATH, OPERATIONS
 from tidepool.gateway.request import API, Request, Verified
 from tidepool.gateway.sandbox_guard import SANDBOX_PREFIX, sandbox_guard
+from tidepool.gateway.ws_session import Session
 from tidepool.journal.errors import JournalWriteError
 
 log = logging.getLogger("tidepool.gateway")
@@ -174,8 +175,18 @@ class AsgiApp:
         raise NotImplementedError
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A WebSocket upgrade: refused with a 404 envelope unless a subclass serves it."""
-        await websocket.refuse(receive, send, error(404, f"Not found: {scope['path']}"))
+        """A WebSocket upgrade: `/ws` (spec §5) is the subclass's `serve_websocket`; any other
+        path is refused with a 404 envelope."""
+        if normalize(scope["path"]) != websocket.PATH:
+            await websocket.refuse(receive, send, error(404, f"Not found: {scope['path']}"))
+            return
+        try:
+            await self.serve_websocket(scope, receive, send)
+        except Exception:
+            log.exception("unexpected failure on the WebSocket connection")
+
+    async def serve_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -213,15 +224,13 @@ class GatewayApp(AsgiApp):
         self._hub = websocket.hub(exchange)
         self._stats = exchange.stats
 
-    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """`/ws` (spec §5); any other path is refused as AsgiApp does."""
-        if normalize(scope["path"]) != websocket.PATH:
-            await super().websocket(scope, receive, send)
-            return
-        try:
-            await websocket.serve(self.exchange, self._hub, scope, receive, send)
-        except Exception:
-            log.exception("unexpected failure on the WebSocket connection")
+    async def serve_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await websocket.serve(self.exchange, self._hub, scope, receive, send)
+
+    def ws_connection(self, session: Session, api_key: str | None) -> websocket.Connection:
+        """The session logic of a connection whose socket a gateway worker process holds,
+        upgraded with the `PF-API-KEY` header `api_key`."""
+        return websocket.Connection(self.exchange, self._hub, session, api_key)
 
     async def answer(
         self,

@@ -33,7 +33,7 @@ from tidepool.gateway.envelope import bad_request
 from tidepool.gateway.errors import AgentNotAuthorized, Rejected, SignatureRefused, WireError
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.operations import OPERATIONS, Operation
-from tidepool.gateway.request import Request
+from tidepool.gateway.request import Request, Verified
 from tidepool.gateway.ws_fanout import encoder
 from tidepool.journal.errors import JournalWriteError
 
@@ -41,19 +41,24 @@ log = logging.getLogger("tidepool.ws")
 
 BATCH = "batch_orders"
 WS_OPERATIONS: dict[str, Operation] = {op.op_type: op for op in OPERATIONS if op.ws_answer}
-# What signed.command reads of a request: nothing was pre-verified by a worker process.
-_WS_REQUEST = Request("WS", "/ws", {}, b"")
 
 
-async def answer(ex: Exchange, frame: dict[str, Any], api_key: str | None = None) -> bytes:
-    """The encoded reply frame to one trading request, on a connection opened with `api_key`."""
+async def answer(
+    ex: Exchange,
+    frame: dict[str, Any],
+    api_key: str | None = None,
+    verified: Verified | None = None,
+) -> bytes:
+    """The encoded reply frame to one trading request, on a connection opened with `api_key`.
+    `verified`: the signature verdicts of the gateway worker process holding the socket
+    (gateway.preverify.ws_verdicts); None: verify here."""
     if api_key is None:
-        return await _answer(ex, frame)
+        return await _answer(ex, frame, verified)
     params = frame.get("params")
     op_type = next(iter(params)) if isinstance(params, dict) and len(params) == 1 else None
     refusal, usage = api_keys.admit(ex, api_key, op_type)
     if refusal is None:
-        reply = await _answer(ex, frame)
+        reply = await _answer(ex, frame, verified)
     else:
         reply = _error(ex, frame.get("id"), op_type, refusal.http_status, refusal.message)
     if usage is None:
@@ -63,7 +68,8 @@ async def answer(ex: Exchange, frame: dict[str, Any], api_key: str | None = None
     return reply[:-1] + b',"rl":' + encoder.encode(api_keys.ws_rl(usage)) + b"}"
 
 
-async def _answer(ex: Exchange, frame: dict[str, Any]) -> bytes:
+async def _answer(ex: Exchange, frame: dict[str, Any], verified: Verified | None) -> bytes:
+    request = Request("WS", "/ws", {}, b"", verified)  # what signed.command reads of it
     request_id = frame.get("id")
     params = frame.get("params")
     if not isinstance(params, dict) or len(params) != 1:
@@ -73,7 +79,7 @@ async def _answer(ex: Exchange, frame: dict[str, Any]) -> bytes:
         if not isinstance(body, dict):
             raise WireError(bad_request(f"Invalid request: {op_type} must be a JSON object"))
         if op_type == BATCH:
-            results = await batch.execute(ex, _WS_REQUEST, body)
+            results = await batch.execute(ex, request, body)
             data = {"results": [_batch_result(*result) for result in results]}
         else:
             op = WS_OPERATIONS.get(op_type)
@@ -81,7 +87,7 @@ async def _answer(ex: Exchange, frame: dict[str, Any]) -> bytes:
                 unknown = f"Invalid request: unknown operation {op_type}"
                 return _error(ex, request_id, op_type, 400, unknown)
             assert op.ws_answer is not None
-            cmd = signed.command(ex, _WS_REQUEST, body, op)
+            cmd = signed.command(ex, request, body, op)
             outcome = await ex.pipeline.submit(cmd)
             if outcome.reject is not None:
                 return _rejected(ex, request_id, op_type, outcome.reject)

@@ -79,4 +79,4 @@ def serve(cfg: Config) -> None:
     asyncio.run(fund_new_state(exchange, cfg))
     app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close, sandbox=cfg.sandbox)
     announce(exchange, cfg, listening)
-    _Server(http_config(app, websocket=True)).run(sockets=[sock])
+    _Server(http_config(app)).run(sockets=[sock])

@@ -5,9 +5,13 @@ listening socket it shares with the other workers) and the ed25519 checks
 (gateway.preverify). Each request then goes over the link to the engine process, which answers
 it with the same handlers as a single-process server; the answer's bytes come back unchanged.
 
-The worker holds no exchange state, so it can die and be restarted at any time; when the
-engine process goes away (the link closes) the worker answers what is in flight with 503 and
-exits.
+WebSocket upgrades to `/ws` are accepted here too, and each frame of them relayed to the engine
+process, which runs the session logic (server/wsrelay.py).
+
+The worker holds no exchange state, so it can die and be restarted at any time (its WebSocket
+connections close with it; clients reconnect and resubscribe); when the engine process goes
+away (the link closes) the worker answers what is in flight with 503, closes its WebSocket
+connections with 1011 and exits.
 
 Started by server.workers as `python -m tidepool.server.worker --listen-fd A --link-fd B`.
 """
@@ -19,36 +23,49 @@ import asyncio
 import logging
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 import uvicorn
 
+from tidepool.gateway import websocket
 from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.app import AsgiApp
-from tidepool.gateway.envelope import JSON, Response, error
+from tidepool.gateway.envelope import JSON, Response
 from tidepool.gateway.preverify import verdicts
 from tidepool.server.httpguard import http_config
-from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse
+from tidepool.server.link import (
+    ENGINE_GONE,
+    READY,
+    FrameProtocol,
+    LinkRequest,
+    LinkResponse,
+    ToWorker,
+)
 from tidepool.server.logsetup import configure_logging
+from tidepool.server.wsrelay import WsRelay
 
 log = logging.getLogger("tidepool.worker")
 
-_decode_response = msgspec.msgpack.Decoder(LinkResponse).decode
-ENGINE_GONE = error(503, "Tidepool engine process is not available")
+_decode = msgspec.msgpack.Decoder(ToWorker).decode
 _ENGINE_GONE_ANSWER = LinkResponse(0, ENGINE_GONE.status, ENGINE_GONE.body, JSON)
 
 
 class _EngineLink(FrameProtocol):
-    def __init__(self, on_lost: asyncio.Event) -> None:
+    def __init__(self, on_lost: asyncio.Event, relay: WsRelay) -> None:
         super().__init__()
         self.pending: dict[int, asyncio.Future[LinkResponse]] = {}
         self._on_lost = on_lost
+        self._relay = relay
 
     def frame_received(self, frame: bytes) -> None:
-        answer = _decode_response(frame)
-        future = self.pending.pop(answer.id, None)
+        message = _decode(frame)
+        if not isinstance(message, LinkResponse):
+            self._relay.received(message)
+            return
+        future = self.pending.pop(message.id, None)
         if future is not None and not future.done():
-            future.set_result(answer)
+            future.set_result(message)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -56,6 +73,7 @@ class _EngineLink(FrameProtocol):
             if not future.done():
                 future.set_result(_ENGINE_GONE_ANSWER)
         self.pending.clear()
+        self._relay.engine_gone()
         self._on_lost.set()
 
 
@@ -66,11 +84,12 @@ class ForwardingApp(AsgiApp):
         self._link: _EngineLink | None = None
         self._next_id = 0
         self.engine_lost = asyncio.Event()
+        self._relay = WsRelay()
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
         _, link = await loop.create_unix_connection(
-            lambda: _EngineLink(self.engine_lost), sock=self._link_sock
+            lambda: _EngineLink(self.engine_lost, self._relay), sock=self._link_sock
         )
         self._link = link
         link.send(LinkRequest(0, READY, "", b"", b"", frozenset()))
@@ -96,6 +115,15 @@ class ForwardingApp(AsgiApp):
         answer = await future
         trace.account, trace.order_id, trace.auth = answer.account, answer.order_id, answer.auth
         return Response(answer.status, answer.body, answer.headers, answer.content_type)
+
+    async def serve_websocket(
+        self, scope: dict[str, Any], receive: websocket.Receive, send: websocket.Send
+    ) -> None:
+        link = self._link
+        if link is None or link.transport is None:
+            await websocket.refuse(receive, send, ENGINE_GONE)
+            return
+        await self._relay.serve(link, scope, receive, send)
 
 
 class _WorkerServer(uvicorn.Server):
