@@ -63,11 +63,19 @@ def faucet(state: EngineState, step: Step, cmd: Faucet) -> Outcome:
     return Outcome(events=[event])
 
 
-def set_mark_price(state: EngineState, step: Step, cmd: SetMarkPrice) -> Outcome:
+def mark_refused(state: EngineState, cmd: SetMarkPrice) -> Outcome | None:
+    """The rejection of a mark the state cannot take, else None (SetMarkPrices checks every
+    mark with it before it sets any)."""
     if cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     if not cmd.price.is_finite() or cmd.price <= 0:
         return _invalid("mark price must be positive")
+    return None
+
+
+def set_mark_price(state: EngineState, step: Step, cmd: SetMarkPrice) -> Outcome:
+    if refused := mark_refused(state, cmd):
+        return refused
     state.set_mark(cmd.symbol, cmd.price)
     step.events.append(
         MarkPriceSet(seq=cmd.seq, ts_ms=cmd.ts_ms, symbol=cmd.symbol, price=cmd.price)

@@ -83,7 +83,7 @@ class PositionChanged(_Event, frozen=True, tag="position_changed"):
 
 
 class BalanceChanged(_Event, frozen=True, tag="balance_changed"):
-    """`reason`: faucet | trade (fees and realised PnL of one fill)."""
+    """`reason`: faucet | trade (fees and realised PnL of one fill) | set_balance."""
 
     account: str
     delta: Decimal
@@ -144,3 +144,4 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     cancelled_count: int | None = None
     results: list[ActionResult] | None = None
     more: bool = False  # CancelAllOrders with a `limit`: orders in its scope remain
+    snapshot_id: int | None = None  # TakeSnapshot: the id it kept the state under

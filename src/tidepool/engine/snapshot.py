@@ -28,6 +28,7 @@ from itertools import starmap
 from typing import Generic, TypeVar
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.accounts import Account, MarginSetting, Position
@@ -35,6 +36,7 @@ from tidepool.engine.book import BookSide
 from tidepool.engine.commands import Side
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.orders import Order
+from tidepool.engine.sandbox import SandboxBook, SandboxRecord
 from tidepool.engine.state import EngineState
 from tidepool.engine.triggers import index_pending
 from tidepool.engine.views import FillRecord, HistoryEntry, OrderStatus
@@ -142,6 +144,9 @@ class Snapshot(msgspec.Struct, Generic[H], frozen=True, kw_only=True):
     orders: list[OrderState]
     history: list[H]
     fills: list[FillRecord] = []
+    # UNSET (left out of the bytes) while the sandbox store is empty, and always in the
+    # canonical form: snapshots and state hashes of states without it are unchanged.
+    sandbox: SandboxRecord | UnsetType = UNSET
 
 
 class _Version(msgspec.Struct):
@@ -154,11 +159,15 @@ _decoder_v2 = msgspec.msgpack.Decoder(Snapshot[HistoryRow])
 _version_decoder = msgspec.msgpack.Decoder(_Version)
 
 
-def encode(state: EngineState) -> bytes:
-    """The snapshot, version FORMAT_VERSION."""
+def encode(state: EngineState, *, sandbox: bool = True) -> bytes:
+    """The snapshot, version FORMAT_VERSION. sandbox False: without the sandbox store (what a
+    sandbox snapshot keeps, engine/cheats.py: nesting the store would grow it quadratically)."""
     snap = _capture(state)
     rows: list[HistoryRow] = [msgspec.structs.astuple(h) for h in snap.history]
-    return _encoder.encode(msgspec.structs.replace(snap, version=FORMAT_VERSION, history=rows))
+    store = UNSET if not sandbox or state.sandbox.empty else state.sandbox.record()
+    return _encoder.encode(
+        msgspec.structs.replace(snap, version=FORMAT_VERSION, history=rows, sandbox=store)
+    )
 
 
 def canonical(state: EngineState) -> bytes:
@@ -241,16 +250,17 @@ def _capture_order(o: Order) -> OrderState:
     )
 
 
-# What every snapshot this module writes starts with: a 12-entry map whose first key is
+# What every snapshot this module writes starts with: a map of at most 15 entries (a fixmap,
+# one byte 0x8N; 12 without the fields that are left out while unset) whose first key is
 # "version" (Snapshot's first field); the next byte is the version as a positive fixint.
-_VERSION_PREFIX = b"\x8c\xa7version"
+_VERSION_KEY = b"\xa7version"
 
 
 def _version(data: bytes) -> int:
     """The snapshot's version, read from its first bytes when it has the layout `encode`
     writes (decoding just the version otherwise walks the whole snapshot); any other layout
     goes through the decoder."""
-    if data[:9] == _VERSION_PREFIX and len(data) > 9 and data[9] < 0x80:
+    if len(data) > 9 and data[0] >> 4 == 0x8 and data[1:9] == _VERSION_KEY and data[9] < 0x80:
         return data[9]
     return _version_decoder.decode(data).version
 
@@ -331,6 +341,8 @@ def _restore(
     state.history_log = log
     for fill in snap.fills:
         state.record_fill(fill)
+    if snap.sandbox is not UNSET:
+        state.sandbox = SandboxBook.from_record(snap.sandbox)
     for b in snap.books:
         state.set_mark(b.symbol, b.mark)
         book = state.books[b.symbol]
