@@ -33,7 +33,7 @@ from tidepool.engine.commands import (
     SetMarkPrices,
     TakeSnapshot,
 )
-from tidepool.engine.events import BalanceChanged, Outcome
+from tidepool.engine.events import BalanceChanged, Event, Outcome, StateReplaced
 from tidepool.engine.lifecycle import Step
 from tidepool.engine.sandbox import MAX_TIME_MS, ClockMark
 from tidepool.engine.state import EngineState
@@ -109,7 +109,7 @@ def revert_snapshot(state: EngineState, step: Step, cmd: RevertSnapshot) -> Outc
         )
     store.snapshots = {i: s for i, s in store.snapshots.items() if i < cmd.snapshot_id}
     _adopt(state, snapshot.decode(data))
-    return Outcome(events=[])
+    return Outcome(events=[StateReplaced(seq=cmd.seq, ts_ms=cmd.ts_ms, reason="revert")])
 
 
 def reset_state(state: EngineState, step: Step, cmd: ResetState) -> Outcome:
@@ -117,7 +117,7 @@ def reset_state(state: EngineState, step: Step, cmd: ResetState) -> Outcome:
     if any(not f.amount.is_finite() or f.amount <= 0 for f in credits):
         return _invalid("every reset credit must be positive")
     _adopt(state, EngineState(list(state.markets.values()), state.config))
-    events = []
+    events: list[Event] = [StateReplaced(seq=cmd.seq, ts_ms=cmd.ts_ms, reason="reset")]
     for credit in credits:
         events += admin.faucet(state, step, credit).events
     return Outcome(events=events)

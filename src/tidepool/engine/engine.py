@@ -33,8 +33,9 @@ is a read that never mutates (unknown accounts read as empty). What `apply` retu
 | SetMarkPrices    | as SetMarkPrice for each, in order          | 3, 400 (all or nothing)        |
 | SetClock         | the clock mark moves (no event)             | 400 earlier than its own ts_ms |
 | TakeSnapshot     | snapshot_id                                 | -                              |
-| RevertSnapshot   | the state of that snapshot (no event)       | 404 unknown snapshot id        |
-| ResetState       | a new state, BalanceChanged per credit      | 400 non-positive credit        |
+| RevertSnapshot   | the state of that snapshot; StateReplaced   | 404 unknown snapshot id        |
+| ResetState       | a new state; StateReplaced, then            | 400 non-positive credit        |
+|                  | BalanceChanged per credit                   |                                |
 
 Invariants:
 - Purity: no clock, randomness, I/O or logging (a test scans this package's imports); time and

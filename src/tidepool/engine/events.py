@@ -113,6 +113,14 @@ class AgentRevoked(_Event, frozen=True, tag="agent_revoked"):
     agent: str
 
 
+class StateReplaced(_Event, frozen=True, tag="state_replaced"):
+    """The whole state was replaced (sandbox `reason`: revert | reset): what a subscriber
+    built from earlier events no longer holds, and ids (`li`, order and history ids) may go
+    back. Always the first event of its command."""
+
+    reason: str
+
+
 Event = (
     OrderAccepted
     | StopTriggered
@@ -124,6 +132,7 @@ Event = (
     | MarginSettingChanged
     | AgentBound
     | AgentRevoked
+    | StateReplaced
 )
 
 
