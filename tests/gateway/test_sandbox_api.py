@@ -161,6 +161,14 @@ def test_server_time_is_the_wall_clock_until_moved(hx: Harness) -> None:
     assert _time(hx)["now_ms"] == hx.clock.now_ms()
 
 
+def test_server_time_stands_still_when_the_machine_clock_is_stepped_back(hx: Harness) -> None:
+    before = _time(hx)["now_ms"]
+    hx.clock.advance(-10_000)  # NTP stepping the wall clock back
+    assert _time(hx)["now_ms"] == before
+    hx.clock.advance(10_005)
+    assert _time(hx)["now_ms"] == before + 5
+
+
 def test_advance_moves_server_time_and_the_stamps_of_new_orders(
     hx: Harness, alice: Keypair
 ) -> None:

@@ -50,17 +50,26 @@ class SandboxClock:
 
     Frozen: every command gets the frozen time as its ts_ms; the seqs still order them (as the
     actions of one batch share a stamp).
+
+    It never goes back within a run, even when the machine's clock is stepped back (NTP): it
+    stands still until the wall clock catches up. Across a restart it starts at least at the
+    last clock mark.
     """
 
     def __init__(self, base: Clock | None = None) -> None:
         self._base: Clock = base if base is not None else SystemClock()
         self._offset = 0
         self._frozen_at: int | None = None
+        self._latest = 0  # the latest time read: no reading is earlier
 
     def now_ms(self) -> int:
-        if self._frozen_at is not None:
-            return self._frozen_at
-        return self._base.now_ms() + self._offset
+        now = self._frozen_at
+        if now is None:
+            now = self._base.now_ms() + self._offset
+        if now < self._latest:
+            return self._latest
+        self._latest = now
+        return now
 
     def wall_ms(self) -> int:
         """The base clock, unmoved: what a SetClock records next to the new time."""
@@ -77,3 +86,4 @@ class SandboxClock:
             return
         self._offset = mark.now_ms - mark.wall_ms
         self._frozen_at = mark.now_ms if mark.frozen else None
+        self._latest = max(self._latest, mark.now_ms)
