@@ -39,13 +39,9 @@ from tidepool.engine.sandbox import MAX_TIME_MS, ClockMark
 from tidepool.engine.state import EngineState
 
 
-def _invalid(what: str) -> Outcome:
-    return Outcome(events=[], reject=Reject(400, f"Invalid parameters: {what}", 400))
-
-
 def set_balance(state: EngineState, step: Step, cmd: SetBalance) -> Outcome:
     if not cmd.balance.is_finite() or cmd.balance < 0:
-        return _invalid("balance must be at least 0")
+        return admin.invalid("balance must be at least 0")
     account = state.account(cmd.account)
     delta = cmd.balance - account.balance
     account.balance = cmd.balance
@@ -65,7 +61,7 @@ def set_mark_prices(state: EngineState, step: Step, cmd: SetMarkPrices) -> Outco
     """Each mark as SetMarkPrice sets it (its triggers run before the next mark is set)."""
     marks = [replace(m, seq=cmd.seq, ts_ms=cmd.ts_ms) for m in cmd.marks]
     if not marks:
-        return _invalid("no marks to set")
+        return admin.invalid("no marks to set")
     for mark in marks:
         if refused := admin.mark_refused(state, mark):
             return refused
@@ -77,9 +73,11 @@ def set_mark_prices(state: EngineState, step: Step, cmd: SetMarkPrices) -> Outco
 def set_clock(state: EngineState, step: Step, cmd: SetClock) -> Outcome:
     now = cmd.set_ms if cmd.set_ms is not None else cmd.ts_ms + cmd.advance_ms
     if now < cmd.ts_ms:
-        return _invalid(f"time never goes backwards: {now} is before the server time {cmd.ts_ms}")
+        return admin.invalid(
+            f"time never goes backwards: {now} is before the server time {cmd.ts_ms}"
+        )
     if now > MAX_TIME_MS:
-        return _invalid(f"time {now} is after {MAX_TIME_MS} (year 9999)")
+        return admin.invalid(f"time {now} is after {MAX_TIME_MS} (year 9999)")
     previous = state.sandbox.clock
     frozen = cmd.frozen if cmd.frozen is not None else previous is not None and previous.frozen
     state.sandbox.clock = ClockMark(now, cmd.wall_ms, frozen)
@@ -115,7 +113,7 @@ def revert_snapshot(state: EngineState, step: Step, cmd: RevertSnapshot) -> Outc
 def reset_state(state: EngineState, step: Step, cmd: ResetState) -> Outcome:
     credits = [replace(f, seq=cmd.seq, ts_ms=cmd.ts_ms) for f in cmd.fund]
     if any(not f.amount.is_finite() or f.amount <= 0 for f in credits):
-        return _invalid("every reset credit must be positive")
+        return admin.invalid("every reset credit must be positive")
     _adopt(state, EngineState(list(state.markets.values()), state.config))
     events: list[Event] = [StateReplaced(seq=cmd.seq, ts_ms=cmd.ts_ms, reason="reset")]
     for credit in credits:
