@@ -20,7 +20,7 @@ from tidepool.gateway.envelope import Response
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.preverify import verdicts
 from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
-from tidepool.runtime.clock import ManualClock
+from tidepool.runtime.clock import ManualClock, SandboxClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
 
@@ -81,17 +81,19 @@ class Harness:
         state_dir: Path | None = None,
     ) -> None:
         """state_dir: journal there (durability `process`) instead of in memory."""
-        self.clock = ManualClock()
+        self.clock = ManualClock()  # the wall clock, moved by the tests
+        server_clock = SandboxClock(self.clock)  # what /sandbox/time moves on top of it
         self.sequencer = (
-            Sequencer(Engine(markets), None, self.clock, durability="none")
+            Sequencer(Engine(markets), None, server_clock, durability="none")
             if state_dir is None
             else Sequencer.open(
-                state_dir, markets, EngineConfig(), self.clock, "process", gc_policy=False
+                state_dir, markets, EngineConfig(), server_clock, "process", gc_policy=False
             )
         )
+        server_clock.follow(self.sequencer.engine.clock_mark())
         self.exchange = Exchange(
             pipeline=Pipeline(self.sequencer),
-            clock=self.clock,
+            clock=server_clock,
             markets={m.symbol: m for m in markets},
             policy=VerifyPolicy(strict=strict),
             replay_guard=ReplayGuard() if strict else None,

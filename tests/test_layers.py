@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "runtime": 3,
     "gateway": 4,
     "server": 5,
+    "cli_sandbox": 5,  # the sandbox commands: an HTTP client of a running server, under cli
     "cli": 6,
     "__main__": 7,
     "__init__": 0,

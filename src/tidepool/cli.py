@@ -1,4 +1,5 @@
-"""`tidepool` command line: serve, and offline journal tools."""
+"""`tidepool` command line: serve, the sandbox cheats of a running server, and offline journal
+tools."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tidepool import __version__
+from tidepool import __version__, cli_sandbox
 from tidepool.config import Config, load_markets
 from tidepool.configsources import ConfigError, add_flags, resolve
 from tidepool.domain.markets import MarketSpec
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     add_flags(a, only=_DEV_ACCOUNT_SETTINGS)
     a.add_argument("--json", action="store_true", help="as --config-out writes them")
 
+    cli_sandbox.add_parsers(sub)
+
     j = sub.add_parser("journal", help="offline state-dir tools")
     jsub = j.add_subparsers(dest="journal_command", required=True)
     v = jsub.add_parser("verify", help="check a state dir without starting a server")
@@ -61,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "accounts":
         return _accounts(args)
+    if args.command in cli_sandbox.COMMANDS:
+        return cli_sandbox.run(args)
     return _journal(args)
 
 

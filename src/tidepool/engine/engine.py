@@ -31,6 +31,13 @@ is a read that never mutates (unknown accounts read as empty). What `apply` retu
 | RevokeApiKey     | ApiKeyRevoked                               | 400 not an active key of it    |
 | Batch            | results: one ActionResult per action, in    | never as a whole; each action  |
 |                  | order, events concatenated                  | as on its own                  |
+| SetBalance       | BalanceChanged(reason="set_balance")        | 400 negative balance           |
+| SetMarkPrices    | as SetMarkPrice for each, in order          | 3, 400 (all or nothing)        |
+| SetClock         | the clock mark moves (no event)             | 400 earlier than its own ts_ms |
+| TakeSnapshot     | snapshot_id                                 | -                              |
+| RevertSnapshot   | the state of that snapshot; StateReplaced   | 404 unknown snapshot id        |
+| ResetState       | a new state; StateReplaced, then            | 400 non-positive credit        |
+|                  | BalanceChanged per credit                   |                                |
 
 Invariants:
 - Purity: no clock, randomness, I/O or logging (a test scans this package's imports); time and
@@ -52,7 +59,7 @@ from typing import Any
 from msgspec import UNSET
 
 from tidepool.domain.markets import MarketSpec
-from tidepool.engine import admin, apikeys, invariants, risk, settings, snapshot, stops
+from tidepool.engine import admin, apikeys, cheats, invariants, risk, settings, snapshot, stops
 from tidepool.engine.cancels import cancel_all_orders, cancel_order
 from tidepool.engine.commands import (
     Batch,
@@ -67,11 +74,17 @@ from tidepool.engine.commands import (
     CreateStopOrder,
     EditOrder,
     Faucet,
+    ResetState,
+    RevertSnapshot,
     RevokeAgent,
     RevokeAllAgents,
     RevokeApiKey,
+    SetBalance,
+    SetClock,
     SetMarkPrice,
+    SetMarkPrices,
     SetPositionTpsl,
+    TakeSnapshot,
     UpdateLeverage,
     UpdateMarginMode,
 )
@@ -82,6 +95,7 @@ from tidepool.engine.invariants import InvariantBroken
 from tidepool.engine.lifecycle import Step
 from tidepool.engine.matching import create_market_order, create_order
 from tidepool.engine.money import average_price, in_decimal_context, margin
+from tidepool.engine.sandbox import ClockMark
 from tidepool.engine.state import EngineState
 from tidepool.engine.views import (
     AccountSummary,
@@ -135,6 +149,13 @@ _HANDLERS: dict[type[Any], Callable[[EngineState, Step, Any], Outcome]] = {
     CreateApiKey: apikeys.create_api_key,
     RevokeApiKey: apikeys.revoke_api_key,
     Batch: in_decimal_context(_batch),
+    # the sandbox's cheats (engine/cheats.py)
+    SetBalance: in_decimal_context(cheats.set_balance),
+    SetMarkPrices: in_decimal_context(cheats.set_mark_prices),
+    SetClock: cheats.set_clock,
+    TakeSnapshot: cheats.take_snapshot,
+    RevertSnapshot: cheats.revert_snapshot,
+    ResetState: in_decimal_context(cheats.reset_state),
 }
 
 
@@ -372,6 +393,14 @@ class Engine:
     @in_decimal_context
     def account_summary(self, account: str) -> AccountSummary:
         return risk.summary(self._state, account)
+
+    def clock_mark(self) -> ClockMark | None:
+        """The last SetClock (None: never set): where the server clock stands."""
+        return self._state.sandbox.clock
+
+    def snapshot_ids(self) -> list[int]:
+        """The sandbox snapshots a revert can go back to, ascending."""
+        return list(self._state.sandbox.snapshots)
 
     def agents(self, account: str) -> list[str]:
         acc = self._state.accounts.get(account)

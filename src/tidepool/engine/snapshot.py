@@ -39,6 +39,7 @@ from tidepool.engine.book import BookSide
 from tidepool.engine.commands import Side
 from tidepool.engine.config import EngineConfig
 from tidepool.engine.orders import Order
+from tidepool.engine.sandbox import SandboxBook, SandboxRecord
 from tidepool.engine.state import EngineState
 from tidepool.engine.triggers import index_pending
 from tidepool.engine.views import FillRecord, HistoryEntry, OrderStatus
@@ -147,6 +148,9 @@ class Snapshot(msgspec.Struct, Generic[H], frozen=True, kw_only=True):
     history: list[H]
     fills: list[FillRecord] = []
     api_keys: list[tuple[str, str]] | UnsetType = UNSET  # UNSET (no key): not encoded
+    # UNSET (left out of the bytes) while the sandbox store is empty, and always in the
+    # canonical form: snapshots and state hashes of states without it are unchanged.
+    sandbox: SandboxRecord | UnsetType = UNSET
 
 
 class _Version(msgspec.Struct):
@@ -159,11 +163,15 @@ _decoder_v2 = msgspec.msgpack.Decoder(Snapshot[HistoryRow])
 _version_decoder = msgspec.msgpack.Decoder(_Version)
 
 
-def encode(state: EngineState) -> bytes:
-    """The snapshot, version FORMAT_VERSION."""
+def encode(state: EngineState, *, sandbox: bool = True) -> bytes:
+    """The snapshot, version FORMAT_VERSION. sandbox False: without the sandbox store (what a
+    sandbox snapshot keeps, engine/cheats.py: nesting the store would grow it quadratically)."""
     snap = _capture(state)
     rows: list[HistoryRow] = [msgspec.structs.astuple(h) for h in snap.history]
-    return _encoder.encode(msgspec.structs.replace(snap, version=FORMAT_VERSION, history=rows))
+    store = UNSET if not sandbox or state.sandbox.empty else state.sandbox.record()
+    return _encoder.encode(
+        msgspec.structs.replace(snap, version=FORMAT_VERSION, history=rows, sandbox=store)
+    )
 
 
 def canonical(state: EngineState) -> bytes:
@@ -247,9 +255,10 @@ def _capture_order(o: Order) -> OrderState:
     )
 
 
-# What every snapshot this module writes starts with: a map of at most 15 entries (fixmap, one
-# byte 0x80 + n) whose first key is "version" (Snapshot's first field); the next byte is the
-# version as a positive fixint. Fields left out while empty (api_keys) change only n.
+# What every snapshot this module writes starts with: a map of at most 15 entries (a fixmap,
+# one byte 0x8N; 12 without the fields that are left out while unset: api_keys, sandbox) whose
+# first key is "version" (Snapshot's first field); the next byte is the version as a positive
+# fixint.
 _VERSION_KEY = b"\xa7version"
 
 
@@ -340,6 +349,8 @@ def _restore(
         state.api_keys = dict(snap.api_keys)
     for fill in snap.fills:
         state.record_fill(fill)
+    if snap.sandbox is not UNSET:
+        state.sandbox = SandboxBook.from_record(snap.sandbox)
     for b in snap.books:
         state.set_mark(b.symbol, b.mark)
         book = state.books[b.symbol]

@@ -32,6 +32,7 @@ from tidepool.engine.config import EngineConfig
 from tidepool.engine.fixedpoint import MarketQuanta, MarkTerms, Scale
 from tidepool.engine.money import ENGINE_CONTEXT
 from tidepool.engine.orders import Order
+from tidepool.engine.sandbox import SandboxBook
 from tidepool.engine.triggers import TRIGGER_TYPES, TriggerIndex
 from tidepool.engine.views import FillRecord, HistoryEntry
 
@@ -88,6 +89,8 @@ class EngineState:
         self.fills_by_account: dict[str, list[FillRecord]] = {}
         self.trades: dict[str, list[FillRecord]] = {s: [] for s in self.markets}
         self.api_keys: dict[str, str] = {}
+        # The sandbox's clock mark and snapshot store (engine/sandbox.py): not trading state.
+        self.sandbox = SandboxBook()
 
     def record_fill(self, fill: FillRecord) -> None:
         """Keep one side of a fill; the taker's side is also the market's public trade."""

@@ -97,7 +97,14 @@ ROUTES: dict[tuple[str, str], Handler] = {
     **{("POST", op.path): signed.route(op) for op in OPERATIONS},
     ("POST", f"{API}/orders/batch"): batch.batch,
     ("POST", "/sandbox/faucet"): sandbox.faucet,
+    ("POST", "/sandbox/balance"): sandbox.balance,
     ("POST", "/sandbox/mark_price"): sandbox.mark_price,
+    ("GET", "/sandbox/time"): sandbox.time,
+    ("POST", "/sandbox/time"): sandbox.time,
+    ("POST", "/sandbox/snapshot"): sandbox.snapshot,
+    ("POST", "/sandbox/revert"): sandbox.revert,
+    ("POST", "/sandbox/reset"): sandbox.reset,
+    ("GET", "/sandbox/accounts"): sandbox.accounts,
     ("GET", "/sandbox/state_hash"): sandbox.state_hash,
 }
 

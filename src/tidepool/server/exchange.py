@@ -8,10 +8,10 @@ import sys
 
 from tidepool.config import Config
 from tidepool.engine.engine import EngineConfig
-from tidepool.gateway.exchange import Exchange
+from tidepool.gateway.exchange import DevKeys, Exchange
 from tidepool.gateway.ratelimit import RateMeter
 from tidepool.gateway.verify import VerifyPolicy
-from tidepool.runtime.clock import SystemClock
+from tidepool.runtime.clock import SandboxClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
@@ -44,7 +44,7 @@ def build_exchange(cfg: Config) -> Exchange:
 
 
 def _build(cfg: Config) -> Exchange:
-    clock = SystemClock()
+    clock = SandboxClock()
     policy = VerifyPolicy(strict=cfg.strict_auth)
     sequencer = Sequencer.open(
         cfg.state_dir,
@@ -55,7 +55,9 @@ def _build(cfg: Config) -> Exchange:
         cfg.snapshot_every,
         retain_journal_ms=journal_retention_ms(policy),
     )
+    clock.follow(sequencer.engine.clock_mark())  # the sandbox time the state dir holds
     speedbump = Speedbump(cfg.speedbump_ms // 2, cfg.speedbump_ms, cfg.seed)
+    accounts = dev_accounts(cfg.seed, cfg.accounts)
     return Exchange(
         pipeline=Pipeline(sequencer, speedbump),
         clock=clock,
@@ -64,6 +66,7 @@ def _build(cfg: Config) -> Exchange:
         replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
         meter=RateMeter(cfg.rate_limit),
         explain_auth=cfg.explain_auth,
+        dev=DevKeys(tuple((a.public_key, a.secret_key) for a in accounts), cfg.balance),
     )
 
 
