@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "config": 2,
     "runtime": 3,
     "gateway": 4,
+    "liquidity": 4,  # the market maker and the price walk: clients of the pipeline
     "server": 5,
     "cli": 6,
     "__main__": 7,

@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 
 from tidepool import __version__
-from tidepool.config import Config, load_markets
+from tidepool.config import Config, LiquidityConfig, load_markets
 from tidepool.domain.markets import MarketSpec
 
 
@@ -63,6 +63,59 @@ def _dev_account_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accounts", type=_count(0, 1000), default=10, help="dev accounts to derive")
     p.add_argument(
         "--balance", type=_amount, default=Decimal(100_000), help="USDC each starts with"
+    )
+
+
+def _liquidity_options(p: argparse.ArgumentParser) -> None:
+    """serve's market maker and price walk options (values: config.LiquidityConfig)."""
+    d = LiquidityConfig()
+    g = p.add_argument_group("liquidity on tap (both off by default, both seeded by --seed)")
+    g.add_argument(
+        "--market-maker",
+        action="store_true",
+        help="quote a ladder around each mark from an account of its own, re-quoted as marks "
+        "move: market orders fill at once",
+    )
+    g.add_argument("--mm-levels", type=_count(1, 50), default=d.mm_levels, help="quotes a side")
+    g.add_argument(
+        "--mm-spread-bps",
+        type=_amount,
+        default=d.mm_spread_bps,
+        help="level i sits i times this many basis points from the mark",
+    )
+    g.add_argument(
+        "--mm-size", type=_amount, default=d.mm_notional, help="USDC notional of each quote"
+    )
+    g.add_argument(
+        "--mm-balance",
+        type=_amount,
+        default=d.mm_balance,
+        help="USDC the maker's account is funded with, once, when it is new",
+    )
+    g.add_argument(
+        "--price-walk", action="store_true", help="move each mark by a seeded random walk"
+    )
+    g.add_argument(
+        "--walk-volatility-bps",
+        type=_amount,
+        default=d.walk_volatility_bps,
+        help="standard deviation of one step, in basis points of the mark",
+    )
+    g.add_argument(
+        "--walk-interval-ms", type=_count(1), default=d.walk_interval_ms, help="between steps"
+    )
+
+
+def _liquidity_config(args: argparse.Namespace) -> LiquidityConfig:
+    return LiquidityConfig(
+        market_maker=args.market_maker,
+        mm_levels=args.mm_levels,
+        mm_spread_bps=args.mm_spread_bps,
+        mm_notional=args.mm_size,
+        mm_balance=args.mm_balance,
+        price_walk=args.price_walk,
+        walk_volatility_bps=args.walk_volatility_bps,
+        walk_interval_ms=args.walk_interval_ms,
     )
 
 
@@ -134,6 +187,7 @@ def _parser() -> argparse.ArgumentParser:
         default="on",
         help="off: no /sandbox/ routes (faucet, mark price, state hash); they take no signature",
     )
+    _liquidity_options(s)
 
     a = sub.add_parser(
         "accounts",
@@ -197,6 +251,7 @@ def _serve(args: argparse.Namespace) -> int:
         accounts=args.accounts,
         balance=args.balance,
         config_out=args.config_out,
+        liquidity=_liquidity_config(args),
     )
     try:
         if args.markets is not None:

@@ -15,6 +15,20 @@ Durability = Literal["none", "process", "fsync"]
 
 
 @dataclass(frozen=True)
+class LiquidityConfig:
+    """`serve --market-maker` and `--price-walk` (tidepool/liquidity/): both off by default."""
+
+    market_maker: bool = False
+    mm_levels: int = 3  # quotes a side, per market
+    mm_spread_bps: Decimal = Decimal(5)  # level i sits i x this from the mark
+    mm_notional: Decimal = Decimal(10_000)  # USDC per quote
+    mm_balance: Decimal = Decimal(1_000_000)  # USDC the maker's account starts with
+    price_walk: bool = False
+    walk_volatility_bps: Decimal = Decimal(10)  # standard deviation of one step
+    walk_interval_ms: int = 1000
+
+
+@dataclass(frozen=True)
 class Config:
     host: str = "127.0.0.1"
     port: int = 7700
@@ -35,6 +49,7 @@ class Config:
     accounts: int = 10  # dev accounts derived from the seed, funded when the state dir is new
     balance: Decimal = Decimal(100_000)  # USDC each dev account starts with
     config_out: Path | None = None  # where to write the banner as JSON
+    liquidity: LiquidityConfig = field(default_factory=LiquidityConfig)
 
 
 def load_markets(path: Path) -> tuple[MarketSpec, ...]:
