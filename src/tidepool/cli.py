@@ -76,33 +76,46 @@ def _liquidity_options(p: argparse.ArgumentParser) -> None:
         help="quote a ladder around each mark from an account of its own, re-quoted as marks "
         "move: market orders fill at once",
     )
-    g.add_argument("--mm-levels", type=_count(1, 50), default=d.mm_levels, help="quotes a side")
     g.add_argument(
-        "--mm-spread-bps",
-        type=_amount,
-        default=d.mm_spread_bps,
-        help="level i sits i times this many basis points from the mark",
+        "--mm-levels", type=_count(1, 50), default=d.mm_levels, metavar="N", help="quotes a side"
     )
     g.add_argument(
-        "--mm-size", type=_amount, default=d.mm_notional, help="USDC notional of each quote"
+        "--mm-spread-bps",
+        type=_fraction,
+        default=d.mm_spread_bps,
+        metavar="BPS",
+        help="level i sits i times this from the mark (and at least i ticks)",
+    )
+    g.add_argument(
+        "--mm-size",
+        type=_amount,
+        default=d.mm_notional,
+        metavar="USDC",
+        help="notional of each quote",
     )
     g.add_argument(
         "--mm-balance",
         type=_amount,
         default=d.mm_balance,
-        help="USDC the maker's account is funded with, once, when it is new",
+        metavar="USDC",
+        help="the maker's account is funded with this once, when it is new",
     )
     g.add_argument(
         "--price-walk", action="store_true", help="move each mark by a seeded random walk"
     )
     g.add_argument(
         "--walk-volatility-bps",
-        type=_amount,
+        type=_fraction,
         default=d.walk_volatility_bps,
+        metavar="BPS",
         help="standard deviation of one step, in basis points of the mark",
     )
     g.add_argument(
-        "--walk-interval-ms", type=_count(1), default=d.walk_interval_ms, help="between steps"
+        "--walk-interval-ms",
+        type=_count(1),
+        default=d.walk_interval_ms,
+        metavar="MS",
+        help="between two steps",
     )
 
 

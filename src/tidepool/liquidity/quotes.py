@@ -5,7 +5,8 @@ same inputs give the same commands, which is what makes `--market-maker` determi
 
 The ladder: `levels` quotes a side; level i (from 1) sits i x `spread_bps` from the mark, bids
 rounded down and asks up to the tick, each level at least one tick beyond the one inside it and
-every bid below / every ask above the mark. Each quote is worth about `notional` USDC, clamped
+every bid below / every ask above the mark; a side stops early where its prices would leave the
+range a price can have. Each quote is worth about `notional` USDC, clamped
 to the market's order-size limits.
 
 Margin: on the side that reduces the maker's position, the inner quotes whose cumulative size
@@ -30,7 +31,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from itertools import zip_longest
 from typing import NamedTuple
 
-from tidepool.domain.markets import MarketSpec
+from tidepool.domain.markets import MAX_STEPS, MarketSpec
 from tidepool.engine.commands import BatchAction, CancelOrder, CreateOrder, EditOrder, Side
 from tidepool.engine.views import OrderRecord
 
@@ -54,7 +55,7 @@ def ladder(
     notional: Decimal,
 ) -> list[Quote]:
     """The quotes: bids inner first, then asks inner first. `position_lots` is signed (> 0
-    long). A side stops early where a price would fall below one tick."""
+    long)."""
     with localcontext() as ctx:
         ctx.prec = 40
         mark_ticks = mark / spec.tick_size
@@ -71,6 +72,8 @@ def ladder(
         inner = _to_int(mark_ticks, ROUND_FLOOR)  # every ask strictly above the mark
         for i in range(1, levels + 1):
             inner = max(_to_int(mark_ticks + i * step, ROUND_CEILING), inner + 1)
+            if inner > MAX_STEPS:  # a price the journal cannot hold (an absurd spread)
+                break
             asks.append(inner)
         return [
             *_side(spec, "bid", bids, notional, max(-position_lots, 0)),

@@ -6,11 +6,12 @@ triggers, the `prices` channel, the market maker).
 
 The step multiplies the mark as it is now (whoever set it last) by 1 + r, with r uniform on
 [-v√3, v√3) for a volatility v (its standard deviation), drawn from a random source seeded with
-the server's seed and used by nothing else; the result is rounded to the tick, and never below
-one tick. The draws are integers from Python's Mersenne Twister and the arithmetic is Decimal,
-so the same seed gives the same steps on every machine. The n-th step of each market depends on
-the seed and on the marks it starts from, not on the wall clock; when steps happen relative to
-client requests does (the interval is wall time), so a test that needs exact marks sets them.
+the server's seed and used by nothing else; the result is rounded to the tick, and kept between
+one tick and the largest price the journal holds. The draws are integers from Python's Mersenne
+Twister and the arithmetic is Decimal, so the same seed gives the same steps on every machine.
+The n-th step of each market depends on the seed and on the marks it starts from, not on the
+wall clock; when steps happen relative to client requests does (the interval is wall time), so
+a test that needs exact marks sets them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from tidepool.config import LiquidityConfig
-from tidepool.domain.markets import MarketSpec
+from tidepool.domain.markets import MAX_STEPS, MarketSpec
 from tidepool.engine.commands import SetMarkPrice
 from tidepool.runtime.pipeline import Pipeline
 
@@ -41,7 +42,8 @@ def next_mark(spec: MarketSpec, mark: Decimal, draw: int, volatility_bps: Decima
         width = volatility_bps / _BPS * Decimal(3).sqrt()  # a uniform's sd is width / √3
         moved = mark * (1 + width * unit)
         ticks = (moved / spec.tick_size).to_integral_value(rounding=ROUND_HALF_EVEN)
-        return max(ticks, Decimal(1)) * spec.tick_size
+        # Within what a price can be: one tick, and the most ticks the journal holds.
+        return min(max(ticks, Decimal(1)), Decimal(MAX_STEPS)) * spec.tick_size
 
 
 class PriceWalk:
@@ -74,16 +76,12 @@ class PriceWalk:
         """One step of every market, in the order of the market list."""
         for spec in self._markets:
             draw = self._rng.getrandbits(_DRAW_BITS)
-            mark = next_mark(
-                spec,
-                self._pipeline.sequencer.engine.mark_price(spec.symbol),
-                draw,
-                self._cfg.walk_volatility_bps,
-            )
+            mark = self._pipeline.sequencer.engine.mark_price(spec.symbol)
             try:
+                mark = next_mark(spec, mark, draw, self._cfg.walk_volatility_bps)
                 outcome = await self._pipeline.submit(SetMarkPrice(symbol=spec.symbol, price=mark))
-            except Exception as exc:  # the sequencer stopped: try again next interval
+            except Exception as exc:  # the sequencer stopped: never raise, try next interval
                 log.error("price walk: %s mark not set: %s", spec.symbol, exc)
-                return
+                continue
             if outcome.reject is not None:
                 log.warning("price walk: %s mark refused: %s", spec.symbol, outcome.reject.message)
