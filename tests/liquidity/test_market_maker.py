@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from solders.keypair import Keypair
 
@@ -260,5 +261,19 @@ def test_a_restart_neither_funds_the_maker_again_nor_doubles_its_quotes(tmp_path
         start_maker(h)
         assert h.engine.balance(MAKER) == balance
         assert h.engine.open_orders(MAKER) == orders
+    finally:
+        h.close()
+
+
+def test_a_market_without_a_mark_is_quoted_once_it_gets_one() -> None:
+    unmarked = msgspec.structs.replace(DEFAULT_MARKETS[0], initial_mark_price=Decimal(0))
+    h = MakerHarness((unmarked,))
+    try:
+        maker = start_maker(h, (unmarked,))
+        assert h.engine.open_orders(MAKER) == []
+        set_mark(h, "50000")
+        settle(h, maker)
+        bids, asks = book(h)
+        assert (bids[0][0], asks[0][0]) == ("49975", "50025")
     finally:
         h.close()

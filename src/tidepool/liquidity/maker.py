@@ -5,8 +5,9 @@ any client: its orders, fills, positions and balance are real and journaled, and
 rebuilds them without it. It reads the engine's views as the gateway does, never its state.
 
 When it acts:
-- at start: its account is funded once, when new (no balance, no orders, no positions: a
-  state dir where it never ran, or a reset one), then every market is quoted;
+- at start: every market is quoted (a market without a mark is skipped); before quoting, its
+  account is funded if new (no balance, no orders, no positions: a state dir where it never
+  ran, or one reset since);
 - on a delivery of someone else's command that concerns it: a mark that moved (`prices`), a
   change to its orders (a fill, a cancel by another cause) or its account (a fill's position,
   a faucet). Each such market is re-quoted: the ladder for the mark and position now, against
@@ -41,7 +42,7 @@ from tidepool.domain.errors import Reject
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.commands import Batch, Faucet
 from tidepool.engine.engine import Engine
-from tidepool.engine.events import BalanceChanged, Outcome
+from tidepool.engine.events import AgentBound, AgentRevoked, BalanceChanged, Outcome
 from tidepool.liquidity.quotes import batches, ladder, plan
 from tidepool.runtime.bus import Delivery, Subscription
 from tidepool.runtime.pipeline import Pipeline
@@ -81,7 +82,6 @@ class MarketMaker:
         """Fund (if new) and quote every market; then follow the bus. Returns once the first
         quotes rest, so the server announces itself with liquidity on its books."""
         self._subscribe()
-        await self._fund()
         await self.requote(self._markets)
         self._task = asyncio.ensure_future(self._follow())
 
@@ -101,6 +101,8 @@ class MarketMaker:
         self._sub = self._pipeline.sequencer.bus.subscribe(topics)
 
     async def _fund(self) -> None:
+        """Fund the account if it is new: where the maker never ran, or after a reset took
+        its history away (a maker that lost its balance trading is not refunded)."""
         engine = self._engine
         new = (
             engine.balance(self.account) == 0
@@ -118,59 +120,64 @@ class MarketMaker:
             if delivery is None:  # the bus dropped it (it fell far behind): start over
                 log.warning("market maker: resubscribing after %s", sub.closed)
                 self._subscribe()
-                delivery_symbols: Iterable[str] = self._markets
+                symbols: Iterable[str] = self._markets
             else:
                 # One command's deliveries (one per topic) share its seq, and come in seq order.
                 self._own = {seq for seq in self._own if seq >= delivery.seq}
                 if delivery.seq in self._own:
                     continue
-                delivery_symbols = self._concerned(delivery)
+                symbols = self._concerned(delivery)
             self._working = True
             try:
-                await self.requote(delivery_symbols)
+                await self.requote(symbols)
             finally:
                 self._working = False
 
     def _concerned(self, delivery: Delivery) -> list[str]:
         """The markets a delivery may have changed for the maker (all of them when its
         balance changed: margin is cross)."""
-        symbols: set[str] = set()
+        symbols = {entry.symbol for entry in delivery.updates}
         for event in delivery.events:
             if isinstance(event, BalanceChanged):
                 return list(self._markets)
-            symbol = getattr(event, "symbol", None)
-            if symbol is not None:
-                symbols.add(symbol)
-        symbols.update(entry.symbol for entry in delivery.updates)
+            if not isinstance(event, AgentBound | AgentRevoked):  # never on its topics
+                symbols.add(event.symbol)
         return [s for s in self._markets if s in symbols]
 
     async def requote(self, symbols: Iterable[str]) -> None:
         """Bring each market's quotes to the ladder for its mark and the maker's position."""
+        await self._fund()
         for symbol in symbols:
-            engine = self._engine
-            spec = self._markets[symbol]
-            position = next((p for p in engine.positions(self.account) if p.symbol == symbol), None)
-            signed = 0 if position is None else position.size_lots
-            if position is not None and position.side == "ask":
-                signed = -signed
-            quotes = ladder(
-                spec,
-                engine.mark_price(symbol),
-                signed,
-                self._cfg.mm_levels,
-                self._cfg.mm_spread_bps,
-                self._cfg.mm_notional,
-            )
-            resting = [o for o in engine.open_orders(self.account) if o.symbol == symbol]
-            complaints: set[str] = set()
-            for actions in batches(plan(self.account, symbol, quotes, resting)):
-                outcome = await self._submit(Batch(actions=actions))
-                if outcome is None:
+            try:
+                if not await self._requote(symbol):
                     return
-                complaints.update(
-                    _complaint(r.reject) for r in outcome.results or () if r.reject is not None
-                )
-            self._complain(symbol, frozenset(complaints))
+            except Exception:  # a bug of its own: logged, and the server goes on without it
+                log.exception("market maker: re-quoting %s failed", symbol)
+
+    async def _requote(self, symbol: str) -> bool:
+        """False when the pipeline took no command (the sequencer stopped)."""
+        engine = self._engine
+        mark = engine.mark_price(symbol)
+        if mark <= 0:  # a market without a mark yet: nothing to quote around
+            return True
+        position = next((p for p in engine.positions(self.account) if p.symbol == symbol), None)
+        signed = 0 if position is None else position.size_lots
+        if position is not None and position.side == "ask":
+            signed = -signed
+        cfg = self._cfg
+        spec = self._markets[symbol]
+        quotes = ladder(spec, mark, signed, cfg.mm_levels, cfg.mm_spread_bps, cfg.mm_notional)
+        resting = [o for o in engine.open_orders(self.account) if o.symbol == symbol]
+        complaints: set[str] = set()
+        for actions in batches(plan(self.account, symbol, quotes, resting)):
+            outcome = await self._submit(Batch(actions=actions))
+            if outcome is None:
+                return False
+            complaints.update(
+                _complaint(r.reject) for r in outcome.results or () if r.reject is not None
+            )
+        self._complain(symbol, frozenset(complaints))
+        return True
 
     async def _submit(self, cmd: Batch | Faucet) -> Outcome | None:
         """Through the pipeline like any client's command; None if it could not be run."""

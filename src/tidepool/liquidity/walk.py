@@ -77,6 +77,8 @@ class PriceWalk:
         for spec in self._markets:
             draw = self._rng.getrandbits(_DRAW_BITS)
             mark = self._pipeline.sequencer.engine.mark_price(spec.symbol)
+            if mark <= 0:  # a market without a mark yet: nothing to walk from
+                continue
             try:
                 mark = next_mark(spec, mark, draw, self._cfg.walk_volatility_bps)
                 outcome = await self._pipeline.submit(SetMarkPrice(symbol=spec.symbol, price=mark))
