@@ -277,3 +277,19 @@ def test_a_market_without_a_mark_is_quoted_once_it_gets_one() -> None:
         assert (bids[0][0], asks[0][0]) == ("49975", "50025")
     finally:
         h.close()
+
+
+def test_more_levels_than_one_batch_holds_are_all_quoted_and_moved(h: MakerHarness) -> None:
+    maker = start_maker(h, BTC_ONLY, mm_levels=8)  # 16 quotes: two batches of at most 10
+    bids, asks = book(h)
+    assert (len(bids), len(asks)) == (8, 8)
+    set_mark(h, "100500")
+    settle(h, maker)
+    bids, asks = book(h)
+    assert (len(bids), len(asks)) == (8, 8)
+    assert (bids[0][0], asks[0][0], bids[-1][0], asks[-1][0]) == (
+        "100449",
+        "100551",
+        "100098",
+        "100902",
+    )

@@ -25,9 +25,10 @@ stopped) is logged; it never raises into the sequencer, and a fresh subscription
 the bus dropped.
 
 Determinism: its commands are a function of the state it reads. With `--durability process`
-or `none` a command's delivery reaches it before the server reads the next request (the
-sequencer publishes synchronously and the maker's quotes skip the speedbump), so the same
-client commands give the same quotes.
+or `none` a command's delivery reaches it before the server reads a request that arrives after
+the answer (the sequencer publishes synchronously, the maker's wake-up is queued before the
+answer is sent, and its quotes skip the speedbump), so a client that waits for each answer
+gets the same quotes for the same commands, in both process layouts.
 """
 
 from __future__ import annotations

@@ -32,10 +32,16 @@ from itertools import zip_longest
 from typing import NamedTuple
 
 from tidepool.domain.markets import MAX_STEPS, MarketSpec
-from tidepool.engine.commands import BatchAction, CancelOrder, CreateOrder, EditOrder, Side
+from tidepool.engine.commands import (
+    MAX_BATCH_ACTIONS,
+    BatchAction,
+    CancelOrder,
+    CreateOrder,
+    EditOrder,
+    Side,
+)
 from tidepool.engine.views import OrderRecord
 
-BATCH_LIMIT = 10  # actions in one Batch command (spec §2.9)
 _BPS = Decimal(10_000)
 
 
@@ -146,8 +152,9 @@ def plan(
 
 
 def batches(actions: Sequence[BatchAction]) -> list[list[BatchAction]]:
-    """`actions` in order, cut into batches the engine takes (at most BATCH_LIMIT each)."""
-    return [list(actions[i : i + BATCH_LIMIT]) for i in range(0, len(actions), BATCH_LIMIT)]
+    """`actions` in order, cut into batches as a client may send them."""
+    size = MAX_BATCH_ACTIONS
+    return [list(actions[i : i + size]) for i in range(0, len(actions), size)]
 
 
 def _create(account: str, symbol: str, quote: Quote) -> CreateOrder:
