@@ -57,6 +57,18 @@ def _http(report: Report) -> list[Target]:
                 detail,
             )
         )
+    with_maker = _runs(report, "cancels_market_maker")
+    if with_maker:
+        m = with_maker[0]["throughput_rps"]
+        out.append(
+            _target(
+                "signed cancels with --market-maker re-quoting every mark change / without",
+                ">= 0.95",
+                m / rps,
+                m >= 0.95 * rps,
+                f"{m:.0f} / {rps:.0f} req/s; 30 mark changes a second (bench/http_bench.py)",
+            )
+        )
     for run in _runs(report, "cancels", SINGLE, report["http"]["plan"]["rate"]):
         lat, rate = run["latency_ms"], run["target_rate"]
         for pct, goal in (("p50", 1.0), ("p99", 5.0)):

@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "configsources": 3,  # flags, environment and file read into a Config
     "runtime": 3,
     "gateway": 4,
+    "liquidity": 4,  # the market maker and the price walk: clients of the pipeline
     "server": 5,
     "cli_sandbox": 5,  # the sandbox commands: an HTTP client of a running server, under cli
     "cli": 6,

@@ -62,6 +62,23 @@ def _markets(text: str) -> tuple[MarketSpec, ...]:
 
 
 @dataclass(frozen=True)
+class LiquidityConfig:
+    """`serve --market-maker` and `--price-walk` (tidepool/liquidity/): both off by default."""
+
+    market_maker: bool = False
+    mm_levels: int = 3  # quotes a side, per market
+    mm_spread_bps: Decimal = Decimal(5)  # level i sits i x this from the mark
+    mm_notional: Decimal = Decimal(10_000)  # USDC per quote
+    mm_balance: Decimal = Decimal(1_000_000)  # USDC the maker's account starts with
+    price_walk: bool = False
+    walk_volatility_bps: Decimal = Decimal(10)  # standard deviation of one step
+    walk_interval_ms: int = 1000
+
+
+_LIQUIDITY = LiquidityConfig()  # the market maker's and price walk's defaults, written above
+
+
+@dataclass(frozen=True)
 class Config:
     host: str = option("127.0.0.1", str, "address to listen on")
     port: int = option(7700, whole(0, 65535), "0 picks a free port and prints it")
@@ -151,6 +168,56 @@ class Config:
         relative=True,
         metavar="FILE",
     )
+    market_maker: bool = option(
+        _LIQUIDITY.market_maker,
+        boolean,
+        "quote a ladder around each mark from an account of its own, re-quoted as marks move: "
+        "market orders fill at once (tidepool/liquidity/)",
+        switch=True,
+    )
+    mm_levels: int = option(_LIQUIDITY.mm_levels, whole(1, 50), "market maker: quotes a side")
+    mm_spread_bps: Decimal = option(
+        _LIQUIDITY.mm_spread_bps,
+        fraction,
+        "market maker: level i sits i times this many basis points from the mark (and at least "
+        "i ticks)",
+    )
+    mm_size: Decimal = option(
+        _LIQUIDITY.mm_notional, amount, "market maker: notional of each quote, in USDC"
+    )
+    mm_balance: Decimal = option(
+        _LIQUIDITY.mm_balance,
+        amount,
+        "market maker: USDC its account is funded with once, when it is new",
+    )
+    price_walk: bool = option(
+        _LIQUIDITY.price_walk,
+        boolean,
+        "move each mark by a random walk seeded by --seed",
+        switch=True,
+    )
+    walk_volatility_bps: Decimal = option(
+        _LIQUIDITY.walk_volatility_bps,
+        fraction,
+        "price walk: standard deviation of one step, in basis points of the mark",
+    )
+    walk_interval_ms: int = option(
+        _LIQUIDITY.walk_interval_ms, whole(1), "price walk: milliseconds between two steps"
+    )
+
+    @property
+    def liquidity(self) -> LiquidityConfig:
+        """The market maker's and price walk's settings, as tidepool.liquidity reads them."""
+        return LiquidityConfig(
+            market_maker=self.market_maker,
+            mm_levels=self.mm_levels,
+            mm_spread_bps=self.mm_spread_bps,
+            mm_notional=self.mm_size,
+            mm_balance=self.mm_balance,
+            price_walk=self.price_walk,
+            walk_volatility_bps=self.walk_volatility_bps,
+            walk_interval_ms=self.walk_interval_ms,
+        )
 
 
 # The keys a markets file entry may have, and those it must have: every field without a

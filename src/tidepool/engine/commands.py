@@ -264,6 +264,9 @@ BatchAction = (
 )
 
 
+MAX_BATCH_ACTIONS = 10  # spec §2.9: the gateway refuses more, and the market maker sends no more
+
+
 class Batch(_Command, frozen=True, tag="batch"):
     """Up to 10 actions applied in order as one command: nothing interleaves, replay is exact.
     Each action carries the batch's own seq and ts_ms."""

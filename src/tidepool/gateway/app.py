@@ -218,9 +218,10 @@ class GatewayApp(AsgiApp):
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         *,
         sandbox: bool = True,
+        on_startup: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """sandbox False: the /sandbox/ routes do not exist (`serve --sandbox off`)."""
-        super().__init__(on_shutdown=on_shutdown)
+        super().__init__(on_startup=on_startup, on_shutdown=on_shutdown)
         self.exchange = exchange
         self._routes = (
             ROUTES

@@ -129,6 +129,11 @@ class Subscription:
     def close(self) -> None:
         self._bus.unsubscribe(self)
 
+    @property
+    def pending(self) -> int:
+        """Deliveries queued and not read yet."""
+        return self._queue.qsize()
+
     async def get(self) -> Delivery | None:
         """The next delivery, or None once closed (what was queued before is read first)."""
         if self.closed is not None and self._queue.empty():

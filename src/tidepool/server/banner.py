@@ -47,6 +47,7 @@ class Banner(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     seed: int
     markets: tuple[MarketRow, ...] = ()
     accounts: tuple[AccountRow, ...]
+    market_maker: str | None = None  # its account's public key, with `serve --market-maker`
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,11 @@ def _lines(banner: Banner) -> list[str]:
     if banner.markets:
         marks = "  ".join(f"[bold]{escape(m.symbol)}[/] {m.mark_price:f}" for m in banner.markets)
         lines.append(f"[bold]Markets[/]    {marks}")
+    if banner.market_maker is not None:
+        lines.append(
+            f"[bold]Maker[/]      [green]{escape(banner.market_maker)}[/] "
+            "[dim](quotes around each mark: market orders fill at once)[/]"
+        )
     lines.append(f"[bold]Seed[/]       {banner.seed} [dim](dev accounts and speedbump delays)[/]")
     lines.append(
         f"[bold]Dev accounts ({len(banner.accounts)})[/]: index, public key, secret key, USDC"

@@ -11,12 +11,13 @@ from tidepool.engine.engine import EngineConfig
 from tidepool.gateway.exchange import DevKeys, Exchange
 from tidepool.gateway.ratelimit import RateMeter
 from tidepool.gateway.verify import VerifyPolicy
+from tidepool.liquidity.running import Liquidity
 from tidepool.runtime.clock import SandboxClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
 from tidepool.server.banner import Banner, Listening, MarketRow, rows, show, to_json
-from tidepool.server.devaccounts import dev_accounts, fund_dev_accounts
+from tidepool.server.devaccounts import dev_accounts, fund_dev_accounts, market_maker_account
 from tidepool.server.errors import CannotStart
 from tidepool.server.replays import journal_retention_ms, replay_guard_at_boot
 
@@ -76,6 +77,13 @@ async def fund_new_state(exchange: Exchange, cfg: Config) -> None:
     await fund_dev_accounts(exchange, dev_accounts(cfg.seed, cfg.accounts), cfg.balance)
 
 
+def liquidity(exchange: Exchange, cfg: Config) -> Liquidity:
+    """The market maker and price walk of `--market-maker` / `--price-walk` (both layouts start
+    it on the engine process's loop before serving, and stop it before the sequencer closes)."""
+    maker = market_maker_account(cfg.seed).public_key
+    return Liquidity(exchange.pipeline, cfg.markets, cfg.seed, cfg.liquidity, maker)
+
+
 def announce(exchange: Exchange, cfg: Config, listening: Listening) -> None:
     """`--config-out` first (a script that waits for the listening line finds the file), then
     the listening line and the banner, with the balances and marks the state holds now (a
@@ -87,6 +95,9 @@ def announce(exchange: Exchange, cfg: Config, listening: Listening) -> None:
         accounts=rows(accounts, [engine.balance(a.public_key) for a in accounts]),
         urls=listening.urls,
         markets=tuple(MarketRow(s, engine.mark_price(s)) for s in exchange.markets),
+        market_maker=(
+            market_maker_account(cfg.seed).public_key if cfg.liquidity.market_maker else None
+        ),
     )
     if cfg.config_out is not None:
         try:

@@ -181,10 +181,12 @@ class _Worker:
 
 
 async def _run(cfg: Config, listener: socket.socket, listening: Listening) -> None:
-    from tidepool.server.exchange import announce, build_exchange, fund_new_state
+    from tidepool.server.exchange import announce, build_exchange, fund_new_state, liquidity
 
     exchange = build_exchange(cfg)
     await fund_new_state(exchange, cfg)
+    tap = liquidity(exchange, cfg)
+    await tap.start()
     app = GatewayApp(exchange, sandbox=cfg.sandbox)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -196,6 +198,7 @@ async def _run(cfg: Config, listener: socket.socket, listening: Listening) -> No
         announce(exchange, cfg, listening)
         await _supervise(workers, stop)
     finally:
+        await tap.stop()
         for w in workers:
             w.terminate()
         await asyncio.gather(*(w.wait(_STOP_TIMEOUT_S) for w in workers))
