@@ -14,8 +14,9 @@ Installed with tidepool (the `pytest11` entry point), so its fixtures are there 
   balances, marks, order ids) and costs two requests (bench/pytest_overhead.py).
 - `dev_accounts`: the server's dev accounts (`DevAccount`: public key, secret, `keypair`,
   balance when the session started).
-- `clock`: the server clock (`Clock`). A revert does not take time back, and time never goes
-  back; the fixture leaves the clock frozen or running, as it found it.
+- `clock`: the server clock (`Clock`); the plugin's clients sign with the time it sets. A revert
+  does not take time back, and time never goes back; the fixture leaves the clock frozen or
+  running, as it found it.
 
 Options, on the command line or in the ini file (`[tool.pytest.ini_options]`):
 `--tidepool-url URL` / `tidepool_url`: use a server already running there (its sandbox routes
@@ -28,6 +29,7 @@ pytest is not a dependency of tidepool: only pytest imports this module, through
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -73,6 +75,31 @@ class _SessionTransport(httpx.BaseTransport):
         self._pool.close()
 
 
+class _SigningClock:
+    """The server clock as the session's clients sign with it: the wall clock until the `clock`
+    fixture moves the server's, then the server's time, running on from there or standing
+    still with it. A client signing with the wall clock after `advance(1 day)` would send
+    requests that expired a day ago."""
+
+    def __init__(self) -> None:
+        self._server_ms: int | None = None  # the server's time at the last change
+        self._wall_ms = 0  # the wall clock then
+        self._frozen = False
+
+    def follow(self, now: ServerTime) -> int:
+        self._server_ms, self._wall_ms, self._frozen = now.now_ms, _wall_ms(), now.frozen
+        return now.now_ms
+
+    def __call__(self) -> int:
+        if self._server_ms is None:
+            return _wall_ms()
+        return self._server_ms if self._frozen else self._server_ms + _wall_ms() - self._wall_ms
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 @dataclass
 class TidepoolServer:
     """The session's server: started by the plugin, or the one at `--tidepool-url`."""
@@ -81,6 +108,7 @@ class TidepoolServer:
     accounts: list[DevAccount]  # as they were when the session started
     process: DevServer | None = None  # None: a server the plugin did not start
     _transport: _SessionTransport = field(default_factory=_SessionTransport, repr=False)
+    _signing_clock: _SigningClock = field(default_factory=_SigningClock, repr=False)
 
     @property
     def api_url(self) -> str:
@@ -91,8 +119,10 @@ class TidepoolServer:
         return "ws://" + self.url.split("://", 1)[1] + "/ws"
 
     def client(self, index: int = 0, **options: Unpack[Options]) -> Client:
-        """A Client signing as dev account `index` (any Client option may be given)."""
+        """A Client signing as dev account `index` (any Client option may be given), with the
+        server's time as the `clock` fixture set it."""
         options.setdefault("key", self.accounts[index].secret_key)
+        options.setdefault("clock", self._signing_clock)
         return Client(self.url, transport=self._transport, **options)
 
     @property
@@ -103,41 +133,46 @@ class TidepoolServer:
 
 class Clock:
     """The server clock (docs/sandbox.md, "Time"): what timestamps, signature expiry, klines
-    and triggers read. Every method answers the clock's time after it, in ms since the epoch."""
+    and triggers read. Every method answers the clock's time after it, in ms since the epoch.
+    The clients of `TidepoolServer.client()` (the `tidepool` fixture's too) sign with the time
+    set here; move the server clock through this, not through the sandbox calls."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, signing: _SigningClock) -> None:
         self._sandbox = sandbox
+        self._signing = signing
 
     def now_ms(self) -> int:
-        return self._sandbox.time().now_ms
+        return self._signing.follow(self._sandbox.time())
 
     @property
     def frozen(self) -> bool:
-        return self._sandbox.time().frozen
+        now = self._sandbox.time()
+        self._signing.follow(now)
+        return now.frozen
 
     def advance(self, by: int | timedelta) -> int:
         """Forward by `by` (ms, or a timedelta); a frozen clock stays frozen."""
         ms = by if isinstance(by, int) else round(by.total_seconds() * 1000)
-        return self._sandbox.advance_time(ms).now_ms
+        return self._signing.follow(self._sandbox.advance_time(ms))
 
     def set(self, to: int | datetime) -> int:
         """To `to` (ms since the epoch, or an aware datetime); never earlier than now."""
         ms = to if isinstance(to, int) else round(to.timestamp() * 1000)
-        return self._sandbox.set_time(ms).now_ms
+        return self._signing.follow(self._sandbox.set_time(ms))
 
     def freeze(self) -> int:
-        return self._sandbox.freeze_time().now_ms
+        return self._signing.follow(self._sandbox.freeze_time())
 
     def unfreeze(self) -> int:
-        return self._sandbox.unfreeze_time().now_ms
+        return self._signing.follow(self._sandbox.unfreeze_time())
 
     def _restore(self, was: ServerTime) -> None:
         if self.frozen == was.frozen:
             return
         if was.frozen:
-            self._sandbox.freeze_time()
+            self.freeze()
         else:
-            self._sandbox.unfreeze_time()
+            self.unfreeze()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -209,6 +244,7 @@ def tidepool_server(
             )
         server = TidepoolServer(url.rstrip("/").removesuffix("/api/v1"), [])
         server.accounts = _dev_accounts(server.url, server.sandbox, started=False)
+        server._signing_clock.follow(server.sandbox.time())  # it may have been moved already
         yield server
         server._transport.shutdown()
         return
@@ -256,6 +292,6 @@ def clock(tidepool_server: TidepoolServer) -> Iterator[Clock]:
     """The server clock, left frozen or running as the test found it."""
     sandbox = tidepool_server.sandbox
     was = sandbox.time()
-    clock = Clock(sandbox)
+    clock = Clock(sandbox, tidepool_server._signing_clock)
     yield clock
     clock._restore(was)
