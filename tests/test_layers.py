@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "runtime": 3,
     "gateway": 4,
     "server": 5,
+    "cli_client": 5,  # the client commands: tidepool.client only; below cli, which adds them
     "cli": 6,
     "__main__": 7,
     "__init__": 0,

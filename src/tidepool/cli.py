@@ -1,4 +1,5 @@
-"""`tidepool` command line: serve, and offline journal tools."""
+"""`tidepool` command line: serve, offline journal tools, and the client commands of
+`tidepool.cli_client` (keygen, order, orders, positions, account, book, watch)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 
-from tidepool import __version__
+from tidepool import __version__, cli_client
 from tidepool.config import Config, load_markets
 from tidepool.domain.markets import MarketSpec
 
@@ -165,11 +166,14 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("state_dir", type=Path)
     f.add_argument("--yes", action="store_true", help="do the cut (without it: only tell)")
     f.add_argument("--markets", type=Path)
+    cli_client.add_commands(sub)  # keygen, order ..., orders, positions, account, book, watch
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in cli_client.COMMANDS:
+        return cli_client.run(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "accounts":
