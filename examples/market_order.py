@@ -1,12 +1,7 @@
 """Buy 0.001 BTC at market (IOC within 1 % of the mark), show the position, sell it back.
 
-A market order needs someone on the other side. On a fresh local server, put an ask and a bid
-there with another dev account first, e.g. (dev account 1 of seed 0):
-
-    export KEY1=$(tidepool accounts --json | python -c "import json,sys; \
-        print(json.load(sys.stdin)['accounts'][1]['secret_key'])")
-    TIDEPOOL_KEY=$KEY1 tidepool order create --symbol BTC --side ask --price 100100 --amount 0.01
-    TIDEPOOL_KEY=$KEY1 tidepool order create --symbol BTC --side bid --price 99900 --amount 0.01
+A market order needs someone on the other side: on a fresh local server, put an ask and a bid
+on the book with another dev key first (examples/README.md shows how).
 """
 
 import sys
@@ -19,7 +14,7 @@ with client() as c:
     try:
         ref = c.create_market_order(symbol="BTC", amount="0.001", side="bid", slippage_percent="1")
     except NoReasonablePrice:
-        sys.exit("no ask within 1 % of the mark: put one on the book first (see this docstring)")
+        sys.exit("no ask near the mark: put one on the book first (examples/README.md)")
     print(f"market order {ref.order_id}")
     for position in c.positions():
         print(f"position: {position.side} {position.amount} {position.symbol}")

@@ -1,7 +1,7 @@
 """Take profit and stop loss on an open position: buy at market, set both legs (they are
 orders that close the position when the mark reaches them), then close the position.
 
-Needs an ask and a bid on the BTC book, as market_order.py says.
+Needs an ask and a bid on the BTC book (examples/README.md shows how).
 """
 
 import sys
@@ -14,7 +14,7 @@ with client() as c:
     try:
         c.create_market_order(symbol="BTC", amount="0.001", side="bid", slippage_percent="1")
     except NoReasonablePrice:
-        sys.exit("no ask within 1 % of the mark: put one on the book first (see market_order.py)")
+        sys.exit("no ask near the mark: put one on the book first (examples/README.md)")
     c.set_position_tpsl(
         symbol="BTC",
         side="ask",  # the side that closes a long
