@@ -38,7 +38,7 @@ def add_commands(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run a client command; its errors become one line on stderr and an exit code, never a
     traceback."""
-    out = Output(json=getattr(args, "json", False), stream=sys.stdout)
+    out = Output(json=args.json, stream=sys.stdout)
     try:
         args.handler(args, out)
     except ApiError as exc:
@@ -53,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     except ClientError as exc:
         report(out, str(exc), None, None)
         return EXIT_API
-    except (ValueError, OSError) as exc:
-        # Bad keys, unreadable files, a value the client will not send: the user's to fix.
+    except ValueError as exc:
+        # Bad keys, unreadable files (options.py and keygen.py say which), a value the client
+        # will not send, no account to act for: the user's to fix.
         report(out, str(exc), None, None)
         return EXIT_USAGE
     except KeyboardInterrupt:
