@@ -1,5 +1,6 @@
-"""`tidepool` command line: serve, the sandbox cheats of a running server, and offline journal
-tools."""
+"""`tidepool` command line: serve, the sandbox cheats of a running server (`tidepool.cli_sandbox`),
+offline journal tools, and the client commands of `tidepool.cli_client` (keygen, order, orders,
+positions, account, book, watch)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tidepool import __version__, cli_sandbox
+from tidepool import __version__, cli_client, cli_sandbox
 from tidepool.config import Config, load_markets
 from tidepool.configsources import ConfigError, add_flags, resolve
 from tidepool.domain.markets import MarketSpec
@@ -55,11 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("state_dir", type=Path)
     f.add_argument("--yes", action="store_true", help="do the cut (without it: only tell)")
     f.add_argument("--markets", type=Path)
+    cli_client.add_commands(sub)  # keygen, order ..., orders, positions, account, book, watch
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in cli_client.COMMANDS:
+        return cli_client.run(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "accounts":
