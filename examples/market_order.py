@@ -1,7 +1,7 @@
 """Buy 0.001 BTC at market (IOC within 1 % of the mark), show the position, sell it back.
 
-A market order needs someone on the other side: on a fresh local server, put an ask and a bid
-on the book with another dev key first (examples/README.md shows how).
+A market order needs someone on the other side: run the local server with `--market-maker`, or
+put an ask and a bid on the book with another dev key first (examples/README.md shows how).
 """
 
 import sys

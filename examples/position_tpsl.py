@@ -1,7 +1,8 @@
 """Take profit and stop loss on an open position: buy at market, set both legs (they are
 orders that close the position when the mark reaches them), then close the position.
 
-Needs an ask and a bid on the BTC book (examples/README.md shows how).
+Needs an ask and a bid on the BTC book: `tidepool serve --market-maker` quotes them
+(examples/README.md).
 """
 
 import sys

@@ -20,18 +20,15 @@ pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if p.name != "tidepool_env.py")
-OWN, MAKER = dev_accounts(0, 2)  # the examples' default account, and someone to trade with
+[OWN] = dev_accounts(0, 1)  # the examples' default account
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server for every example; a maker (dev account 1) rests an ask and a bid on BTC, the
-    other side that the market and TP/SL examples trade against, as their docstrings say."""
+    """One server for every example, started as examples/README.md says: with the market maker,
+    the other side that the market and TP/SL examples trade against."""
     state = tmp_path_factory.mktemp("examples") / "state"
-    with ServerProcess(state, "--seed", "0", "--speedbump-ms", "10") as srv:
-        with Client(srv.url, key=MAKER.secret_key) as maker:
-            maker.create_order(symbol="BTC", price="100100", amount="0.05", side="ask")
-            maker.create_order(symbol="BTC", price="99900", amount="0.05", side="bid")
+    with ServerProcess(state, "--seed", "0", "--speedbump-ms", "10", "--market-maker") as srv:
         yield srv
 
 
