@@ -17,7 +17,7 @@ from tidepool.domain.markets import MarketSpec
 
 
 def _flags(*argv: str) -> dict[str, object]:
-    return vars(_parser().parse_args(["serve", *argv]))
+    return vars(_parser(["serve"]).parse_args(["serve", *argv]))
 
 
 def _resolve(tmp_path: Path, *argv: str, env: dict[str, str] | None = None) -> Config:
@@ -192,7 +192,7 @@ def test_engine_defaults_are_the_engine_configs() -> None:
 
 
 def test_serve_help_shows_every_setting_with_its_default() -> None:
-    serve = _parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    serve = _parser(["serve"])._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
     text = " ".join(serve.format_help().split())
     defaults = Config()
     for name, spec in settings().items():

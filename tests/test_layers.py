@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "liquidity": 4,  # the market maker and the price walk: clients of the pipeline
     "server": 5,
     "cli_sandbox": 5,  # the sandbox commands: an HTTP client of a running server, under cli
+    "cli_client": 5,  # the client commands: tidepool.client only; below cli, which adds them
     "cli": 6,
     "__main__": 7,
     "__init__": 0,

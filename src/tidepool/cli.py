@@ -1,5 +1,6 @@
-"""`tidepool` command line: serve, the sandbox cheats of a running server, and offline journal
-tools."""
+"""`tidepool` command line: serve, the sandbox cheats of a running server (`tidepool.cli_sandbox`),
+offline journal tools, and the client commands of `tidepool.cli_client` (keygen, order, orders,
+positions, account, book, watch)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,13 @@ from tidepool.domain.markets import MarketSpec
 # The settings that fix the dev accounts: `accounts` reads them as `serve` does.
 _DEV_ACCOUNT_SETTINGS = ("seed", "accounts", "balance")
 
+# Commands that never need tidepool.cli_client: its imports (httpx, the client, rich's live
+# display) cost `tidepool serve` 0.15-0.25 s of its start-up, so they are only made for the
+# client commands and for a bare `tidepool --help`.
+_SERVER_COMMANDS = frozenset({"serve", "accounts", "journal"})
 
-def _parser() -> argparse.ArgumentParser:
+
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tidepool", description=__doc__)
     p.add_argument("--version", action="version", version=f"tidepool {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -55,18 +61,27 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("state_dir", type=Path)
     f.add_argument("--yes", action="store_true", help="do the cut (without it: only tell)")
     f.add_argument("--markets", type=Path)
+    if next((a for a in argv if not a.startswith("-")), None) not in _SERVER_COMMANDS:
+        from tidepool import cli_client
+
+        cli_client.add_commands(sub)  # keygen, order ..., orders, positions, account, book, watch
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(argv).parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "accounts":
         return _accounts(args)
     if args.command in cli_sandbox.COMMANDS:
         return cli_sandbox.run(args)
-    return _journal(args)
+    if args.command == "journal":
+        return _journal(args)
+    from tidepool import cli_client
+
+    return cli_client.run(args)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -343,6 +343,10 @@ def test_trading_errors_carry_the_ws_codes_and_echo_id_and_type(srv: ServerProce
             unbound = await _call(ws, by_agent)
             assert (unbound["code"], unbound["err"]) == (403, "Agent not authorized for account")
 
+            not_a_key = _frame(MAKER, "create_order", _order("80000"), account="not-a-key")
+            invalid_signer = await _call(ws, not_a_key)
+            assert (invalid_signer["code"], invalid_signer["err"]) == (402, "Invalid public key")
+
             for params, expected in (
                 ({"create_order": {"symbol": "BTC"}}, "Invalid parameters"),
                 ({"create_order": "not an object"}, "Invalid request"),

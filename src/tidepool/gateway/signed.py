@@ -22,7 +22,7 @@ from solders.signature import Signature
 from tidepool.domain.errors import AGENT_NOT_AUTHORIZED
 from tidepool.engine.commands import Auth, Command, SignatureRecord
 from tidepool.gateway.envelope import Response, bad_request, invalid_parameters, rejected
-from tidepool.gateway.errors import AgentNotAuthorized, SignatureRefused, WireError
+from tidepool.gateway.errors import AgentNotAuthorized, InvalidSigner, SignatureRefused, WireError
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.explain import explain
 from tidepool.gateway.operations import Operation
@@ -36,6 +36,7 @@ from tidepool.gateway.verify import (
     ed25519_check,
     verify_signature,
 )
+from tidepool.pacifica import INVALID_PUBLIC_KEY
 from tidepool.pacifica.requests import Signed
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -72,7 +73,8 @@ def authenticate(
             check=check,
         )
     except SignatureError as exc:
-        raise SignatureRefused(bad_request(exc.message, exc.error_id)) from None
+        refusal = InvalidSigner if exc.message == INVALID_PUBLIC_KEY else SignatureRefused
+        raise refusal(bad_request(exc.message, exc.error_id)) from None
     return body, use
 
 

@@ -8,7 +8,8 @@ the answer's form differs:
 - success: `{"code": 200, "data": <the row's ws_answer>, "id", "t", "type"}`;
 - error: `{"id", "type", "code", "err", "t"}`, `err` being REST's error text, and `code` the
   WebSocket one: 400 invalid request (bad JSON, missing or mistyped fields, off-grid values),
-  401 signature problems, 403 agent not authorized, 420 business rejections (REST's 422, and a
+  401 signature problems, 402 an account or agent that is not a public key (invalid signer),
+  403 agent not authorized, 420 business rejections (REST's 422, and a
   cancel of an order that is not open: "Order not found"), 500 anything unexpected (also a
   journal that cannot be written: err "Service unavailable: ...").
 
@@ -30,7 +31,13 @@ from tidepool.domain.errors import AGENT_NOT_AUTHORIZED, Reject
 from tidepool.engine.events import ActionResult
 from tidepool.gateway import api_keys, batch, signed
 from tidepool.gateway.envelope import bad_request
-from tidepool.gateway.errors import AgentNotAuthorized, Rejected, SignatureRefused, WireError
+from tidepool.gateway.errors import (
+    AgentNotAuthorized,
+    InvalidSigner,
+    Rejected,
+    SignatureRefused,
+    WireError,
+)
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.operations import OPERATIONS, Operation
 from tidepool.gateway.request import Request, Verified
@@ -92,6 +99,8 @@ async def _answer(ex: Exchange, frame: dict[str, Any], verified: Verified | None
             if outcome.reject is not None:
                 return _rejected(ex, request_id, op_type, outcome.reject)
             data = op.ws_answer(cmd, outcome)
+    except InvalidSigner as exc:
+        return _error(ex, request_id, op_type, 402, _text(exc))
     except SignatureRefused as exc:
         return _error(ex, request_id, op_type, 401, _text(exc))
     except AgentNotAuthorized as exc:
