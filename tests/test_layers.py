@@ -21,6 +21,8 @@ SRC = Path(tidepool.__file__).parent
 LAYERS: dict[str, int] = {
     "pacifica": 0,  # the client-safe protocol: nothing else of tidepool
     "client": 1,  # tidepool.client: only the protocol package (a bot installs no exchange)
+    "devserver": 1,  # a `tidepool serve` child process: the standard library only
+    "pytest_plugin": 2,  # fixtures over a dev server and the client
     "domain": 0,
     "engine": 1,
     "journal": 2,

@@ -7,8 +7,8 @@ answer's `data`). A refusal prints the server's error on one line, never a trace
 Exit codes, for scripts: 0 done; 1 the server refused (its message is printed); 2 bad usage
 (argparse's own); 3 no server answered at `--url`.
 
-The standard library's urllib is enough for one JSON request per run, so this module adds no
-dependency.
+The requests are `tidepool.client`'s sandbox calls (client/sandbox.py), so each route is called
+by one piece of code, here and in a bot's tests.
 """
 
 from __future__ import annotations
@@ -17,12 +17,16 @@ import argparse
 import json
 import re
 import sys
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from tidepool.config import Config
+
+if TYPE_CHECKING:
+    from tidepool.client import Sandbox, ServerTime
 
 _DEFAULTS = Config()
 DEFAULT_URL = f"http://{_DEFAULTS.host}:{_DEFAULTS.port}"  # where `tidepool serve` listens
@@ -106,106 +110,103 @@ def add_parsers(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `tidepool serve` builds this module's parsers, and the client (httpx) would
+    # cost its start-up 0.15-0.25 s (cli.py).
+    from tidepool.client import ApiError, Client, DecodingError, TransportError
+
     try:
-        method, path, body = _request(args)
-        data = call(args.url, method, path, body)
+        with Client(args.url, timeout=TIMEOUT_S) as client:
+            answer = _send(client.sandbox, args)
     except Refused as exc:
-        sys.stderr.write(f"tidepool: {exc}\n")
-        return exc.code
+        return _refused(str(exc), exc.code)
+    except ApiError as exc:
+        return _refused(f"{exc.message} (HTTP {exc.status})", REFUSED)
+    except DecodingError as exc:
+        return _refused(str(exc), REFUSED)
+    except TransportError as exc:
+        return _refused(
+            f"no Tidepool server at {args.url} ({exc.__cause__ or exc}); start one with "
+            "`tidepool serve`, or point --url at it",
+            UNREACHABLE,
+        )
     if args.json:
-        sys.stdout.write(json.dumps(data) + "\n")
+        data = msgspec.to_builtins(answer, builtin_types=(Decimal,))
+        sys.stdout.write(json.dumps(data, default=_plain) + "\n")
     else:
-        sys.stdout.write(_line(args.command, data) + "\n")
+        sys.stdout.write(_line(args.command, answer) + "\n")
     return 0
 
 
-def _request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None]:
-    """The method, path and body of the command's request."""
+def _refused(message: str, code: int) -> int:
+    sys.stderr.write(f"tidepool: {message}\n")
+    return code
+
+
+def _send(sandbox: Sandbox, args: argparse.Namespace) -> msgspec.Struct:
+    """The command's cheat, sent; its usage is checked before anything is sent."""
     cmd = args.command
     if cmd == "faucet":
-        return "POST", "/sandbox/faucet", {"account": args.account, "amount": args.amount}
+        return sandbox.faucet(args.account, args.amount)
     if cmd == "balance":
-        return "POST", "/sandbox/balance", {"account": args.account, "balance": args.balance}
+        return sandbox.balance(args.account, args.balance)
     if cmd == "mark":
-        pairs = args.pairs
-        if len(pairs) % 2:
-            raise Refused("mark takes SYMBOL PRICE pairs, e.g. `tidepool mark BTC 100000`", 2)
-        prices = dict(zip(pairs[::2], pairs[1::2], strict=True))
-        if len(prices) == 1:
-            ((symbol, price),) = prices.items()
-            return "POST", "/sandbox/mark_price", {"symbol": symbol, "price": price}
-        return "POST", "/sandbox/mark_price", {"prices": prices}
+        return _mark(sandbox, args.pairs)
     if cmd == "time":
-        return ("GET", "/sandbox/time", None) if args.action == "show" else _time_body(args)
+        return _time(sandbox, args.action, args.value)
     if cmd == "snapshot":
-        return "POST", "/sandbox/snapshot", {}
+        return sandbox.snapshot()
     if cmd == "revert":
-        return "POST", "/sandbox/revert", {"id": args.id}
-    return "POST", "/sandbox/reset", {}
+        return sandbox.revert(args.id)
+    return sandbox.reset()
 
 
-def _time_body(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
-    action, value = args.action, args.value
+def _mark(sandbox: Sandbox, pairs: list[str]) -> msgspec.Struct:
+    if len(pairs) % 2:
+        raise Refused("mark takes SYMBOL PRICE pairs, e.g. `tidepool mark BTC 100000`", 2)
+    prices = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    if len(prices) == 1:
+        ((symbol, price),) = prices.items()
+        return sandbox.mark_price(symbol, price)
+    return sandbox.mark_prices(prices)
+
+
+def _time(sandbox: Sandbox, action: str, value: str | None) -> ServerTime:
+    if action == "show":
+        return sandbox.time()
     needs_value = action in ("advance", "set")
     if needs_value != (value is not None):
         usage = "advance 30s" if action == "advance" else "set 2030-01-01T00:00:00Z"
         message = f"time {action} takes no value" if value else f"time {action} needs a value"
         raise Refused(f"{message}, e.g. `tidepool time {usage}`" if needs_value else message, 2)
+    if value is None:
+        return sandbox.freeze_time() if action == "freeze" else sandbox.unfreeze_time()
     try:
-        if action == "advance":
-            return "POST", "/sandbox/time", {"advance_ms": duration_ms(value)}
-        if action == "set":
-            return "POST", "/sandbox/time", {"set_ms": time_ms(value)}
+        ms = duration_ms(value) if action == "advance" else time_ms(value)
     except argparse.ArgumentTypeError as exc:
         raise Refused(str(exc), 2) from None
-    return "POST", "/sandbox/time", {"freeze": action == "freeze"}
+    return sandbox.advance_time(ms) if action == "advance" else sandbox.set_time(ms)
 
 
-def call(url: str, method: str, path: str, body: dict[str, Any] | None) -> Any:
-    """One request; the envelope's `data`, or Refused with the server's error."""
-    request = urllib.request.Request(
-        url.rstrip("/") + path,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            envelope = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise Refused(_error_of(exc), REFUSED) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise Refused(
-            f"no Tidepool server at {url} ({reason}); start one with `tidepool serve`, "
-            "or point --url at it",
-            UNREACHABLE,
-        ) from None
-    return envelope.get("data")
+def _plain(value: object) -> str:
+    """A Decimal as plain digits, as the server wrote it (json cannot encode one)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _error_of(exc: urllib.error.HTTPError) -> str:
-    """The envelope's error of a refusal, with its HTTP status."""
-    try:
-        message = json.loads(exc.read()).get("error")
-    except (ValueError, AttributeError):
-        message = None
-    return f"{message or exc.reason} (HTTP {exc.code})"
-
-
-def _line(command: str, data: Any) -> str:
-    """The one line a person reads."""
+def _line(command: str, answer: Any) -> str:
+    """The one line a person reads (`answer`: the command's model of client/sandbox_models.py)."""
     if command in ("faucet", "balance"):
-        return f"{data['account']} balance {data['balance']} USDC"
+        return f"{answer.account} balance {answer.balance:f} USDC"
     if command == "mark":
-        prices = data["prices"] if "prices" in data else {data["symbol"]: data["price"]}
-        return " ".join(f"{s} {p}" for s, p in prices.items())
+        prices = answer.prices if hasattr(answer, "prices") else {answer.symbol: answer.price}
+        return " ".join(f"{s} {p:f}" for s, p in prices.items())
     if command == "time":
-        moment = datetime.fromtimestamp(data["now_ms"] / 1000, UTC)
-        state = "frozen" if data["frozen"] else "running"
-        return f"{moment.isoformat(timespec='milliseconds')} ({data['now_ms']} ms, {state})"
+        moment = datetime.fromtimestamp(answer.now_ms / 1000, UTC)
+        state = "frozen" if answer.frozen else "running"
+        return f"{moment.isoformat(timespec='milliseconds')} ({answer.now_ms} ms, {state})"
     if command == "snapshot":
-        return f"snapshot {data['id']}"
+        return f"snapshot {answer.id}"
     if command == "revert":
-        return f"reverted to snapshot {data['id']}"
-    return f"reset: {data['accounts']} dev accounts funded with {data['balance']} USDC each"
+        return f"reverted to snapshot {answer.id}"
+    return f"reset: {answer.accounts} dev accounts funded with {answer.balance:f} USDC each"

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tidepool.client import AsyncClient
+from tidepool.client import AsyncClient, AsyncSandbox
 
 URL = "http://tidepool.test/api/v1"
 
@@ -39,12 +39,14 @@ class Awaiting:
     """An AsyncClient whose methods are run to completion on the harness loop, so one test body
     checks both clients."""
 
-    def __init__(self, client: AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: AsyncClient | AsyncSandbox, loop: asyncio.AbstractEventLoop) -> None:
         self._client = client
         self._loop = loop
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._client, name)
+        if isinstance(value, AsyncSandbox):  # client.sandbox: its methods are awaited too
+            return Awaiting(value, self._loop)
         if not callable(value):
             return value
 

@@ -13,6 +13,8 @@ type and take the wire fields as keywords (`actions`); reads are named after the
 (`errors`). Keys: base58 seed or secret, or a Solana keypair file (`load_keypair`); with
 `agent_key=` an agent wallet signs for the account. Every create carries a client order id
 (made when not given), so the retries after a lost answer never make a second order (`base`).
+`client.sandbox` calls the cheats of a local Tidepool server: faucet, marks, time, snapshot and
+revert (`sandbox`).
 
 It signs with `tidepool.pacifica`, the code the server verifies with, and imports nothing else of
 tidepool (tests/test_package_boundaries.py checks).
@@ -68,6 +70,18 @@ from tidepool.client.models import (
     SpotBalance,
     StopLeg,
 )
+from tidepool.client.sandbox import AsyncSandbox, Sandbox
+from tidepool.client.sandbox_models import (
+    AccountBalance,
+    DevAccount,
+    FaucetCredit,
+    MarkPrice,
+    MarkPrices,
+    ResetSummary,
+    ServerTime,
+    SnapshotId,
+    StateHash,
+)
 from tidepool.client.sync_client import Client
 from tidepool.client.urls import DEFAULT_PORT, LOCAL_URL, MAINNET_URL, TESTNET_URL
 
@@ -77,10 +91,12 @@ __all__ = [
     "MAINNET_URL",
     "TESTNET_URL",
     "Account",
+    "AccountBalance",
     "AgentNotAuthorized",
     "ApiError",
     "ApiKeys",
     "AsyncClient",
+    "AsyncSandbox",
     "BaseClient",
     "BatchResult",
     "Book",
@@ -91,12 +107,16 @@ __all__ = [
     "Client",
     "ClientError",
     "DecodingError",
+    "DevAccount",
     "DuplicateClientOrderId",
+    "FaucetCredit",
     "Fill",
     "InsufficientBalance",
     "InvalidLeverage",
     "InvalidRequest",
     "MarginSetting",
+    "MarkPrice",
+    "MarkPrices",
     "MarketInfo",
     "NoReasonablePrice",
     "NotFound",
@@ -116,10 +136,15 @@ __all__ = [
     "PriceTooFarFromMark",
     "PublicTrade",
     "RateLimited",
+    "ResetSummary",
+    "Sandbox",
     "ServerError",
+    "ServerTime",
     "SignatureError",
     "Snapshot",
+    "SnapshotId",
     "SpotBalance",
+    "StateHash",
     "StopLeg",
     "TransportError",
     "UnusedClientOrderId",

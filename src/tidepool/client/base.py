@@ -12,6 +12,7 @@ order (actions.py says why each operation is safe to resend). A retry answered "
 order id" for its own id is the earlier attempt's success: the order's id is then looked up by
 client order id (open orders, then order history) and returned as if the first answer had
 arrived. A cancel whose first answer was lost may be answered OrderNotFound on the retry.
+A sandbox cheat that changes state (sandbox.py) is resent only after a failed connect.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import msgspec
 from solders.keypair import Keypair
 
 from tidepool.client import reads
-from tidepool.client.calls import Action, Batch, Call, Read, decode_answer
+from tidepool.client.calls import Action, Batch, Call, Cheat, Read, decode_answer
 from tidepool.client.errors import (
     ClientError,
     DecodingError,
@@ -87,6 +88,19 @@ def api_root(url: str) -> str:
     return url + API_ROOT if urlsplit(url).path == "" else url
 
 
+def server_root(api_url: str) -> str:
+    """Where the sandbox routes are: the REST root without its /api/v1."""
+    return api_url.removesuffix(API_ROOT)
+
+
+def _resendable(call: Call[Any], exc: httpx.TransportError) -> bool:
+    """A cheat that changes state is resent only when it never left: a second faucet or time
+    advance is not the same as one. Everything else is safe to resend (actions.py says why)."""
+    if isinstance(call, Cheat) and call.body is not None:
+        return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+    return True
+
+
 class BaseClient:
     def __init__(self, base_url: str = LOCAL_URL, **options: Unpack[Options]) -> None:
         key, agent_key = options.get("key"), options.get("agent_key")
@@ -99,6 +113,7 @@ class BaseClient:
             raise ValueError("an agent key signs for an account: pass account= or key=")
         self.address: str | None = account
         self.base_url = api_root(base_url)
+        self.server_url = server_root(self.base_url)
         self.expiry_window = options.get("expiry_window", 5000)
         self.retries = options.get("retries", 3)
         self.backoff = options.get("backoff", 0.1)
@@ -130,6 +145,12 @@ class BaseClient:
         )
 
     def _request(self, call: Call[Any]) -> httpx.Request:
+        if isinstance(call, Cheat):
+            url = self.server_url + call.path
+            if call.body is None:
+                return httpx.Request("GET", url, headers=_HEADERS)
+            content = msgspec.json.encode(call.body)
+            return httpx.Request("POST", url, content=content, headers=_HEADERS)
         url = self.base_url + call.path
         if isinstance(call, Read):
             params = {k: v for k, v in call.params.items() if v is not None}
@@ -155,7 +176,7 @@ class BaseClient:
             try:
                 response = yield request
             except httpx.TransportError as exc:
-                if attempt >= self.retries:
+                if attempt >= self.retries or not _resendable(call, exc):
                     raise TransportError(f"{request.method} {request.url}: {exc!r}") from exc
                 attempt += 1
                 yield Wait(self.backoff * 2 ** (attempt - 1))

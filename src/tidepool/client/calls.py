@@ -22,6 +22,7 @@ __all__ = [
     "Answer",
     "Batch",
     "Call",
+    "Cheat",
     "Number",
     "Read",
     "decode_answer",
@@ -90,6 +91,17 @@ class Action(Call[T]):
     # The id that makes a resend unable to create a second order; the order is looked up by it
     # when a retry is answered "Duplicate client order id" (spec A4).
     client_order_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Cheat(Call[T]):
+    """An unsigned call to a sandbox route: `path` (/sandbox/...) sits beside the REST root, not
+    under it. A GET when `body` is None, else a POST of `body`.
+
+    A POST that changes state is not resent once it may have reached the server: a second
+    faucet or time advance would not be the same as one (base.py)."""
+
+    body: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

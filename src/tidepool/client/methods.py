@@ -16,6 +16,7 @@ from tidepool.client.calls import Call
 
 if TYPE_CHECKING:
     from tidepool.client.async_client import AsyncClient
+    from tidepool.client.sandbox import AsyncSandbox, Sandbox
     from tidepool.client.sync_client import Client
 
 __all__ = ["Api", "method"]
@@ -32,9 +33,11 @@ class method(Generic[P, T]):  # lower case: it reads as a declaration, like `pro
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> method[P, T]: ...
     @overload
-    def __get__(self, obj: Client, owner: type[Any]) -> Callable[P, T]: ...
+    def __get__(self, obj: Client | Sandbox, owner: type[Any]) -> Callable[P, T]: ...
     @overload
-    def __get__(self, obj: AsyncClient, owner: type[Any]) -> Callable[P, Awaitable[T]]: ...
+    def __get__(
+        self, obj: AsyncClient | AsyncSandbox, owner: type[Any]
+    ) -> Callable[P, Awaitable[T]]: ...
     def __get__(self, obj: Any, owner: type[Any]) -> Any:
         if obj is None:
             return self

@@ -11,6 +11,7 @@ import httpx
 from tidepool.client.base import BaseClient, Options, Wait
 from tidepool.client.calls import Call
 from tidepool.client.methods import Api
+from tidepool.client.sandbox import Sandbox
 from tidepool.client.urls import LOCAL_URL
 
 __all__ = ["Client"]
@@ -33,6 +34,7 @@ class Client(Api, BaseClient):
     ) -> None:
         super().__init__(base_url, **options)
         self._http = httpx.Client(transport=transport, timeout=self.timeout)
+        self.sandbox = Sandbox(self)  # the cheats of a local server (sandbox.py)
 
     def _run(self, call: Call[T]) -> T:
         flow = self._flow(call)
