@@ -56,7 +56,6 @@ from tidepool.client.errors import (
     ApiError,
     ClientError,
     DecodingError,
-    InvalidRequest,
     TransportError,
     error_for,
     ws_error_for,
@@ -65,7 +64,7 @@ from tidepool.client.methods import method
 from tidepool.client.models import Book, Candle, OrderRef, Price, Snapshot
 from tidepool.client.signer import KeyOptions, Signer
 from tidepool.client.urls import LOCAL_WS_URL
-from tidepool.client.ws_channels import CHANNELS, Key, Push
+from tidepool.client.ws_channels import CHANNELS, Push
 from tidepool.client.ws_mirror import Latest, OpenOrders
 from tidepool.client.ws_models import (
     AccountInfo,
@@ -79,6 +78,7 @@ from tidepool.client.ws_models import (
     Trade,
 )
 from tidepool.client.ws_subscription import Feed, Subscription
+from tidepool.client.ws_topics import Topic, Topics, subscription_frame
 
 __all__ = ["WebSocketClient"]
 
@@ -100,20 +100,6 @@ class _WsOrderRef(msgspec.Struct, frozen=True):
 
 
 _order_ref = msgspec.json.Decoder(_WsOrderRef)
-
-
-class _Topic:
-    """One server subscription: the iterators reading it and the mirror parts it feeds."""
-
-    def __init__(self, key: Key) -> None:
-        self.key = key
-        self.feeds: set[Feed] = set()
-        self.sinks: list[Callable[[Any], None]] = []
-        self.error: ClientError | None = None
-
-    @property
-    def used(self) -> bool:
-        return bool(self.feeds or self.sinks)
 
 
 class WebSocketClient(Signer):
@@ -151,7 +137,7 @@ class WebSocketClient(Signer):
         self.timeout = timeout
         self.max_queue = max_queue
         self.connections = 0
-        self._topics: dict[Key, _Topic] = {}
+        self._topics = Topics(self._send)
         self._books: dict[str, Latest[Book]] = {}
         self._positions: Latest[Snapshot[AccountPosition]] = Latest(lambda s: s.last_order_id)
         self._orders = OpenOrders()
@@ -161,7 +147,7 @@ class WebSocketClient(Signer):
         self._received = 0  # frames received on the open connection
         self._connected = asyncio.Event()
         self._changed = asyncio.Event()
-        self._failure: ApiError | None = None
+        self._failure: ClientError | None = None  # why nothing can be sent any more
         self._runner: asyncio.Task[None] | None = None
 
     # -- lifetime -----------------------------------------------------------------------------
@@ -170,6 +156,7 @@ class WebSocketClient(Signer):
         """Open the connection (kept open, reopened after drops, until `close`); raises
         TransportError when it cannot be opened within `timeout`."""
         if self._runner is None:
+            self._failure = None
             self._runner = asyncio.get_running_loop().create_task(self._maintain())
         try:
             await self._until_connected()
@@ -184,10 +171,10 @@ class WebSocketClient(Signer):
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
-        for topic in self._topics.values():
-            for feed in topic.feeds:
-                feed.end()
-        self._topics.clear()
+        if self._failure is None:
+            self._failure = ClientError("the WebSocket client is closed")
+        self._topics.end()
+        self._notify()
 
     @property
     def connected(self) -> bool:
@@ -242,7 +229,7 @@ class WebSocketClient(Signer):
         self._positions.reset()
         self._orders.reset()
         for key in self._topics:
-            outbox.put_nowait(_subscription("subscribe", key))
+            outbox.put_nowait(subscription_frame("subscribe", key))
         self._connected.set()
         self._notify()
         loop = asyncio.get_running_loop()
@@ -287,10 +274,13 @@ class WebSocketClient(Signer):
 
     def _fail(self, error: ApiError) -> None:
         self._failure = error
-        for topic in self._topics.values():
-            for feed in topic.feeds:
-                feed.fail(error)
+        self._topics.fail(error)
         self._notify()
+
+    def _send(self, frame: bytes) -> None:
+        """Send `frame` on the open connection; dropped while there is none."""
+        if self._outbox is not None:
+            self._outbox.put_nowait(frame)
 
     # -- frames in ----------------------------------------------------------------------------
 
@@ -307,46 +297,16 @@ class WebSocketClient(Signer):
                     reply.set_result(push)
             return
         if push.channel == "error":
-            self._refused(push)
+            if not self._topics.refused(push):
+                log.warning("ws: an error frame not understood: %r", push)
         elif push.channel in CHANNELS:
-            self._deliver(push.channel, push)
-        # pong, and the subscribe and unsubscribe acks, need nothing more
-
-    def _deliver(self, source: str, push: Push) -> None:
-        try:
-            values = CHANNELS[source].values(push)
-        except msgspec.ValidationError as exc:
-            log.warning("ws: a %s push that does not decode (%s), ignored", source, exc)
-            return
-        if not values:
-            return
-        for topic in tuple(self._topics.values()):
-            if not topic.key.routes(source, values[0]):
-                continue
-            for value in values:
-                for sink in topic.sinks:
-                    sink(value)
-                for feed in tuple(topic.feeds):
-                    if not feed.put(value):
-                        self._leave(topic.key, feed)
-        self._notify()
-
-    def _refused(self, push: Push) -> None:
-        """`{"channel": "error", "data": {"message", "params"}}`: a subscribe the server
-        refused ends its subscription with InvalidRequest."""
-        try:
-            data = msgspec.json.decode(push.data)
-            key = Key.of(data["params"])
-            message = str(data["message"])
-        except (msgspec.DecodeError, KeyError, TypeError, AttributeError):
-            log.warning("ws: an error frame not understood: %r", push)
-            return
-        topic = self._topics.pop(key, None)
-        if topic is None:
-            return
-        topic.error = InvalidRequest(400, 400, message, None)
-        for feed in topic.feeds:
-            feed.fail(topic.error)
+            try:
+                self._topics.deliver(push.channel, CHANNELS[push.channel].values(push))
+            except msgspec.ValidationError as exc:
+                log.warning("ws: a %s push that does not decode (%s), ignored", push.channel, exc)
+                return
+        else:
+            return  # pong, and the subscribe and unsubscribe acks, need nothing more
         self._notify()
 
     def _notify(self) -> None:
@@ -376,10 +336,10 @@ class WebSocketClient(Signer):
 
     async def _until_connected(self) -> None:
         if self._runner is None:
-            raise ClientError("the client is not connected: use `async with` or connect()")
+            raise self._failure or ClientError("not connected: use `async with` or connect()")
         await self._until("the connection", self._connected.is_set)
 
-    async def _until(self, what: str, ready: Callable[[], bool], *topics: _Topic) -> None:
+    async def _until(self, what: str, ready: Callable[[], bool], *topics: Topic) -> None:
         """Wait until `ready()`, re-checked after each change, up to `timeout`."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
@@ -397,38 +357,13 @@ class WebSocketClient(Signer):
 
     # -- subscriptions ------------------------------------------------------------------------
 
-    def _topic(self, params: dict[str, Any]) -> _Topic:
-        key = Key.of(params)
-        topic = self._topics.get(key)
-        if topic is None:
-            clash = next((k for k in self._topics if k.clashes(key)), None)
-            if clash is not None:
-                raise ValueError(
-                    f"already subscribed to {clash.params}, which the server's pushes do not "
-                    f"tell apart from {params}: unsubscribe it first"
-                )
-            topic = self._topics[key] = _Topic(key)
-            if self._outbox is not None:
-                self._outbox.put_nowait(_subscription("subscribe", key))
-        return topic
-
-    def _leave(self, key: Key, feed: Feed) -> None:
-        topic = self._topics.get(key)
-        if topic is None:
-            return
-        topic.feeds.discard(feed)
-        if not topic.used:
-            del self._topics[key]
-            if self._outbox is not None:
-                self._outbox.put_nowait(_subscription("unsubscribe", key))
-
     def _subscribe(self, **params: Any) -> Subscription[Any]:
         if self._failure is not None:
             raise self._failure
-        topic = self._topic(params)
+        topic = self._topics.join(params)
         feed = Feed(self.max_queue)
         topic.feeds.add(feed)
-        return Subscription(feed, functools.partial(self._leave, topic.key, feed))
+        return Subscription(feed, functools.partial(self._topics.leave, topic.key, feed))
 
     def _account(self, account: str | None) -> str:
         return self._own_account() if account is None else account
@@ -481,8 +416,8 @@ class WebSocketClient(Signer):
 
     # -- mirror -------------------------------------------------------------------------------
 
-    def _mirrored(self, sink: Callable[[Any], None], **params: Any) -> _Topic:
-        topic = self._topic(params)
+    def _mirrored(self, sink: Callable[[Any], None], **params: Any) -> Topic:
+        topic = self._topics.join(params)
         if sink not in topic.sinks:
             topic.sinks.append(sink)
         return topic
@@ -519,10 +454,6 @@ class WebSocketClient(Signer):
     async def mirror_changed(self) -> None:
         """Wait for the next push, reconnect or drop (what may change the mirror)."""
         await self._changed.wait()
-
-
-def _subscription(method_name: str, key: Key) -> bytes:
-    return _encode({"method": method_name, "params": key.params})
 
 
 def _refusal(status: int, body: bytes) -> ApiError:
