@@ -405,3 +405,20 @@ def test_the_heartbeat_keeps_an_idle_connection_open_and_a_silent_one_is_reopene
                 assert beating.connections == 1
 
         run(scenario())
+
+
+def test_a_connection_that_stops_answering_is_dropped_and_reopened(srv: ServerProcess) -> None:
+    host, port = srv.url.removeprefix("http://").split(":")
+
+    async def scenario() -> None:
+        async with (
+            Relay(host, int(port)) as relay,
+            WebSocketClient(relay.url, heartbeat=0.1, timeout=1.0, backoff=0.05) as ws,
+        ):
+            await ws.book("BTC")
+            relay.stall()  # the pings go unanswered; nothing says the connection is gone
+            await eventually(ws, now(lambda: ws.connections), lambda n: n >= 2, WAIT)
+            # The mirror is served again once the new connection's snapshot arrived.
+            assert (await ws.book("BTC")).symbol == "BTC"
+
+    run(scenario())

@@ -39,12 +39,14 @@ def now(get: Callable[[], T]) -> Callable[[], Awaitable[T]]:
 
 class Relay:
     """A TCP relay in front of the server. `cut()` drops every connection through it, as a
-    network failure would, and refuses new ones until `restore()`."""
+    network failure would, and refuses new ones until `restore()`; `stall()` keeps the current
+    connections open but forwards nothing more on them, as a peer that hangs would."""
 
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
         self._open = True
         self._links: list[asyncio.StreamWriter] = []
+        self._stalled: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -69,6 +71,9 @@ class Relay:
             writer.transport.abort()
         self._links.clear()
 
+    def stall(self) -> None:
+        self._stalled.update(self._links)
+
     def restore(self) -> None:
         self._open = True
 
@@ -82,10 +87,11 @@ class Relay:
             self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
         )
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                if writer in self._stalled:
+                    continue
                 writer.write(data)
                 await writer.drain()
         finally:

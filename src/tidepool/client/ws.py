@@ -20,19 +20,20 @@ Subscriptions: one method per channel (`prices`, `book_updates`, `bbo`, `trades`
 `mark_price_candle`, `account_info`, `account_positions`, `account_orders`,
 `account_order_updates`, `account_trades`, `account_margin`, `account_leverage`), each
 returning an async iterator of typed values (ws_subscription.py, ws_channels.py). A channel the
-server refuses (an unknown symbol) ends its iterators with InvalidRequest.
+server refuses (an unknown symbol) ends its iterators with InvalidRequest. Two subscriptions whose
+pushes look alike (two agg levels of one book) raise ValueError (ws_channels.py says why).
 
 Mirror (ws_mirror.py): `book(symbol)`, `open_orders()` and `positions()` subscribe on first use,
-wait for the state of the current connection, and from then on answer from it;
-`mirror_changed()` waits for the next change.
+wait for the state of the current connection (so, during an outage, for the reconnect, up to
+`timeout`), and from then on answer from it; `mirror_changed()` waits for the next change.
 
 Connection: a JSON ping every `heartbeat` seconds (Pacifica closes a connection silent for
-60 s); a connection on which not even the pong came back within one more `heartbeat` is taken
-for dead. After any drop the client reconnects, waiting `backoff` seconds, then twice that, up
-to `max_backoff`, subscribes again to everything, and rebuilds the mirror from the new
-snapshots. Events pushed while it was disconnected are not replayed. An upgrade refused with a
-4xx (a bad `api_key`: 403) ends the client: everything waiting raises that ApiError.
-`connections` counts the connections opened.
+60 s); a connection on which not even the pong came back within `timeout` is taken for dead.
+After any drop the client reconnects, waiting `backoff` seconds, then twice that, up to
+`max_backoff`, subscribes again to everything, and rebuilds the mirror from the new snapshots.
+Events pushed while it was disconnected are not replayed. An upgrade refused with a 4xx (a bad
+`api_key`: 403) ends the client: everything waiting raises that ApiError. `connections` counts
+the connections opened.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ class WebSocketClient(Signer):
         self._ids = itertools.count(1)
         self._replies: dict[int, asyncio.Future[Push]] = {}
         self._outbox: asyncio.Queue[bytes] | None = None  # the open connection's frames to send
-        self._received = 0  # frames received on the open connection
+        self._heard = asyncio.Event()  # set by each frame received
         self._connected = asyncio.Event()
         self._changed = asyncio.Event()
         self._failure: ClientError | None = None  # why nothing can be sent any more
@@ -222,7 +223,7 @@ class WebSocketClient(Signer):
     async def _serve(self, conn: ClientConnection) -> None:
         """One connection, from open to drop."""
         outbox: asyncio.Queue[bytes] = asyncio.Queue()
-        self._outbox, self._received = outbox, 0
+        self._outbox = outbox
         self.connections += 1
         for book in self._books.values():
             book.reset()
@@ -235,7 +236,7 @@ class WebSocketClient(Signer):
         loop = asyncio.get_running_loop()
         tasks = [loop.create_task(self._read(conn)), loop.create_task(self._write(conn, outbox))]
         if self.heartbeat is not None:
-            tasks.append(loop.create_task(self._beat(self.heartbeat, outbox)))
+            tasks.append(loop.create_task(self._beat(conn, self.heartbeat, outbox)))
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -253,7 +254,7 @@ class WebSocketClient(Signer):
     async def _read(self, conn: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
             async for frame in conn:
-                self._received += 1
+                self._heard.set()
                 self._dispatch(frame.encode() if isinstance(frame, str) else frame)
 
     async def _write(self, conn: ClientConnection, outbox: asyncio.Queue[bytes]) -> None:
@@ -261,15 +262,22 @@ class WebSocketClient(Signer):
             while True:
                 await conn.send((await outbox.get()).decode())
 
-    async def _beat(self, interval: float, outbox: asyncio.Queue[bytes]) -> None:
-        """Ping every `interval`; return (dropping the connection) when nothing at all came
-        back during one interval after a ping."""
+    async def _beat(
+        self, conn: ClientConnection, interval: float, outbox: asyncio.Queue[bytes]
+    ) -> None:
+        """Ping every `interval`; drop the connection when nothing at all, not even the pong,
+        came back within `timeout` after a ping (at once: a peer that hangs answers no close)."""
         while True:
-            heard = self._received
+            self._heard.clear()
             outbox.put_nowait(_PING)
             await asyncio.sleep(interval)
-            if self._received == heard:
-                log.info("ws: no answer to a ping within %s s; reconnecting", interval)
+            if self._heard.is_set():
+                continue
+            try:
+                await asyncio.wait_for(self._heard.wait(), self.timeout)
+            except TimeoutError:
+                log.info("ws: no answer to a ping within %s s; reconnecting", self.timeout)
+                conn.transport.abort()
                 return
 
     def _fail(self, error: ApiError) -> None:
