@@ -271,17 +271,22 @@ def test_a_refused_subscription_ends_its_iterator_and_an_unread_one_ends_when_fu
     async def scenario() -> None:
         async with (
             WebSocketClient(ws_url(srv), max_queue=2) as ws,
+            WebSocketClient(ws_url(srv)) as witness,
             httpx.AsyncClient(base_url=srv.url) as sandbox,
         ):
             with pytest.raises(InvalidRequest, match="Unknown symbol: DOGE"):
                 await asyncio.wait_for(anext(ws.trades("DOGE")), WAIT)
-            unread = ws.prices()
-            # Frames are handled in order: prices is live once the book subscribed after it
+            unread, read = ws.prices(), witness.prices()
+            # Frames are handled in order: prices is live once a book subscribed after it
             # answered with its snapshot (prices sends nothing on subscribe).
             await asyncio.wait_for(anext(ws.book_updates("ETH")), WAIT)
+            await asyncio.wait_for(anext(witness.book_updates("ETH")), WAIT)
             for price in ("3001", "3002", "3003"):
                 mark = {"symbol": "ETH", "price": price}
                 assert (await sandbox.post("/sandbox/mark_price", json=mark)).status_code == 200
+            while next(p.mark for p in await anext(read) if p.symbol == "ETH") != 3003:
+                pass
+            await ws.ping()  # the server sent each tick to both at once: all three are here
             ticks = [await asyncio.wait_for(anext(unread), WAIT) for _ in range(2)]
             assert [next(p.mark for p in t if p.symbol == "ETH") for t in ticks] == [
                 Decimal("3001"),

@@ -33,7 +33,7 @@ After any drop the client reconnects, waiting `backoff` seconds, then twice that
 `max_backoff`, subscribes again to everything, and rebuilds the mirror from the new snapshots.
 Events pushed while it was disconnected are not replayed. An upgrade refused with a 4xx (a bad
 `api_key`: 403) ends the client: everything waiting raises that ApiError. `connections` counts
-the connections opened.
+the connections opened; `ping()` times a round trip.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ import contextlib
 import functools
 import itertools
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Final, TypeVar, Unpack, cast
 
@@ -146,6 +147,9 @@ class WebSocketClient(Signer):
         self._replies: dict[int, asyncio.Future[Push]] = {}
         self._outbox: asyncio.Queue[bytes] | None = None  # the open connection's frames to send
         self._heard = asyncio.Event()  # set by each frame received
+        # One entry per JSON ping sent on the open connection, answered in order by the pongs:
+        # a `ping()` call's future, or None for the heartbeat's.
+        self._pings: deque[asyncio.Future[None] | None] = deque()
         self._connected = asyncio.Event()
         self._changed = asyncio.Event()
         self._failure: ClientError | None = None  # why nothing can be sent any more
@@ -245,10 +249,13 @@ class WebSocketClient(Signer):
             self._connected.clear()
             self._outbox = None
             lost = TransportError("the connection closed before the reply")
-            for reply in self._replies.values():
+            waiting: list[asyncio.Future[Any]] = [*self._replies.values()]
+            waiting += [pong for pong in self._pings if pong is not None]
+            for reply in waiting:
                 if not reply.done():
                     reply.set_exception(lost)
             self._replies.clear()
+            self._pings.clear()
             self._notify()
 
     async def _read(self, conn: ClientConnection) -> None:
@@ -269,6 +276,7 @@ class WebSocketClient(Signer):
         came back within `timeout` after a ping (at once: a peer that hangs answers no close)."""
         while True:
             self._heard.clear()
+            self._pings.append(None)
             outbox.put_nowait(_PING)
             await asyncio.sleep(interval)
             if self._heard.is_set():
@@ -314,12 +322,32 @@ class WebSocketClient(Signer):
                 log.warning("ws: a %s push that does not decode (%s), ignored", push.channel, exc)
                 return
         else:
-            return  # pong, and the subscribe and unsubscribe acks, need nothing more
+            if push.channel == "pong" and self._pings:
+                pinged = self._pings.popleft()
+                if pinged is not None and not pinged.done():
+                    pinged.set_result(None)
+            return  # the subscribe and unsubscribe acks need nothing more
         self._notify()
 
     def _notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
+
+    async def ping(self) -> float:
+        """A JSON ping's round trip, in seconds. The server answers a connection's frames in
+        order, so whatever it sent before the pong (pushes included) has arrived when this
+        returns."""
+        await self._until_connected()
+        loop = asyncio.get_running_loop()
+        pong: asyncio.Future[None] = loop.create_future()
+        self._pings.append(pong)
+        self._send(_PING)
+        sent = loop.time()
+        try:
+            await asyncio.wait_for(pong, self.timeout)
+        except TimeoutError:
+            raise TransportError(f"ping: no pong within {self.timeout} s") from None
+        return loop.time() - sent
 
     # -- trading ------------------------------------------------------------------------------
 
@@ -459,9 +487,11 @@ class WebSocketClient(Signer):
         assert latest.value is not None
         return list(latest.value)
 
-    async def mirror_changed(self) -> None:
-        """Wait for the next push, reconnect or drop (what may change the mirror)."""
-        await self._changed.wait()
+    def mirror_changed(self) -> Coroutine[Any, Any, bool]:
+        """Awaits the next push, reconnect or drop (what may change the mirror) after this call,
+        not after the await starts: a change in between (`asyncio.wait_for` starts it a loop
+        turn later) is not missed."""
+        return self._changed.wait()
 
 
 def _refusal(status: int, body: bytes) -> ApiError:
