@@ -7,7 +7,9 @@
         print(client.orders()[0].price)             # Decimal('99000')
         client.cancel_order(symbol="BTC", order_id=ref.order_id)
 
-`AsyncClient` has the same methods, awaited. Signed operations are named after their operation
+`AsyncClient` has the same methods, awaited. `WebSocketClient` trades over Pacifica's WebSocket
+(the six operations it serves), iterates over its channels and mirrors books, open orders and
+positions (`ws`). Signed operations are named after their operation
 type and take the wire fields as keywords (`actions`); reads are named after their path
 (`reads`). Answers are typed structs with `Decimal` numbers (`models`); errors are one tree
 (`errors`). Keys: base58 seed or secret, or a Solana keypair file (`load_keypair`); with
@@ -83,15 +85,45 @@ from tidepool.client.sandbox_models import (
     StateHash,
 )
 from tidepool.client.sync_client import Client
-from tidepool.client.urls import DEFAULT_PORT, LOCAL_URL, MAINNET_URL, TESTNET_URL
+from tidepool.client.urls import (
+    DEFAULT_PORT,
+    LOCAL_URL,
+    LOCAL_WS_URL,
+    MAINNET_URL,
+    MAINNET_WS_URL,
+    TESTNET_URL,
+    TESTNET_WS_URL,
+)
+from tidepool.client.ws import WebSocketClient
+from tidepool.client.ws_models import (
+    AccountInfo,
+    AccountOrder,
+    AccountPosition,
+    AccountSpotBalance,
+    AccountTrade,
+    Bbo,
+    LeverageUpdate,
+    MarginUpdate,
+    OrderUpdate,
+    Trade,
+)
+from tidepool.client.ws_subscription import Subscription
 
 __all__ = [
     "DEFAULT_PORT",
     "LOCAL_URL",
+    "LOCAL_WS_URL",
     "MAINNET_URL",
+    "MAINNET_WS_URL",
     "TESTNET_URL",
+    "TESTNET_WS_URL",
     "Account",
     "AccountBalance",
+    "AccountInfo",
+    "AccountOrder",
+    "AccountPosition",
+    "AccountSpotBalance",
+    "AccountTrade",
     "AgentNotAuthorized",
     "ApiError",
     "ApiKeys",
@@ -99,6 +131,7 @@ __all__ = [
     "AsyncSandbox",
     "BaseClient",
     "BatchResult",
+    "Bbo",
     "Book",
     "BookLevel",
     "BookNotFound",
@@ -114,7 +147,9 @@ __all__ = [
     "InsufficientBalance",
     "InvalidLeverage",
     "InvalidRequest",
+    "LeverageUpdate",
     "MarginSetting",
+    "MarginUpdate",
     "MarkPrice",
     "MarkPrices",
     "MarketInfo",
@@ -129,6 +164,7 @@ __all__ = [
     "OrderHistoryItem",
     "OrderNotFound",
     "OrderRef",
+    "OrderUpdate",
     "Page",
     "Position",
     "PositionNotFound",
@@ -146,7 +182,10 @@ __all__ = [
     "SpotBalance",
     "StateHash",
     "StopLeg",
+    "Subscription",
+    "Trade",
     "TransportError",
     "UnusedClientOrderId",
+    "WebSocketClient",
     "load_keypair",
 ]

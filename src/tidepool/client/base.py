@@ -1,9 +1,9 @@
 """What `Client` and `AsyncClient` share: everything but the send (httpx's own layout).
 
-`BaseClient` holds the keys and options, builds requests (signing each attempt), and runs a call
-as a flow: a generator that yields what to do next (send a request, wait) and receives the
-answers. The sync and async clients only drive that generator, so retries, error mapping and
-the duplicate-order recovery are written once.
+`BaseClient` holds the options, builds requests (signed by `Signer`, anew for each attempt),
+and runs a call as a flow: a generator that yields what to do next (send a request, wait) and
+receives the answers. The sync and async clients only drive that generator, so retries, error
+mapping and the duplicate-order recovery are written once.
 
 Retries: a transport error (no answer) is retried up to `retries` times, waiting `backoff`
 seconds, then twice that, and so on. Each attempt is signed again with a fresh timestamp, and
@@ -17,15 +17,13 @@ A sandbox cheat that changes state (sandbox.py) is resent only after a failed co
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Final, TypedDict, TypeVar, Unpack, cast
+from typing import Any, Final, TypeVar, Unpack, cast
 from urllib.parse import urlsplit
 
 import httpx
 import msgspec
-from solders.keypair import Keypair
 
 from tidepool.client import reads
 from tidepool.client.calls import Action, Batch, Call, Cheat, Read, decode_answer
@@ -35,10 +33,9 @@ from tidepool.client.errors import (
     DuplicateClientOrderId,
     TransportError,
 )
-from tidepool.client.keys import KeySource, load_keypair
 from tidepool.client.models import BatchResult, OrderRef
+from tidepool.client.signer import KeyOptions, Signer
 from tidepool.client.urls import LOCAL_URL
-from tidepool.pacifica import signed_body
 
 __all__ = ["BaseClient", "Flow", "Options", "Wait"]
 
@@ -51,17 +48,12 @@ _HEADERS: Final = {"content-type": "application/json", "user-agent": "tidepool-c
 _DUPLICATE: Final = "Duplicate client order id: "
 
 
-class Options(TypedDict, total=False):
-    """The keyword options both clients take."""
+class Options(KeyOptions, total=False):
+    """The keyword options both clients take: the signing ones, and how requests are sent."""
 
-    key: KeySource | None  # the account's own secret key
-    agent_key: KeySource | None  # an agent wallet's secret key: it signs instead of `key`
-    account: str | None  # the account's address; defaults to `key`'s public key
-    expiry_window: int | None  # ms a signature stays valid; None leaves it out (server: 30 s)
     retries: int  # resends after a transport error
     backoff: float  # seconds before the first resend, doubling after each
     timeout: float  # seconds for each HTTP request
-    clock: Callable[[], int]  # ms since the epoch for signatures; default the system clock
 
 
 @dataclass(frozen=True)
@@ -75,10 +67,6 @@ Step = httpx.Request | Wait
 # A call's flow: yields steps, is sent each request's response (None after a Wait), and
 # raises httpx.TransportError into itself when a send got no answer.
 Flow = Generator[Step, httpx.Response | None, T]
-
-
-def _system_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def api_root(url: str) -> str:
@@ -101,48 +89,16 @@ def _resendable(call: Call[Any], exc: httpx.TransportError) -> bool:
     return True
 
 
-class BaseClient:
+class BaseClient(Signer):
     def __init__(self, base_url: str = LOCAL_URL, **options: Unpack[Options]) -> None:
-        key, agent_key = options.get("key"), options.get("agent_key")
-        self._key: Keypair | None = None if key is None else load_keypair(key)
-        self._agent: Keypair | None = None if agent_key is None else load_keypair(agent_key)
-        account = options.get("account")
-        if account is None and self._key is not None:
-            account = str(self._key.pubkey())
-        if self._agent is not None and account is None:
-            raise ValueError("an agent key signs for an account: pass account= or key=")
-        self.address: str | None = account
+        super().__init__(options)
         self.base_url = api_root(base_url)
         self.server_url = server_root(self.base_url)
-        self.expiry_window = options.get("expiry_window", 5000)
         self.retries = options.get("retries", 3)
         self.backoff = options.get("backoff", 0.1)
         self.timeout = options.get("timeout", 10.0)
-        self._clock = options.get("clock", _system_ms)
 
     # -- requests -----------------------------------------------------------------------------
-
-    def _own_account(self) -> str:
-        if self.address is None:
-            raise ValueError("this client has no account: pass key=, or account= to the call")
-        return self.address
-
-    def _sign(self, action: Action[Any]) -> dict[str, Any]:
-        signer, agent = self._key, None
-        if self._agent is not None and not action.main_key:
-            signer, agent = self._agent, str(self._agent.pubkey())
-        if signer is None:
-            needs = "the account's own key (key=)" if action.main_key else "a key"
-            raise ValueError(f"{action.op_type} must be signed with {needs}")
-        return signed_body(
-            signer,
-            action.op_type,
-            action.payload,
-            timestamp=self._clock(),
-            expiry_window=self.expiry_window,
-            account=self._own_account(),
-            agent_wallet=agent,
-        )
 
     def _request(self, call: Call[Any]) -> httpx.Request:
         if isinstance(call, Cheat):
@@ -157,14 +113,9 @@ class BaseClient:
             if "account" in call.params and call.params["account"] is None:
                 params["account"] = self._own_account()
             return httpx.Request("GET", url, params=params, headers=_HEADERS)
-        if isinstance(call, Batch):
-            body: Any = {
-                "actions": [{"type": a.batch_action, "data": self._sign(a)} for a in call.actions]
-            }
-        else:
-            assert isinstance(call, Action)
-            body = self._sign(call)
-        return httpx.Request("POST", url, content=msgspec.json.encode(body), headers=_HEADERS)
+        assert isinstance(call, Action | Batch)
+        body = msgspec.json.encode(self._body(call))
+        return httpx.Request("POST", url, content=body, headers=_HEADERS)
 
     # -- flows --------------------------------------------------------------------------------
 

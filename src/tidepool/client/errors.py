@@ -26,6 +26,11 @@
 
 `error_for` picks the class. The mapping follows the wire, not the exchange's code: the message
 texts are Pacifica's (spec §1.3, A1), and the business codes its current numbering (§6.2).
+
+A WebSocket error reply (spec §5.4, A9) has its own codes and no business code: `ws_error_for`
+maps it onto the same tree (401, 402 → SignatureError; 403 → AgentNotAuthorized or ApiError;
+420 → the class of the business code its text's template names, `.code` set to that number;
+400, 429, 5xx as over REST), with `.status` the WebSocket code.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ __all__ = [
     "TransportError",
     "UnusedClientOrderId",
     "error_for",
+    "ws_error_for",
 ]
 
 
@@ -221,3 +227,37 @@ def error_for(status: int, code: int | None, message: str, error_id: str | None)
     elif status >= 500:
         kind = ServerError
     return kind(status, code, message, error_id)
+
+
+# The templates' fixed beginnings (spec §6.2) of the business codes with a class of their own:
+# a WebSocket rejection carries only the text.
+_BUSINESS_TEXTS: Final = (
+    ("Book not found", 3),
+    ("Insufficient balance", 5),
+    (_ORDER_NOT_FOUND, 6),
+    ("Order amount too low", 7),
+    ("Order amount too high", 8),
+    ("Open order limit reached", 10),
+    ("Cannot decrease leverage", 11),
+    ("Position not found", 13),
+    ("No reasonable price", 25),
+    ("Price too far from mark", 30),
+    ("Duplicate client order id", DUPLICATE_CLIENT_ORDER_ID),
+    ("Unused client order id", 37),
+)
+
+
+def ws_error_for(code: int, message: str) -> ApiError:
+    """The exception for one WebSocket error reply `{"code", "err"}`."""
+    kind: type[ApiError]
+    business: int | None = code
+    if code == 420:
+        business = next((n for text, n in _BUSINESS_TEXTS if message.startswith(text)), None)
+        kind = BusinessError if business is None else BUSINESS_CODES[business]
+    elif code in (401, 402):
+        kind = SignatureError
+    elif code == 403:
+        kind = AgentNotAuthorized if message.startswith(_AGENT_NOT_AUTHORIZED) else ApiError
+    else:
+        return error_for(code, code, message, None)
+    return kind(code, business, message, None)

@@ -1,8 +1,9 @@
 """The clients' methods, each declared once from its builder (`reads`, `actions`).
 
 `method(build)` is a descriptor: on a `Client` it is a function returning the call's value, on an
-`AsyncClient` a coroutine function; both take the builder's own arguments. That is how the two
-clients share every method (and its signature, for type checkers) and differ only in the send.
+`AsyncClient` (and for the `WebSocketClient`'s trading methods) a coroutine function; both take
+the builder's own arguments. That is how the clients share every method (and its signature, for
+type checkers) and differ only in the send.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from tidepool.client.async_client import AsyncClient
     from tidepool.client.sandbox import AsyncSandbox, Sandbox
     from tidepool.client.sync_client import Client
+    from tidepool.client.ws import WebSocketClient
 
 __all__ = ["Api", "method"]
 
@@ -36,7 +38,7 @@ class method(Generic[P, T]):  # lower case: it reads as a declaration, like `pro
     def __get__(self, obj: Client | Sandbox, owner: type[Any]) -> Callable[P, T]: ...
     @overload
     def __get__(
-        self, obj: AsyncClient | AsyncSandbox, owner: type[Any]
+        self, obj: AsyncClient | AsyncSandbox | WebSocketClient, owner: type[Any]
     ) -> Callable[P, Awaitable[T]]: ...
     def __get__(self, obj: Any, owner: type[Any]) -> Any:
         if obj is None:

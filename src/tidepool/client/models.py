@@ -126,6 +126,8 @@ class Book(_Model, frozen=True):
     symbol: str = msgspec.field(name="s")
     levels: tuple[list[BookLevel], list[BookLevel]] = msgspec.field(name="l")
     timestamp: int = msgspec.field(name="t")
+    # The WebSocket push's `li`, which orders books against each other; GET /book has none.
+    last_order_id: int | None = msgspec.field(name="li", default=None)
 
     @property
     def bids(self) -> list[BookLevel]:
