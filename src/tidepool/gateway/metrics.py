@@ -4,8 +4,9 @@ On the request path there are only plain integers and floats (`RequestStats.requ
 updates and a bisect, well under a microsecond); prometheus_client's own metric objects take a
 lock and a label lookup per call, which measured a few times that. Everything is turned into
 metric families only when scraped (`ExchangeCollector`), reading what the exchange already
-keeps: the sequencer's last seq, the journal's append and fsync times, the engine's open orders,
-the WebSocket hub's connections and subscriptions.
+keeps: the sequencer's last seq, the pipeline's queue depth (runtime/pipeline.py), the journal's
+append and fsync times, the engine's open orders, the WebSocket hub's connections and
+subscriptions.
 
 Requests are counted in the process that computes the answer (gateway.app `GatewayApp.answer`):
 with `--workers N` that is the engine process, which also answers `/metrics`, so one scrape
@@ -93,6 +94,17 @@ class ExchangeCollector:
             "tidepool_sequencer_commands",
             "Commands applied and journaled over the state dir's life (the last seq)",
             value=seqr.last_seq,
+        )
+        pipeline = ex.pipeline
+        yield GaugeMetricFamily(
+            "tidepool_sequencer_queue_depth",
+            "Commands submitted and not answered yet, speedbump waits included",
+            value=pipeline.in_flight,
+        )
+        yield GaugeMetricFamily(
+            "tidepool_speedbump_waiting",
+            "Of the queued commands, those still waiting out the speedbump",
+            value=pipeline.in_speedbump,
         )
         yield _summary(
             "tidepool_journal_append_seconds",
