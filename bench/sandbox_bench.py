@@ -31,8 +31,9 @@ from typing import Any
 
 import httpx
 
-from bench.engine_bench import Book, acct, rest
+from bench.engine_bench import TS, Book, acct, rest
 from tidepool.engine.commands import Faucet, ResetState, RevertSnapshot, TakeSnapshot
+from tidepool.engine.events import Outcome
 from tidepool.runtime import gcpolicy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,7 @@ DEV_ACCOUNTS = 10
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
 
-def _ok(out: Any, what: str) -> Any:
+def _ok(out: Outcome, what: str) -> Outcome:
     if out.reject is not None:
         raise RuntimeError(f"{what} rejected: {out.reject!r}")
     return out
@@ -54,28 +55,38 @@ def cheats(size: int, repeats: int) -> dict[str, Any]:
         _ok(apply(rest(b.next(), acct(i % N_ACCOUNTS), i, "ask" if i % 2 else "bid")), "fill")
     gcpolicy.freeze_now()
     before, snapshot_bytes = b.engine.state_hash(), len(b.engine.snapshot())
+
+    def take() -> int:
+        seq = b.next()
+        snapshot_id = _ok(apply(TakeSnapshot(seq=seq, ts_ms=TS + seq)), "snapshot").snapshot_id
+        assert snapshot_id is not None
+        return snapshot_id
+
+    def revert(snapshot_id: int) -> None:
+        seq = b.next()
+        _ok(apply(RevertSnapshot(seq=seq, ts_ms=TS + seq, snapshot_id=snapshot_id)), "revert")
+
     snap_s, revert_s, reset_s = [], [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        taken = _ok(apply(TakeSnapshot(seq=b.next(), ts_ms=b.seq)), "snapshot")
+        taken = take()
         t1 = time.perf_counter()
-        _ok(apply(RevertSnapshot(seq=b.next(), ts_ms=b.seq, snapshot_id=taken.snapshot_id)), "")
-        t2 = time.perf_counter()
+        revert(taken)
         snap_s.append(t1 - t0)
-        revert_s.append(t2 - t1)
+        revert_s.append(time.perf_counter() - t1)
     if b.engine.state_hash() != before:
         raise RuntimeError(f"the state hash after a revert differs ({size} orders)")
     for _ in range(repeats):
-        taken = _ok(apply(TakeSnapshot(seq=b.next(), ts_ms=b.seq)), "snapshot")
+        taken = take()
         seq = b.next()
         fund = [
-            Faucet(seq=seq, ts_ms=seq, account=acct(i), amount=Decimal(100_000))
+            Faucet(seq=seq, ts_ms=TS + seq, account=acct(i), amount=Decimal(100_000))
             for i in range(DEV_ACCOUNTS)
         ]
         t0 = time.perf_counter()
-        _ok(apply(ResetState(seq=seq, ts_ms=seq, fund=fund)), "reset")
+        _ok(apply(ResetState(seq=seq, ts_ms=TS + seq, fund=fund)), "reset")
         reset_s.append(time.perf_counter() - t0)
-        _ok(apply(RevertSnapshot(seq=b.next(), ts_ms=b.seq, snapshot_id=taken.snapshot_id)), "")
+        revert(taken)
     pairs = [s + r for s, r in zip(snap_s, revert_s, strict=True)]
     return {
         "resting_orders": size,
