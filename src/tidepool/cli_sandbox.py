@@ -18,6 +18,7 @@ import json
 import re
 import sys
 import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,10 +163,6 @@ def _time_body(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
 
 def call(url: str, method: str, path: str, body: dict[str, Any] | None) -> Any:
     """One request; the envelope's `data`, or Refused with the server's error."""
-    # Imported here: every `tidepool` run imports this module, and urllib.request (http.client,
-    # ssl) is ~30 ms of the start of `tidepool serve`, which never sends a request.
-    import urllib.request
-
     request = urllib.request.Request(
         url.rstrip("/") + path,
         data=None if body is None else json.dumps(body).encode(),
