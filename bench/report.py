@@ -180,6 +180,55 @@ def _large_reads(report: Report) -> list[Target]:
     ]
 
 
+# issue 15's goals for snapshot then revert, by resting orders (ms); reset is <= 50 ms at any
+SNAPSHOT_REVERT_GOALS_MS = {1000: 20.0, 100_000: 1000.0}
+
+
+def _sandbox(report: Report) -> list[Target]:
+    sb = report.get("sandbox")
+    if not sb:
+        return [
+            _target("snapshot then revert at 100,000 resting orders (ms)", "<= 1000", None, None)
+        ]
+    out: list[Target] = []
+    for row in sb["cheats"]:
+        n, ms = row["resting_orders"], row["snapshot_then_revert_ms"]
+        goal = SNAPSHOT_REVERT_GOALS_MS.get(n)
+        if goal is not None:
+            out.append(
+                _target(
+                    f"snapshot then revert at {n:,} resting orders (ms)",
+                    f"<= {goal:,.0f}",
+                    ms,
+                    ms <= goal,
+                    f"snapshot {row['snapshot_ms']:.1f} ms + revert {row['revert_ms']:.1f} ms; "
+                    f"{row['snapshot_bytes'] / 2**20:.1f} MiB",
+                )
+            )
+    for row in sb["cheats"]:
+        ms = row["reset_ms"]
+        out.append(
+            _target(
+                f"reset with {row['resting_orders']:,} resting orders, 10 accounts funded (ms)",
+                "<= 50",
+                ms,
+                ms <= 50.0,
+            )
+        )
+    st = sb["start"]
+    out.append(
+        _target(
+            f"start to ready: tidepool serve, empty state dir, {st['dev_accounts']} dev accounts "
+            "funded (s)",
+            "<= 0.5",
+            st["ready_s"],
+            st["ready_s"] <= 0.5,
+            f"listening line at {st['listening_s']:.2f} s; best of {st['runs']}",
+        )
+    )
+    return out
+
+
 def _against(report: Report) -> list[Target]:
     ab = report.get("against")
     if not ab:
@@ -204,6 +253,7 @@ def evaluate_targets(report: Report) -> list[Target]:
         *_journal(report),
         *_memory(report),
         *_large_reads(report),
+        *_sandbox(report),
         *_against(report),
     ]
 

@@ -1,12 +1,14 @@
 """What an operator sees of a running server: one log line per request (text or JSON), the
 request id echoed, `--explain-auth` saying why a signature failed (in the log only), and
-`GET /metrics` in Prometheus' format. Both process layouts."""
+`GET /metrics` in Prometheus' format, the sequencer's queue depth included. Both process
+layouts."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +189,35 @@ def test_metrics_scrape_counts_requests_and_open_orders(tmp_path: Path, layout: 
     assert samples[("tidepool_sequencer_commands_total", ())] >= 4  # faucet + 3 creates
     assert samples[("tidepool_journal_append_seconds_count", ())] >= 4
     assert samples[("tidepool_ready", ())] == 1
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_metrics_show_commands_queued_behind_the_speedbump(tmp_path: Path, layout: str) -> None:
+    """GTC creates wait out the speedbump (here 3-6 s) inside the pipeline: the queue depth
+    counts them until they are answered, and the speedbump gauge says why they wait."""
+    kp = keypair(37)
+    account = str(kp.pubkey())
+    bodies = [
+        signed_body(kp, "create_order", {**ORDER, "price": p, "tif": "GTC"}, _now_ms())
+        for p in ("90000", "90001", "90002")
+    ]
+    with ServerProcess(tmp_path / "state", "--speedbump-ms", "6000", *LAYOUTS[layout]) as srv:
+        httpx.post(f"{srv.url}/sandbox/faucet", json={"account": account, "amount": "1000"})
+
+        def gauges() -> tuple[float, float]:
+            samples = _samples(httpx.get(f"{srv.url}/metrics").text)
+            queued = samples[("tidepool_sequencer_queue_depth", ())]
+            return queued, samples[("tidepool_speedbump_waiting", ())]
+
+        assert gauges() == (0, 0)
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            answers = [
+                pool.submit(httpx.post, f"{srv.api}/orders/create", json=b, timeout=60)
+                for b in bodies
+            ]
+            deadline = time.monotonic() + 30
+            while (seen := gauges()) != (3, 3) and time.monotonic() < deadline:
+                pass
+            assert seen == (3, 3)
+            assert [a.result().status_code for a in answers] == [200, 200, 200]
+        assert gauges() == (0, 0)

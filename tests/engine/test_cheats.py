@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from decimal import Decimal
 
 from enginekit import Driver
@@ -20,6 +21,7 @@ from tidepool.engine.commands import (
 )
 from tidepool.engine.engine import Engine
 from tidepool.engine.events import StateReplaced
+from tidepool.engine.orders import Order
 
 
 def _cheat_stream(d: Driver) -> list[Command]:
@@ -130,3 +132,31 @@ def test_a_negative_balance_or_reset_credit_changes_nothing() -> None:
     bad = [Faucet(account="a", amount=Decimal(1)), Faucet(account="b", amount=Decimal(0))]
     assert d.apply(ResetState, fund=bad).reject is not None
     assert d.engine.state_hash() == before
+
+
+def _live_orders() -> int:
+    return sum(type(o) is Order for o in gc.get_objects())
+
+
+def test_revert_and_reset_free_the_orders_they_replace() -> None:
+    """The server's GC policy never collects what it froze (runtime/gcpolicy.py), so a state
+    dropped by a revert or a reset must go by reference counting alone, resting orders (whose
+    book links are cycles) included: with the collector off, nothing of it may stay."""
+    d = Driver()
+    d.fund("a")
+    for price in range(90, 95):
+        d.limit("a", "bid", price, 1)
+        d.limit("a", "bid", price, 2)
+    d.apply(TakeSnapshot)
+    for price in range(80, 85):
+        d.limit("a", "bid", price, 1)
+    gc.collect()
+    gc.disable()
+    try:
+        assert _live_orders() == 15
+        d.apply(RevertSnapshot, snapshot_id=1)
+        assert _live_orders() == 10
+        d.apply(ResetState, fund=[Faucet(account="a", amount=Decimal(5))])
+        assert _live_orders() == 0
+    finally:
+        gc.enable()

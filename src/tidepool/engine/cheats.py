@@ -123,7 +123,10 @@ def reset_state(state: EngineState, step: Step, cmd: ResetState) -> Outcome:
 
 def _adopt(state: EngineState, other: EngineState) -> None:
     """Make `state` (the object the Engine and every handler hold) hold what `other` holds,
-    every derived index included, keeping its own sandbox store."""
+    every derived index included, keeping its own sandbox store. The books it held are
+    cleared first, or the dropped state would stay in memory for good (OrderBook.clear)."""
     store = state.sandbox
+    for book in state.books.values():
+        book.clear()
     vars(state).update(vars(other))
     state.sandbox = store

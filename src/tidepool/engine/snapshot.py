@@ -38,7 +38,7 @@ from tidepool.engine.accounts import Account, MarginSetting, Position
 from tidepool.engine.book import BookSide
 from tidepool.engine.commands import Side
 from tidepool.engine.config import EngineConfig
-from tidepool.engine.orders import Order
+from tidepool.engine.orders import TERMINAL, Order
 from tidepool.engine.sandbox import SandboxBook, SandboxRecord
 from tidepool.engine.state import EngineState
 from tidepool.engine.triggers import index_pending
@@ -74,7 +74,9 @@ class AccountState(msgspec.Struct, frozen=True, array_like=True):
     settings: list[SettingState] = []
 
 
-class OrderState(msgspec.Struct, frozen=True, array_like=True):
+# gc=False: only scalars and strings, so no cycle can run through one, and 100,000 of them
+# decode (a restore, a sandbox revert) without the collector tracking and scanning each.
+class OrderState(msgspec.Struct, frozen=True, array_like=True, gc=False):
     order_id: int
     account: str
     symbol: str
@@ -302,6 +304,8 @@ def _restore(
     accounts = state.accounts
     new_order = Order.__new__
     astuple = msgspec.structs.astuple
+    # One pass in id order builds each order and every index of it but the books: resting
+    # orders come to each account's open-order index in ascending id order, as they arrived.
     for o in snap.orders:
         # Built from the struct's fields in one tuple unpack, bypassing Order.__init__ (half
         # the cost per order; a snapshot holds every order ever placed). The targets are
@@ -343,6 +347,12 @@ def _restore(
         cloid = order.client_order_id
         if cloid is not None:
             owner.cloids[cloid] = order_id
+        if order.status not in TERMINAL:
+            # open: on a book, or a pending stop (orders.py's invariants)
+            if order.stop_ticks is None or order.triggered:
+                owner.index_open(order)
+            else:
+                index_pending(state, order)
     _attach_history(orders, log)
     state.history_log = log
     if snap.api_keys is not UNSET:
@@ -358,13 +368,6 @@ def _restore(
             for level_ids in levels:
                 for order_id in level_ids:
                     book.add(orders[order_id])
-    # Per-account open-order indexes are in ascending id order, as when the orders arrived:
-    # `orders` is filled in ascending id order, so each resting order is the account's newest.
-    for order in orders.values():
-        if order.level is not None:  # on a book (put there just above)
-            accounts[order.account].index_open(order)
-        elif order.pending:
-            index_pending(state, order)
     return state
 
 

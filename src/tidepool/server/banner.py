@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import TextIO
 
 import msgspec
-from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
@@ -118,6 +117,9 @@ def show(banner: Banner, out: TextIO) -> None:
     if not out.isatty():
         out.write(plain(banner))
         return
+    # Imported here: rich's console is ~25 ms of start-up, and piped output (CI) never needs it.
+    from rich.console import Console
+
     console = Console(file=out, highlight=False)
     for line in _lines(banner):
         # soft_wrap: a long key is left whole for the terminal to wrap, so it copies as one.
