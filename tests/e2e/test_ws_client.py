@@ -5,9 +5,10 @@ REST after a burst, and heartbeat, reconnect and resubscribe."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -432,15 +433,22 @@ def test_a_connection_that_stops_answering_is_dropped_and_reopened(srv: ServerPr
     run(scenario())
 
 
-def test_a_raw_subscription_hands_each_push_as_the_server_sent_it(srv: ServerProcess) -> None:
+@contextlib.asynccontextmanager
+async def trading(srv: ServerProcess) -> AsyncIterator[tuple[WebSocketClient, AsyncClient]]:
+    """A fresh funded account's WebSocket and REST clients; its orders are cancelled after."""
     maker = funded(srv)
+    async with (
+        WebSocketClient(ws_url(srv), key=maker) as ws,
+        AsyncClient(srv.api, key=maker) as rest,
+    ):
+        yield ws, rest
+        await rest.cancel_all_orders()
 
+
+def test_a_raw_subscription_hands_each_push_as_the_server_sent_it(srv: ServerProcess) -> None:
     async def scenario() -> None:
-        async with (
-            WebSocketClient(ws_url(srv), key=maker) as ws,
-            AsyncClient(srv.api, key=maker) as rest,
-        ):
-            raw = ws.subscribe({"source": "account_orders", "account": str(maker.pubkey())})
+        async with trading(srv) as (ws, rest):
+            raw = ws.subscribe({"source": "account_orders", "account": ws.address})
             typed = ws.account_orders()  # the same subscription: both readers see each push
             snapshot = json.loads(await asyncio.wait_for(anext(raw), WAIT))
             assert (snapshot["channel"], snapshot["data"]) == ("account_orders", [])
@@ -456,19 +464,13 @@ def test_a_raw_subscription_hands_each_push_as_the_server_sent_it(srv: ServerPro
                 await asyncio.wait_for(anext(ws.subscribe({"source": "no_such_channel"})), WAIT)
             with pytest.raises(ValueError, match="source"):
                 ws.subscribe({"symbol": "BTC"})
-            await rest.cancel_all_orders()
 
     run(scenario())
 
 
 def test_the_book_mirror_reads_the_agg_level_asked_for(srv: ServerProcess) -> None:
-    maker = funded(srv)
-
     async def scenario() -> None:
-        async with (
-            WebSocketClient(ws_url(srv), key=maker) as ws,
-            AsyncClient(srv.api, key=maker) as rest,
-        ):
+        async with trading(srv) as (ws, rest):
             for price in ("3101", "3102"):
                 await rest.create_order(symbol="ETH", price=price, amount="0.1", side="bid")
             rest_book = await rest.book("ETH", 100)
@@ -478,7 +480,6 @@ def test_the_book_mirror_reads_the_agg_level_asked_for(srv: ServerProcess) -> No
             assert [lv.orders for lv in book.bids] == [2]  # both in one 100-tick level
             with pytest.raises(ValueError, match="already subscribed"):
                 await ws.book("ETH")  # agg level 1: its pushes look like level 100's
-            await rest.cancel_all_orders()
 
     run(scenario())
 
