@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 
-from tidepool.cli_client.watch import ws_url
-from tidepool.client import LOCAL_URL, Client
+from tidepool.client import LOCAL_URL, Client, ws_url
 
 DEV_ACCOUNT_0 = (
     "5fChMgym7odVVJvqacoiRuU8e2AstFzFXo6MLzFsBRWsh8XEA1k2ezByVnF7Ct4XBdA1919rkLrpWv9rEhNQsKie"

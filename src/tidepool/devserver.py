@@ -3,7 +3,7 @@ end. The pytest plugin runs one (pytest_plugin.py); it needs nothing but the sta
 other test runners can use it too.
 
     server = DevServer(tmp / "state", ["--speedbump-ms", "0"]).start()
-    ...  # server.url, server.api_url, server.ws_url
+    ...  # server.url, server.api_url; tidepool.client.ws_url(server.url) for the WebSocket
     server.stop()
 
 It runs `serve --port 0` and reads the port from the first line the server prints ("Tidepool
@@ -59,10 +59,6 @@ class DevServer:
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/v1"
-
-    @property
-    def ws_url(self) -> str:
-        return "ws://" + self.url.removeprefix("http://") + "/ws"
 
     @property
     def banner(self) -> str:

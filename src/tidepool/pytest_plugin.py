@@ -8,10 +8,17 @@ Installed with tidepool (the `pytest11` entry point), so its fixtures are there 
         assert [o.order_id for o in tidepool.orders()] == [ref.order_id]
 
 - `tidepool_server` (session): a `tidepool serve` on a free port with a temporary state dir and
-  the speedbump off (`TidepoolServer`: `url`, `api_url`, `ws_url`, `accounts`, `client()`).
+  the speedbump off (`TidepoolServer`: `url`, `api_url`, `ws_url`, `accounts`, `client()`,
+  `ws_client()`).
 - `tidepool`: a `Client` signing as dev account 0. A sandbox snapshot is taken before the test
   and reverted to after it, so every test starts from the same state (orders, positions,
   balances, marks, order ids) and costs two requests (bench/pytest_overhead.py).
+- `tidepool_ws`: a `WebSocketClient` of the same account, not yet open: the test opens it in
+  its own event loop, `async with tidepool_ws as ws:` (pytest runs no coroutine by itself: inside
+  `asyncio.run(...)` in a plain test, or in an `async def` test under pytest-asyncio or anyio).
+  A fixture cannot open it for the test, since an open connection belongs to one event loop and
+  the plugin does not know the test's. It is reverted with `tidepool` (it asks for that fixture),
+  and a closed one opens again, in another loop too.
 - `dev_accounts`: the server's dev accounts (`DevAccount`: public key, secret, `keypair`,
   balance when the session started).
 - `clock`: the server clock (`Clock`); the plugin's clients sign with the time it sets. A revert
@@ -46,6 +53,8 @@ from tidepool.client import (
     Options,
     Sandbox,
     ServerTime,
+    WebSocketClient,
+    ws_url,
 )
 from tidepool.devserver import DevServer, ServerStartError
 
@@ -116,7 +125,7 @@ class TidepoolServer:
 
     @property
     def ws_url(self) -> str:
-        return "ws://" + self.url.split("://", 1)[1] + "/ws"
+        return ws_url(self.url)
 
     def client(self, index: int = 0, **options: Unpack[Options]) -> Client:
         """A Client signing as dev account `index` (any Client option may be given), with the
@@ -124,6 +133,13 @@ class TidepoolServer:
         options.setdefault("key", self.accounts[index].secret_key)
         options.setdefault("clock", self._signing_clock)
         return Client(self.url, transport=self._transport, **options)
+
+    def ws_client(self, index: int = 0, **options: Any) -> WebSocketClient:
+        """A WebSocketClient signing as dev account `index`, not yet open (`async with` it in
+        the test's event loop); any WebSocketClient option may be given."""
+        options.setdefault("key", self.accounts[index].secret_key)
+        options.setdefault("clock", self._signing_clock)
+        return WebSocketClient(self.ws_url, **options)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -285,6 +301,13 @@ def tidepool(tidepool_server: TidepoolServer) -> Iterator[Client]:
     finally:
         client.sandbox.revert(snapshot.id)
         client.close()
+
+
+@pytest.fixture
+def tidepool_ws(tidepool: Client, tidepool_server: TidepoolServer) -> WebSocketClient:
+    """A WebSocketClient of the `tidepool` fixture's account, to open with `async with` in the
+    test's event loop (module docstring); reverted with `tidepool`."""
+    return tidepool_server.ws_client()
 
 
 @pytest.fixture

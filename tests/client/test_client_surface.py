@@ -11,6 +11,9 @@ import pytest
 from tidepool.client import (
     DEFAULT_PORT,
     MAINNET_URL,
+    MAINNET_WS_URL,
+    TESTNET_URL,
+    TESTNET_WS_URL,
     AsyncClient,
     Client,
     DecodingError,
@@ -18,6 +21,7 @@ from tidepool.client import (
     RateLimited,
     ServerError,
     StopLeg,
+    ws_url,
 )
 from tidepool.client.calls import Action, Read
 from tidepool.client.errors import BUSINESS_CODES
@@ -102,6 +106,13 @@ def test_both_clients_offer_every_method() -> None:
 def test_the_default_url_is_the_local_server_on_serves_default_port() -> None:
     assert Config().port == DEFAULT_PORT
     assert Client().base_url == f"http://127.0.0.1:{Config().port}/api/v1"
+
+
+def test_the_websocket_of_a_rest_url_is_tidepools_port_or_pacificas_own_host() -> None:
+    assert ws_url("http://127.0.0.1:9000/api/v1") == "ws://127.0.0.1:9000/ws"
+    assert ws_url("http://localhost:9000") == "ws://localhost:9000/ws"
+    assert ws_url("https://tidepool.example:443/api/v1/") == "wss://tidepool.example:443/ws"
+    assert (ws_url(MAINNET_URL), ws_url(TESTNET_URL)) == (MAINNET_WS_URL, TESTNET_WS_URL)
 
 
 def test_a_bare_host_gets_the_api_root_and_a_full_url_is_kept() -> None:

@@ -5,6 +5,7 @@ never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 from solders.keypair import Keypair
+from wsclientkit import RelayThread
 
 from server_process import ServerProcess
 from tidepool.client import Client, load_keypair
@@ -202,12 +204,15 @@ def test_the_book_prints_once_when_piped_or_as_json(cli: Cli) -> None:
     ]
 
 
-def test_the_book_updates_itself_in_a_terminal_until_ctrl_c(cli: Cli) -> None:
+@contextlib.contextmanager
+def in_a_terminal(command: list[str], env: dict[str, str]) -> Iterator[tuple[int, Any]]:
+    """The command with a pseudo-terminal as stdout (120 columns): what `read_until` reads on
+    the first fd shows. The process must end with exit code 0 and nothing on stderr."""
     leader, follower = pty.openpty()
     ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     with subprocess.Popen(
-        cli.command("book", "BTC", "--interval", "0.2"),
-        env={**cli.env(key=None), "TERM": "xterm"},
+        command,
+        env={**env, "TERM": "xterm"},
         stdin=follower,
         stdout=follower,
         stderr=subprocess.PIPE,
@@ -215,11 +220,7 @@ def test_the_book_updates_itself_in_a_terminal_until_ctrl_c(cli: Cli) -> None:
     ) as proc:
         os.close(follower)
         try:
-            screen = read_until(leader, "polling every 0.2 s")
-            assert "91234" not in screen
-            cli.ok("order create --symbol BTC --side bid --price 91234 --amount 0.001")
-            read_until(leader, "91234")  # the same command, a later poll: it redrew itself
-            proc.send_signal(signal.SIGINT)
+            yield leader, proc
             assert proc.wait(timeout=TIMEOUT) == 0
             assert proc.stderr is not None
             assert proc.stderr.read() == ""
@@ -227,6 +228,32 @@ def test_the_book_updates_itself_in_a_terminal_until_ctrl_c(cli: Cli) -> None:
             if proc.poll() is None:
                 proc.kill()
             os.close(leader)
+
+
+def test_the_book_updates_itself_in_a_terminal_on_each_push_until_ctrl_c(cli: Cli) -> None:
+    with in_a_terminal(cli.command("book", "BTC"), cli.env(key=None)) as (screen, proc):
+        assert "91234" not in read_until(screen, "live, Ctrl-C to stop")
+        cli.ok("order create --symbol BTC --side bid --price 91234 --amount 0.001")
+        read_until(screen, "91234")  # the same command, a later push: it redrew itself
+        proc.send_signal(signal.SIGINT)
+
+
+def test_the_live_book_says_when_it_reconnects_and_then_shows_the_book_again(cli: Cli) -> None:
+    host, port = cli.server.url.removeprefix("http://").split(":")
+    with (
+        RelayThread(host, int(port), TIMEOUT) as relay,
+        in_a_terminal(cli.command("book", "BTC", "--ws-url", relay.url), cli.env(key=None)) as (
+            screen,
+            proc,
+        ),
+    ):
+        read_until(screen, "live, Ctrl-C to stop")
+        relay.cut()
+        read_until(screen, "reconnecting, Ctrl-C to stop")
+        cli.ok("order create --symbol BTC --side bid --price 91235 --amount 0.001")
+        relay.restore()
+        assert "live, Ctrl-C to stop" in read_until(screen, "91235")
+        proc.send_signal(signal.SIGINT)
 
 
 def read_until(fd: int, text: str) -> str:
@@ -259,6 +286,36 @@ def test_watch_prints_each_push_as_a_json_line(cli: Cli) -> None:
             second = json.loads(proc.stdout.readline())
             assert [o["i"] for o in second["data"]] == [made["order_id"]]
             assert proc.wait(timeout=TIMEOUT) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_watch_reconnects_after_a_drop_and_subscribes_again(cli: Cli) -> None:
+    host, port = cli.server.url.removeprefix("http://").split(":")
+    with (
+        RelayThread(host, int(port), TIMEOUT) as relay,
+        subprocess.Popen(
+            cli.command("watch", "account_orders", "--count", "2", "--ws-url", relay.url),
+            env=cli.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as proc,
+    ):
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            first = json.loads(proc.stdout.readline())
+            assert (first["channel"], first["data"]) == ("account_orders", [])
+            relay.cut()
+            # Made while it is away: the snapshot the new subscription sends shows it.
+            made = cli.json("order create --symbol BTC --side bid --price 93001 --amount 0.001")
+            relay.restore()
+            again = json.loads(proc.stdout.readline())
+            assert again["channel"] == "account_orders"
+            assert [o["i"] for o in again["data"]] == [made["order_id"]]
+            assert proc.wait(timeout=TIMEOUT) == 0
+            assert proc.stderr.read() == ""
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -310,6 +367,7 @@ def test_no_server_is_exit_code_3(cli: Cli) -> None:
         ("orders --key-file /no/such/file", None, "--key-file /no/such/file"),
         ("order create --symbol BTC --side bid --price cheap --amount 1", None, "not a number"),
         ("order cancel --symbol BTC --order-id 1 --client-order-id x", None, "not allowed"),
+        ("watch prices --ws-url http://127.0.0.1:1/ws", None, "--ws-url: not a WebSocket URL"),
     ],
 )
 def test_a_usage_mistake_is_exit_code_2_and_names_the_option(

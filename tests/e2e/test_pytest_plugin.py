@@ -30,17 +30,18 @@ def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 def test_the_plugin_is_registered_as_a_pytest11_entry_point() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["entry-points"]["pytest11"] == {"tidepool": pytest_plugin.__name__}
-    for name in ("tidepool_server", "tidepool", "dev_accounts", "clock"):
+    for name in ("tidepool_server", "tidepool", "tidepool_ws", "dev_accounts", "clock"):
         assert hasattr(pytest_plugin, name)
 
 
-def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
+def test_the_readme_examples_pass(pytester: pytest.Pytester) -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Testing a bot with pytest") :]
-    example = re.search(r"```python\n(.*?)```", section, re.S)
-    assert example is not None
-    pytester.makepyfile(test_example=example.group(1))
-    _run(pytester).assert_outcomes(passed=2)
+    section = section[: section.index("\n## ")]
+    examples = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(examples) == 2
+    pytester.makepyfile(**{f"test_example_{i}": code for i, code in enumerate(examples)})
+    _run(pytester).assert_outcomes(passed=3)
 
 
 def test_an_order_made_in_one_test_is_gone_in_the_next(pytester: pytest.Pytester) -> None:
@@ -92,6 +93,67 @@ def test_the_clock_fixture_moves_server_time_and_leaves_it_running(
         """
     )
     _run(pytester).assert_outcomes(passed=2)
+
+
+def test_the_ws_fixture_trades_as_the_tidepool_account_and_is_reverted_with_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        import asyncio
+        from datetime import timedelta
+
+        def test_one(tidepool, tidepool_ws, clock, dev_accounts):
+            clock.advance(timedelta(days=1))  # it signs with the server's time too
+
+            async def trade():
+                async with tidepool_ws as ws:
+                    assert ws.address == dev_accounts[0].public_key
+                    ref = await ws.create_order(
+                        symbol="BTC", price="90000", amount="0.01", side="bid"
+                    )
+                    assert [o.order_id for o in await ws.open_orders()] == [ref.order_id]
+                    return ref.order_id
+
+            made = asyncio.run(trade())
+            assert [o.order_id for o in tidepool.orders()] == [made]
+
+            async def look():
+                async with tidepool_ws as ws:  # again, in a new event loop
+                    return [o.order_id for o in await ws.open_orders()]
+
+            assert asyncio.run(look()) == [made]
+
+        def test_two(tidepool_ws):
+            async def look():
+                async with tidepool_ws as ws:
+                    return await ws.open_orders()
+
+            assert asyncio.run(look()) == []
+        """
+    )
+    _run(pytester).assert_outcomes(passed=2)
+
+
+def test_the_ws_fixture_serves_an_async_test_under_anyio(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        @pytest.mark.anyio
+        async def test_async(tidepool_ws, tidepool_server):
+            maker = tidepool_server.client(1)
+            maker.create_order(symbol="ETH", price="3600", amount="0.1", side="ask")
+            async with tidepool_ws as ws:
+                book = await ws.book("ETH")
+                assert [level.price for level in book.asks] == [3600]
+        """
+    )
+    _run(pytester).assert_outcomes(passed=1)
 
 
 def test_the_dev_accounts_are_funded_and_carry_their_keys(pytester: pytest.Pytester) -> None:

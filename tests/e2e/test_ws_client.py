@@ -5,7 +5,10 @@ REST after a burst, and heartbeat, reconnect and resubscribe."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterator
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ from tidepool.client import (
     SignatureError,
     Snapshot,
     Trade,
+    TransportError,
     WebSocketClient,
     actions,
 )
@@ -427,3 +431,81 @@ def test_a_connection_that_stops_answering_is_dropped_and_reopened(srv: ServerPr
             assert (await ws.book("BTC")).symbol == "BTC"
 
     run(scenario())
+
+
+@contextlib.asynccontextmanager
+async def trading(srv: ServerProcess) -> AsyncIterator[tuple[WebSocketClient, AsyncClient]]:
+    """A fresh funded account's WebSocket and REST clients; its orders are cancelled after."""
+    maker = funded(srv)
+    async with (
+        WebSocketClient(ws_url(srv), key=maker) as ws,
+        AsyncClient(srv.api, key=maker) as rest,
+    ):
+        yield ws, rest
+        await rest.cancel_all_orders()
+
+
+def test_a_raw_subscription_hands_each_push_as_the_server_sent_it(srv: ServerProcess) -> None:
+    async def scenario() -> None:
+        async with trading(srv) as (ws, rest):
+            raw = ws.subscribe({"source": "account_orders", "account": ws.address})
+            typed = ws.account_orders()  # the same subscription: both readers see each push
+            snapshot = json.loads(await asyncio.wait_for(anext(raw), WAIT))
+            assert (snapshot["channel"], snapshot["data"]) == ("account_orders", [])
+            assert list(await asyncio.wait_for(anext(typed), WAIT)) == []
+            made = await rest.create_order(symbol="SOL", price="141.50", amount="1", side="bid")
+            frame = await asyncio.wait_for(anext(raw), WAIT)
+            [order] = json.loads(frame)["data"]
+            assert (order["i"], order["p"]) == (made.order_id, "141.5")  # the wire's text
+            [listed] = await asyncio.wait_for(anext(typed), WAIT)
+            assert listed.order_id == made.order_id
+            # A channel the client has no method for goes to the server, which refuses it.
+            with pytest.raises(InvalidRequest):
+                await asyncio.wait_for(anext(ws.subscribe({"source": "no_such_channel"})), WAIT)
+            with pytest.raises(ValueError, match="source"):
+                ws.subscribe({"symbol": "BTC"})
+
+    run(scenario())
+
+
+def test_the_book_mirror_reads_the_agg_level_asked_for(srv: ServerProcess) -> None:
+    async def scenario() -> None:
+        async with trading(srv) as (ws, rest):
+            for price in ("3101", "3102"):
+                await rest.create_order(symbol="ETH", price=price, amount="0.1", side="bid")
+            rest_book = await rest.book("ETH", 100)
+            book = await eventually(
+                ws, lambda: ws.book("ETH", 100), lambda b: _levels(b) == _levels(rest_book), WAIT
+            )
+            assert [lv.orders for lv in book.bids] == [2]  # both in one 100-tick level
+            with pytest.raises(ValueError, match="already subscribed"):
+                await ws.book("ETH")  # agg level 1: its pushes look like level 100's
+
+    run(scenario())
+
+
+def test_a_closed_client_opens_again_in_another_event_loop(srv: ServerProcess) -> None:
+    ws = WebSocketClient(ws_url(srv))
+
+    async def once() -> None:
+        async with ws:
+            assert (await ws.book("BTC")).symbol == "BTC"
+
+    run(once())
+    run(once())  # a new loop: asyncio.run in a second test step, as the pytest fixture allows
+    assert ws.connections == 2
+
+
+def test_no_server_is_a_transport_error_that_says_why(tmp_path: Path) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+
+    async def scenario() -> None:
+        with pytest.raises(TransportError, match=r"cannot connect within 0\.5 s \(.+\)"):
+            async with WebSocketClient(f"ws://127.0.0.1:{port}/ws", timeout=0.5):
+                pass
+
+    run(scenario())
+    with pytest.raises(ValueError, match="not a WebSocket URL"):
+        WebSocketClient("http://127.0.0.1:7700/api/v1")

@@ -1,11 +1,13 @@
-"""Helpers for the WebSocket client tests: a cuttable TCP relay and waiting on the mirror."""
+"""Helpers for the WebSocket client tests: a cuttable TCP relay (on its own thread too, for the
+command-line tests) and waiting on the mirror."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from tidepool.client import WebSocketClient
 
@@ -96,3 +98,42 @@ class Relay:
                 await writer.drain()
         finally:
             writer.transport.abort()
+
+
+class RelayThread:
+    """A `Relay` running on a thread of its own, for a test that drives a subprocess (the command
+    line) and waits on it synchronously: `cut()` and `restore()` return once done."""
+
+    def __init__(self, host: str, port: int, timeout: float = 60.0) -> None:
+        self._relay = Relay(host, port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="relay", daemon=True)
+        self._timeout = timeout
+
+    def __enter__(self) -> RelayThread:
+        self._thread.start()
+        self._call(self._relay.__aenter__())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._call(self._relay.__aexit__())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(self._timeout)
+        self._loop.close()
+
+    @property
+    def url(self) -> str:
+        return self._relay.url
+
+    def cut(self) -> None:
+        self._call(_now(self._relay.cut))
+
+    def restore(self) -> None:
+        self._call(_now(self._relay.restore))
+
+    def _call(self, step: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(step, self._loop).result(self._timeout)
+
+
+async def _now(step: Callable[[], None]) -> None:
+    step()

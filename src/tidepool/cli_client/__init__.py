@@ -5,13 +5,14 @@
     tidepool order create --symbol BTC --side bid --price 99000 --amount 0.001
     tidepool order market|stop|cancel|cancel-all ...
     tidepool orders | positions | account
-    tidepool book BTC                   # a table that updates itself (polls REST /book)
+    tidepool book BTC                   # a table redrawn on each WebSocket push of the book
     tidepool watch book symbol=BTC      # each push of a WebSocket subscription, a JSON line
 
 Every command but keygen takes the connection options (`options`): `--url` (or TIDEPOOL_URL),
 `--key-file` (or TIDEPOOL_KEY), `--agent-key`, `--account`, and `--json`, which makes stdout one
 JSON document (an error too: `{"error": {...}}`) for scripts. People get a rich table or a short
-line, in plain text when stdout is not a terminal.
+line, in plain text when stdout is not a terminal. `book` and `watch` take `--ws-url` too and run
+on `WebSocketClient`, which reconnects and subscribes again after a drop.
 
 Exit codes, for scripts:
 

@@ -1,9 +1,11 @@
-"""The options every client command shares, and the `Client` they describe.
+"""The options every client command shares, and the `Client` (or `WebSocketClient`) they
+describe.
 
 The key: `--key-file FILE` (a Solana CLI keypair file, or a file holding base58 text), else the
 environment variable TIDEPOOL_KEY (base58 of a 32-byte seed or a 64-byte secret, or a keypair
 file's path). `--agent-key` signs instead, for the key's account or `--account`. A key is read
-only when a command needs one, and never echoed in an error.
+only when a command needs one, and never echoed in an error. The WebSocket commands (`book`,
+`watch`) also take `--ws-url`, by default the one that goes with `--url` (`tidepool.client.ws_url`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ from typing import Final
 
 from solders.keypair import Keypair
 
-from tidepool.client import LOCAL_URL, Client, load_keypair
+from tidepool.client import LOCAL_URL, Client, WebSocketClient, load_keypair, ws_url
 
-__all__ = ["KEY_ENV", "URL_ENV", "connection_options", "decimal", "open_client"]
+__all__ = [
+    "KEY_ENV",
+    "URL_ENV",
+    "connection_options",
+    "decimal",
+    "open_client",
+    "open_ws_client",
+    "ws_options",
+]
 
 KEY_ENV: Final = "TIDEPOOL_KEY"
 URL_ENV: Final = "TIDEPOOL_URL"
@@ -50,6 +60,17 @@ def connection_options() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--json", action="store_true", help="print one JSON document (scripts), errors included"
+    )
+    return p
+
+
+def ws_options() -> argparse.ArgumentParser:
+    """A parent parser for the commands that use the WebSocket: `--ws-url`."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "--ws-url",
+        help="the exchange's WebSocket (default: the one of --url: Tidepool's host at /ws, "
+        "Pacifica's wss://ws.pacifica.fi/ws for its REST URL)",
     )
     return p
 
@@ -99,20 +120,41 @@ def _agent_key(args: argparse.Namespace) -> Keypair | None:
         raise ValueError(f"--agent-key: {exc}") from None
 
 
-def open_client(
-    args: argparse.Namespace, *, signs: bool = False, reads_account: bool = False
-) -> Client:
-    """The client the options describe. `signs`: the command sends a signed operation, so a key
+def _keys(
+    args: argparse.Namespace, *, signs: bool, reads_account: bool
+) -> tuple[Keypair | None, Keypair | None]:
+    """The account's key and the agent's. `signs`: the command sends a signed operation, so a key
     is required; `reads_account`: it reads an account, so an address (a key's, or --account) is.
-    Missing either is a usage error naming the options that give it."""
+    Missing either is a usage error naming the options that give it; so is an agent key with no
+    account to sign for."""
     key, agent = _main_key(args), _agent_key(args)
     if signs and key is None and agent is None:
         raise ValueError(f"this command signs: give --key-file, set ${KEY_ENV}, or --agent-key")
-    if (signs or reads_account) and key is None and args.account is None:
+    if (signs or reads_account or agent is not None) and key is None and args.account is None:
         needs = (
             "--account with --agent-key"
             if agent is not None
             else "--key-file, $TIDEPOOL_KEY or --account"
         )
         raise ValueError(f"which account? give {needs}")
+    return key, agent
+
+
+def open_client(
+    args: argparse.Namespace, *, signs: bool = False, reads_account: bool = False
+) -> Client:
+    """The REST client the options describe (`_keys` says what `signs` and `reads_account`
+    require)."""
+    key, agent = _keys(args, signs=signs, reads_account=reads_account)
     return Client(url(args), key=key, agent_key=agent, account=args.account)
+
+
+def open_ws_client(args: argparse.Namespace, *, reads_account: bool = False) -> WebSocketClient:
+    """The WebSocket client the options describe (`ws_options` among them), not yet open."""
+    key, agent = _keys(args, signs=False, reads_account=reads_account)
+    try:  # the keys were checked: a ValueError here is about the URL
+        return WebSocketClient(
+            args.ws_url or ws_url(url(args)), key=key, agent_key=agent, account=args.account
+        )
+    except ValueError as exc:
+        raise ValueError(f"{'--url' if args.ws_url is None else '--ws-url'}: {exc}") from None

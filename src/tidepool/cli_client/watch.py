@@ -7,36 +7,28 @@ push as one JSON line (`{"channel", "data", ...}` as the exchange sent it), unti
     tidepool watch account_order_updates          # account= is the key's (or --account)
 
 Values that read as JSON (numbers, true, false) are sent as such, anything else as a string. The
-socket is `--ws-url`, by default the REST URL's host at `/ws`. The subscribe ack and pongs are
-not printed; an error frame answering the subscribe is exit code 1. A JSON ping every 30 s keeps
-the connection open (the exchange closes one that sent nothing for 60 s); a dropped connection
-is exit code 3, it is not reconnected.
-
-It speaks the WebSocket protocol with the `websockets` package directly: one subscription needs
-no more.
+socket is `--ws-url`, by default the one that goes with `--url`. The subscribe ack and pongs are
+not printed; the exchange refusing the subscription is exit code 1. It runs on
+`tidepool.client.WebSocketClient` (`subscribe`, each push's frame as it came): a JSON ping keeps
+the connection open, and a dropped connection is opened again and subscribed again, so the lines
+go on (what was pushed while it was away is not replayed; a channel that sends its state on
+subscribe sends it again). No answer at all when it starts is exit code 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import time
-from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-from websockets.sync.client import ClientConnection, connect
-
-from tidepool.cli_client.options import connection_options, open_client, url
+from tidepool.cli_client.options import connection_options, open_ws_client, ws_options
 from tidepool.cli_client.output import Output
-from tidepool.client import ClientError, DecodingError, TransportError
+from tidepool.client import ClientError, InvalidRequest
 
-__all__ = ["COMMANDS", "register", "ws_url"]
+__all__ = ["COMMANDS", "register"]
 
 COMMANDS = ("watch",)
-
-PING_EVERY_S: Final = 30.0
-_NOT_PUSHES: Final = frozenset({"subscribe", "unsubscribe", "pong"})
 
 
 def _param(text: str) -> tuple[str, Any]:
@@ -63,70 +55,37 @@ def register(sub: Any) -> None:
         help="print each push of a WebSocket subscription as a JSON line",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[connection_options()],
+        parents=[connection_options(), ws_options()],
     )
     p.add_argument("channel", help="book, bbo, trades, prices, candle, account_orders, ...")
     p.add_argument("params", nargs="*", type=_param, metavar="NAME=VALUE")
     p.add_argument("--count", type=_count, help="stop after this many pushes")
-    p.add_argument("--ws-url", help="the WebSocket URL (default: the --url host, path /ws)")
     p.set_defaults(handler=_watch)
 
 
-def ws_url(rest_url: str) -> str:
-    """The REST URL's host with ws(s) and /ws: where Tidepool, on the REST port, listens."""
-    parts = urlsplit(rest_url)
-    scheme = "wss" if parts.scheme == "https" else "ws"
-    return urlunsplit((scheme, parts.netloc, "/ws", "", ""))
-
-
-def _subscription(args: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = {"source": args.channel, **dict(args.params)}
-    if args.channel.startswith("account_") and "account" not in params:
-        with open_client(args, reads_account=True) as client:
-            params["account"] = client.address
-    return params
-
-
 def _watch(args: argparse.Namespace, out: Output) -> None:
-    params = _subscription(args)
-    where = args.ws_url or ws_url(url(args))
     try:
-        with connect(where, open_timeout=10) as ws:
-            ws.send(json.dumps({"method": "subscribe", "params": params}))
-            _print_pushes(ws, out, args.count)
+        asyncio.run(_print_pushes(args, out))
     except KeyboardInterrupt:
-        return
-    except ConnectionClosed as exc:
-        raise TransportError(f"{where}: the connection was closed ({exc})") from None
-    except InvalidURI as exc:
-        raise ValueError(f"--ws-url: {exc}") from None
-    except (OSError, InvalidHandshake, TimeoutError) as exc:
-        raise TransportError(f"{where}: cannot connect ({exc})") from None
+        return  # how a watch ends
 
 
-def _print_pushes(ws: ClientConnection, out: Output, count: int | None) -> None:
-    printed = 0
-    next_ping = time.monotonic() + PING_EVERY_S
-    while count is None or printed < count:
-        try:
-            text = ws.recv(timeout=max(0.0, next_ping - time.monotonic()))
-        except TimeoutError:
-            ws.send(json.dumps({"method": "ping"}))
-            next_ping = time.monotonic() + PING_EVERY_S
-            continue
-        try:
-            frame = json.loads(text)
-        except json.JSONDecodeError:
-            raise DecodingError(f"not a JSON frame: {str(text)[:80]!r}", 200) from None
-        channel = frame.get("channel") if isinstance(frame, dict) else None
-        if channel == "error":
-            data = frame.get("data") or {}
-            message = data.get("message", "error") if isinstance(data, dict) else str(data)
-            raise ClientError(f"subscribe refused: {message}")
-        if channel in _NOT_PUSHES:
-            continue
-        # As sent (numbers exactly as the exchange wrote them), on one line: a newline in JSON
-        # text is only whitespace between tokens.
-        out.stream.write(" ".join(str(text).splitlines()) + "\n")
-        out.stream.flush()
-        printed += 1
+async def _print_pushes(args: argparse.Namespace, out: Output) -> None:
+    params: dict[str, Any] = {"source": args.channel, **dict(args.params)}
+    mine = args.channel.startswith("account_") and "account" not in params
+    async with open_ws_client(args, reads_account=mine) as ws:
+        if mine:
+            params["account"] = ws.address
+        printed = 0
+        async with ws.subscribe(params) as pushes:
+            try:
+                async for frame in pushes:
+                    # As sent (numbers exactly as the exchange wrote them), on one line: a
+                    # newline in JSON text is only whitespace between tokens.
+                    out.stream.write(" ".join(frame.decode().splitlines()) + "\n")
+                    out.stream.flush()
+                    printed += 1
+                    if printed == args.count:
+                        return
+            except InvalidRequest as exc:
+                raise ClientError(f"subscribe refused: {exc.message}") from None

@@ -93,6 +93,7 @@ from tidepool.client.urls import (
     MAINNET_WS_URL,
     TESTNET_URL,
     TESTNET_WS_URL,
+    ws_url,
 )
 from tidepool.client.ws import WebSocketClient
 from tidepool.client.ws_models import (
@@ -188,4 +189,5 @@ __all__ = [
     "UnusedClientOrderId",
     "WebSocketClient",
     "load_keypair",
+    "ws_url",
 ]

@@ -3,12 +3,13 @@
 Every `*_URL` is the REST root, `/api/v1` included, as Pacifica publishes it; request paths are
 appended to it. The `*_WS_URL`s are the WebSocket endpoints (one for data and trading).
 `DEFAULT_PORT` is `tidepool serve`'s default (a test pins the two together, since the client may
-not import the server's configuration).
+not import the server's configuration). `ws_url` finds the WebSocket that goes with a REST URL.
 """
 
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = [
     "DEFAULT_PORT",
@@ -18,6 +19,7 @@ __all__ = [
     "MAINNET_WS_URL",
     "TESTNET_URL",
     "TESTNET_WS_URL",
+    "ws_url",
 ]
 
 DEFAULT_PORT: Final = 7700
@@ -27,3 +29,20 @@ TESTNET_URL: Final = "https://test-api.pacifica.fi/api/v1"
 LOCAL_WS_URL: Final = f"ws://127.0.0.1:{DEFAULT_PORT}/ws"
 MAINNET_WS_URL: Final = "wss://ws.pacifica.fi/ws"
 TESTNET_WS_URL: Final = "wss://test-ws.pacifica.fi/ws"
+
+# Pacifica serves its WebSocket from a host of its own.
+_PACIFICA_WS: Final = {
+    urlsplit(MAINNET_URL).netloc: MAINNET_WS_URL,
+    urlsplit(TESTNET_URL).netloc: TESTNET_WS_URL,
+}
+
+
+def ws_url(rest_url: str) -> str:
+    """The WebSocket URL that goes with `rest_url` (a server's root or its `/api/v1`): for
+    Pacifica's hosts, their published WebSocket; otherwise (Tidepool, which serves both on one
+    port) the same host and port, ws or wss, path `/ws`."""
+    parts = urlsplit(rest_url)
+    if parts.netloc in _PACIFICA_WS:
+        return _PACIFICA_WS[parts.netloc]
+    scheme = "wss" if parts.scheme in ("https", "wss") else "ws"
+    return urlunsplit((scheme, parts.netloc, "/ws", "", ""))

@@ -22,10 +22,14 @@ Subscriptions: one method per channel (`prices`, `book_updates`, `bbo`, `trades`
 returning an async iterator of typed values (ws_subscription.py, ws_channels.py). A channel the
 server refuses (an unknown symbol) ends its iterators with InvalidRequest. Two subscriptions whose
 pushes look alike (two agg levels of one book) raise ValueError (ws_channels.py says why).
+`subscribe(params)` takes a channel's wire params as they are and hands each push's frame as the
+server sent it (JSON bytes), for tools that pass pushes on (`tidepool watch`), channels this
+client has no method for included.
 
-Mirror (ws_mirror.py): `book(symbol)`, `open_orders()` and `positions()` subscribe on first use,
-wait for the state of the current connection (so, during an outage, for the reconnect, up to
-`timeout`), and from then on answer from it; `mirror_changed()` waits for the next change.
+Mirror (ws_mirror.py): `book(symbol, agg_level)`, `open_orders()` and `positions()` subscribe
+on first use, wait for the state of the current connection (so, during an outage, for the
+reconnect, up to `timeout`), and from then on answer from it; `mirror_changed()` waits for the
+next change.
 
 Connection: a JSON ping every `heartbeat` seconds (Pacifica closes a connection silent for
 60 s); a connection on which not even the pong came back within `timeout` is taken for dead.
@@ -33,7 +37,8 @@ After any drop the client reconnects, waiting `backoff` seconds, then twice that
 `max_backoff`, subscribes again to everything, and rebuilds the mirror from the new snapshots.
 Events pushed while it was disconnected are not replayed. An upgrade refused with a 4xx (a bad
 `api_key`: 403) ends the client: everything waiting raises that ApiError. `connections` counts
-the connections opened; `ping()` times a round trip.
+the connections opened; `ping()` times a round trip. A closed client can be opened again, in
+another event loop too (two `asyncio.run` calls in one test).
 """
 
 from __future__ import annotations
@@ -44,13 +49,14 @@ import functools
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Final, TypeVar, Unpack, cast
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+from websockets.uri import parse_uri
 
 from tidepool.client import actions
 from tidepool.client.calls import Action, Answer, Batch, Call, decode_answer
@@ -66,7 +72,7 @@ from tidepool.client.methods import method
 from tidepool.client.models import Book, Candle, OrderRef, Price, Snapshot
 from tidepool.client.signer import KeyOptions, Signer
 from tidepool.client.urls import LOCAL_WS_URL
-from tidepool.client.ws_channels import CHANNELS, Push
+from tidepool.client.ws_channels import Push, channel
 from tidepool.client.ws_mirror import Latest, OpenOrders
 from tidepool.client.ws_models import (
     AccountInfo,
@@ -109,7 +115,8 @@ class WebSocketClient(Signer):
 
     `api_key` is sent as `PF-API-KEY` on the upgrade; `timeout` bounds connecting, each
     operation's reply and each wait for the mirror; `max_queue` is how many unread values an
-    iterator may hold. The signing options are `KeyOptions`' (`key`, `agent_key`, ...)."""
+    iterator may hold. The signing options are `KeyOptions`' (`key`, `agent_key`, ...). A `url`
+    that is not a ws:// or wss:// URL is a ValueError here, not a failure to connect later."""
 
     create_order = method(actions.create_order)
     create_market_order = method(actions.create_market_order)
@@ -131,6 +138,10 @@ class WebSocketClient(Signer):
         **options: Unpack[KeyOptions],
     ) -> None:
         super().__init__(options)
+        try:
+            parse_uri(url)
+        except InvalidURI as exc:
+            raise ValueError(f"not a WebSocket URL: {exc}") from None
         self.url = url
         self.api_key = api_key
         self.heartbeat = heartbeat
@@ -140,20 +151,26 @@ class WebSocketClient(Signer):
         self.max_queue = max_queue
         self.connections = 0
         self._topics = Topics(self._send)
-        self._books: dict[str, Latest[Book]] = {}
+        self._books: dict[tuple[str, int], Latest[Book]] = {}  # by (symbol, agg_level)
         self._positions: Latest[Snapshot[AccountPosition]] = Latest(lambda s: s.last_order_id)
         self._orders = OpenOrders()
         self._ids = itertools.count(1)
         self._replies: dict[int, asyncio.Future[Push]] = {}
         self._outbox: asyncio.Queue[bytes] | None = None  # the open connection's frames to send
-        self._heard = asyncio.Event()  # set by each frame received
         # One entry per JSON ping sent on the open connection, answered in order by the pongs:
         # a `ping()` call's future, or None for the heartbeat's.
         self._pings: deque[asyncio.Future[None] | None] = deque()
+        self._failure: ClientError | None = None  # why nothing can be sent any more
+        self._last_error = ""  # why the last connection attempt failed, for "cannot connect"
+        self._runner: asyncio.Task[None] | None = None
+        self._new_events()
+
+    def _new_events(self) -> None:
+        """An asyncio.Event belongs to the loop that first waits on it: each opening makes its
+        own, so a client closed in one loop opens again in another."""
+        self._heard = asyncio.Event()  # set by each frame received
         self._connected = asyncio.Event()
         self._changed = asyncio.Event()
-        self._failure: ClientError | None = None  # why nothing can be sent any more
-        self._runner: asyncio.Task[None] | None = None
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -162,6 +179,8 @@ class WebSocketClient(Signer):
         TransportError when it cannot be opened within `timeout`."""
         if self._runner is None:
             self._failure = None
+            self._last_error = ""
+            self._new_events()
             self._runner = asyncio.get_running_loop().create_task(self._maintain())
         try:
             await self._until_connected()
@@ -218,8 +237,10 @@ class WebSocketClient(Signer):
                 if 400 <= status < 500:  # refused, and would be again: a bad key, a wrong path
                     self._fail(_refusal(status, bytes(exc.response.body)))
                     return
+                self._last_error = f"the upgrade was answered with HTTP {status}"
                 log.info("ws: upgrade answered %s; reconnecting", status)
             except (OSError, TimeoutError, WebSocketException) as exc:
+                self._last_error = str(exc) or type(exc).__name__
                 log.info("ws: connection lost (%r); reconnecting", exc)
             await asyncio.sleep(min(self.max_backoff, self.backoff * 2**attempt))
             attempt += 1
@@ -315,18 +336,22 @@ class WebSocketClient(Signer):
         if push.channel == "error":
             if not self._topics.refused(push):
                 log.warning("ws: an error frame not understood: %r", push)
-        elif push.channel in CHANNELS:
-            try:
-                self._topics.deliver(push.channel, CHANNELS[push.channel].values(push))
-            except msgspec.ValidationError as exc:
-                log.warning("ws: a %s push that does not decode (%s), ignored", push.channel, exc)
-                return
-        else:
-            if push.channel == "pong" and self._pings:
+        elif push.channel == "pong":
+            if self._pings:
                 pinged = self._pings.popleft()
                 if pinged is not None and not pinged.done():
                     pinged.set_result(None)
-            return  # the subscribe and unsubscribe acks need nothing more
+            return
+        else:
+            try:
+                delivered = self._topics.deliver(
+                    push.channel, channel(push.channel).values(push), frame
+                )
+            except msgspec.ValidationError as exc:
+                log.warning("ws: a %s push that does not decode (%s), ignored", push.channel, exc)
+                return
+            if not delivered:
+                return  # the subscribe and unsubscribe acks, or a push no longer wanted
         self._notify()
 
     def _notify(self) -> None:
@@ -387,6 +412,10 @@ class WebSocketClient(Signer):
                     raise topic.error
             left = deadline - loop.time()
             if left <= 0:
+                if not self._connected.is_set() and self._last_error:
+                    raise TransportError(
+                        f"{self.url}: cannot connect within {self.timeout} s ({self._last_error})"
+                    )
                 raise TransportError(f"{self.url}: {what} not ready within {self.timeout} s")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), left)
@@ -394,12 +423,24 @@ class WebSocketClient(Signer):
     # -- subscriptions ------------------------------------------------------------------------
 
     def _subscribe(self, **params: Any) -> Subscription[Any]:
+        return self._join(params, frames=False)
+
+    def _join(self, params: dict[str, Any], *, frames: bool) -> Subscription[Any]:
         if self._failure is not None:
             raise self._failure
         topic = self._topics.join(params)
         feed = Feed(self.max_queue)
-        topic.feeds.add(feed)
+        (topic.frames if frames else topic.feeds).add(feed)
         return Subscription(feed, functools.partial(self._topics.leave, topic.key, feed))
+
+    def subscribe(self, params: Mapping[str, Any]) -> Subscription[bytes]:
+        """Any channel, by its wire params (`{"source": "book", "symbol": "BTC", "agg_level":
+        1}`): each push's frame as the server sent it, JSON bytes with the exchange's numbers
+        untouched. A channel unknown to this client is passed on whole (the server refuses one
+        it does not serve, which ends the iterator with InvalidRequest)."""
+        if not isinstance(params.get("source"), str):
+            raise ValueError(f"a subscription names its channel as params['source']: {params}")
+        return self._join(dict(params), frames=True)
 
     def _account(self, account: str | None) -> str:
         return self._own_account() if account is None else account
@@ -458,12 +499,12 @@ class WebSocketClient(Signer):
             topic.sinks.append(sink)
         return topic
 
-    async def book(self, symbol: str) -> Book:
-        """The market's book (agg_level 1) as last pushed on the current connection."""
-        latest = self._books.get(symbol)
-        if latest is None:
-            latest = self._books[symbol] = Latest(lambda b: b.last_order_id)
-        topic = self._mirrored(latest.apply, source="book", symbol=symbol, agg_level=1)
+    async def book(self, symbol: str, agg_level: int = 1) -> Book:
+        """The market's book, aggregated `agg_level` ticks a level, as last pushed on the current
+        connection. One agg level a symbol: the pushes do not tell two apart (ValueError)."""
+        latest = self._books.get((symbol, agg_level)) or Latest(lambda b: b.last_order_id)
+        topic = self._mirrored(latest.apply, source="book", symbol=symbol, agg_level=agg_level)
+        self._books[(symbol, agg_level)] = latest
         await self._until(f"the {symbol} book", lambda: latest.current, topic)
         assert latest.value is not None
         return latest.value

@@ -11,6 +11,10 @@ so subscriptions of one source that differ there are told apart (`routed_by`). T
 `agg_level`, and the account of `account_orders`, `account_positions` and `account_info`, are
 not in their pushes: a connection can hold one subscription per (source, routed params), and
 `Key.clashes` refuses a second one that only the server could tell apart.
+
+`channel(source)` is also defined for sources not listed here (a channel Pacifica added, or one
+that does not exist): a push of one is its data, routed by source alone, so a raw subscription
+(`WebSocketClient.subscribe`) can pass it on, and the server can be the one to refuse it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from tidepool.client.ws_models import (
     Trade,
 )
 
-__all__ = ["CHANNELS", "Channel", "Key", "Push"]
+__all__ = ["CHANNELS", "Channel", "Key", "Push", "channel"]
 
 
 class Push(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,6 +100,11 @@ CHANNELS: dict[str, Channel] = {
 }
 
 
+def channel(source: str) -> Channel:
+    known = CHANNELS.get(source)
+    return known if known is not None else Channel(source, lambda push: [push.data])
+
+
 @dataclass(frozen=True)
 class Key:
     """One server subscription: its params as sent (`source` included)."""
@@ -112,7 +121,7 @@ class Key:
 
     @property
     def channel(self) -> Channel:
-        return CHANNELS[self.params["source"]]
+        return channel(self.params["source"])
 
     def _routing(self) -> tuple[Any, ...]:
         params = self.params

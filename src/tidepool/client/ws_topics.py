@@ -2,7 +2,8 @@
 each one.
 
 A `Topic` is one server subscription (a `Key`: its params): the iterators reading it (their
-`Feed`s) and the mirror parts it feeds (`sinks`). It is subscribed when first used and
+`Feed`s: `feeds` get typed values, `frames` each push's frame as it came) and the mirror parts
+it feeds (`sinks`). It is subscribed when first used and
 unsubscribed when its last iterator leaves (mirror topics stay). `Topics` routes each push to
 the topics it belongs to (ws_channels.py says how), and is what a new connection subscribes to
 again. `send` gets each subscribe and unsubscribe frame; it drops them while disconnected,
@@ -33,12 +34,16 @@ class Topic:
     def __init__(self, key: Key) -> None:
         self.key = key
         self.feeds: set[Feed] = set()
+        self.frames: set[Feed] = set()
         self.sinks: list[Callable[[Any], None]] = []
         self.error: ClientError | None = None  # the server refused it
 
     @property
     def used(self) -> bool:
-        return bool(self.feeds or self.sinks)
+        return bool(self.feeds or self.frames or self.sinks)
+
+    def readers(self) -> tuple[Feed, ...]:
+        return (*self.feeds, *self.frames)
 
 
 class Topics:
@@ -70,23 +75,32 @@ class Topics:
         if topic is None:
             return
         topic.feeds.discard(feed)
+        topic.frames.discard(feed)
         if not topic.used:
             del self._topics[key]
             self._send(subscription_frame("unsubscribe", key))
 
-    def deliver(self, source: str, values: list[Any]) -> None:
-        """Hand a push's values to the topics it belongs to."""
+    def deliver(self, source: str, values: list[Any], frame: bytes) -> bool:
+        """Hand a push's values (and its `frame`, to raw readers) to the topics it belongs to;
+        False when it belongs to none."""
         if not values:
-            return
+            return False
+        delivered = False
         for topic in tuple(self._topics.values()):
             if not topic.key.routes(source, values[0]):
                 continue
+            delivered = True
             for value in values:
                 for sink in topic.sinks:
                     sink(value)
-                for feed in tuple(topic.feeds):
-                    if not feed.put(value):  # its reader fell behind: it has ended
-                        self.leave(topic.key, feed)
+                self._put(topic, topic.feeds, value)
+            self._put(topic, topic.frames, frame)
+        return delivered
+
+    def _put(self, topic: Topic, feeds: set[Feed], value: Any) -> None:
+        for feed in tuple(feeds):
+            if not feed.put(value):  # its reader fell behind: it has ended
+                self.leave(topic.key, feed)
 
     def refused(self, push: Push) -> bool:
         """`{"channel": "error", "data": {"message", "params"}}`: the subscribe the server
@@ -101,19 +115,19 @@ class Topics:
         if topic is None:
             return False
         topic.error = InvalidRequest(400, 400, message, None)
-        for feed in topic.feeds:
+        for feed in topic.readers():
             feed.fail(topic.error)
         return True
 
     def fail(self, error: ClientError) -> None:
         """Every iterator ends with `error` (the client cannot connect any more)."""
         for topic in self._topics.values():
-            for feed in topic.feeds:
+            for feed in topic.readers():
                 feed.fail(error)
 
     def end(self) -> None:
         """Every iterator ends (the client was closed)."""
         for topic in self._topics.values():
-            for feed in topic.feeds:
+            for feed in topic.readers():
                 feed.end()
         self._topics.clear()
