@@ -19,6 +19,7 @@ Order of the runs:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -28,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,8 @@ SINGLE = "one_process"
 WORKERS = "workers"
 _LISTENING = re.compile(r"listening on (http://[\d.]+:(\d+))")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# What else runs against a server while it is measured (bench/ws_bench.py's subscribers)
+Listeners = Callable[["Server"], AbstractContextManager[object]] | None
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -239,14 +244,22 @@ def tidepool_argv(state_dir: Path, workers: int = 0) -> list[str]:
     ]
 
 
-def _tidepool(plan: Plan, workdir: Path, layout: str, rps_estimate: float) -> list[dict[str, Any]]:
+def _tidepool(
+    plan: Plan, workdir: Path, layout: str, rps_estimate: float, listeners: Listeners = None
+) -> list[dict[str, Any]]:
     """Creates at saturation, then cancels of the orders they left resting (first at the
-    plan's fixed rate in one process), against a fresh server of `layout`."""
+    plan's fixed rate in one process), against a fresh server of `layout`; with
+    `listeners(server)` entered for the whole time if given."""
     workers = 2 if layout == WORKERS else 0
     rows: list[dict[str, Any]] = []
     argv = tidepool_argv(workdir / f"state-{layout}", workers)
-    with Server(f"tidepool {layout}", argv, None if workers else SERVER_CPU) as srv:
+    with contextlib.ExitStack() as stack:
+        srv = stack.enter_context(
+            Server(f"tidepool {layout}", argv, None if workers else SERVER_CPU)
+        )
         faucet(srv.url, range(plan.accounts))
+        if listeners is not None:
+            stack.enter_context(listeners(srv))
         book = fixtures.CreateCancelBook(range(plan.accounts))
 
         def run(scenario: str, ops: list[fixtures.Op], rate: float) -> dict[str, Any]:
@@ -288,19 +301,29 @@ def _tidepool(plan: Plan, workdir: Path, layout: str, rps_estimate: float) -> li
     return rows
 
 
+def one_process_cancels(
+    plan: Plan, workdir: Path, pool: list[bytes], listeners: Listeners = None
+) -> list[dict[str, Any]]:
+    """The runs the signed-cancel ratio is taken from: the verify ceiling, a one-process
+    Tidepool's creates and cancels (while `listeners(server)` listen, if given), the verify
+    ceiling again."""
+    argv = ceiling_argv("verify")
+    rows = [_saturate_ceiling("verify_ceiling", argv, SERVER_CPU, plan, workdir, pool)]
+    verify_rps = max(100.0, rows[0]["throughput_rps"])
+    rows += _tidepool(plan, workdir, SINGLE, verify_rps, listeners)
+    rows.append(_saturate_ceiling("verify_ceiling", argv, SERVER_CPU, plan, workdir, pool))
+    return rows
+
+
 def run(quick: bool) -> dict[str, Any]:
     plan = Plan.make(quick)
     workdir = Path(tempfile.mkdtemp(prefix="tidepool-bench-http-"))
     try:
         pool = fixtures.sign_all(fixtures.cancel_pool(plan.ceiling_pool, range(plan.accounts)))
-        rows = [
-            _saturate_ceiling(f"{app}_ceiling", ceiling_argv(app), SERVER_CPU, plan, workdir, pool)
-            for app in ("http", "verify")
-        ]
-        verify_rps = max(100.0, rows[-1]["throughput_rps"])
-        rows += _tidepool(plan, workdir, SINGLE, verify_rps)
-        again = ceiling_argv("verify")
-        rows.append(_saturate_ceiling("verify_ceiling", again, SERVER_CPU, plan, workdir, pool))
+        http = ceiling_argv("http")
+        rows = [_saturate_ceiling("http_ceiling", http, SERVER_CPU, plan, workdir, pool)]
+        rows += one_process_cancels(plan, workdir, pool)
+        verify_rps = max(100.0, rows[1]["throughput_rps"])
         two = ceiling_argv("verify", 2)
         rows.append(
             {
