@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -290,7 +291,8 @@ def _fanout(plan: Plan, workdir: Path) -> dict[str, Any]:
         faucet(srv.url, range(2))
         for _ in range(plan.rounds):
             for n in plan.sizes:  # 0 first: the driver alone
-                runs.append(_trade(srv, plan, workdir, n, made=sum(r["pairs"] for r in runs)))
+                made = sum(r["pairs"] for r in runs if r["server"] == "tidepool")
+                runs.append(_trade(srv, plan, workdir, n, made))
                 if n:
                     runs.append(_reference(plan, runs[-1]))
     driver_us = min(
@@ -340,7 +342,7 @@ def _reference(plan: Plan, tidepool: dict[str, Any]) -> dict[str, Any]:
     with Server("reference", argv) as ref, subscribers(ref.port, n, [[BOOK, TRADES]], 0) as mark:
         http_bench.wait_until_quiet(plan.quiet_wait)
         got, cpu, _ = _window(ref, mark, lambda: time.sleep(plan.duration), settle=False)
-    row = {"server": "reference", "subscribers": n, "pairs": 0, "frames_per_s_each": rate, **got}
+    row = {"server": "reference", "subscribers": n, "frames_per_s_each": rate, **got}
     row |= {"server_cpu_s": cpu, "us_per_frame": cpu / max(got["frames"], 1) * 1e6}
     return row
 
@@ -467,7 +469,7 @@ def _latency(plan: Plan, workdir: Path) -> dict[str, Any]:
 
 
 # -- 3. REST under listeners, and the piece -----------------------------------------------------
-def _listeners(plan: Plan, accounts: int) -> Callable[[Server], Any]:
+def _listeners(plan: Plan, accounts: int) -> http_bench.Listeners:
     """Subscribers on book, trades and one run account's order updates each, as bots listen."""
     sets = [
         [BOOK, TRADES, {"source": "account_order_updates", "account": fixtures.account(k)}]
@@ -476,16 +478,22 @@ def _listeners(plan: Plan, accounts: int) -> Callable[[Server], Any]:
     return lambda srv: subscribers(srv.port, plan.listeners, sets, len(sets[0]) + 1)
 
 
+@dataclass(frozen=True)
 class Plan:
-    def __init__(self, quick: bool) -> None:
-        self.sizes = (0, 3, 10) if quick else (0, 10, 100, 1000)
-        self.rounds = 1 if quick else 2  # of every size, each side; the best counts
-        self.duration = 0.6 if quick else 5.0  # seconds of trading (or broadcasting) per size
-        self.frames_per_s = 2000 if quick else 20_000  # delivered, the trade rate follows
-        self.max_trades_per_s = 100 if quick else 400
-        self.samples = 20 if quick else 500  # cancels timed, over REST and again over WS
-        self.listeners = 10 if quick else 100
-        self.quiet_wait = 0.0 if quick else 20.0
+    sizes: tuple[int, ...]  # subscribers of each fan-out run; 0 (the driver alone) first
+    rounds: int  # of every size, each side; the best counts
+    duration: float  # seconds of trading (or broadcasting) per run
+    frames_per_s: int  # to deliver in all; the driver's trade rate follows from it
+    max_trades_per_s: int
+    samples: int  # cancels timed, over REST and again over WS
+    listeners: int  # other subscribers while latency and REST are measured
+    quiet_wait: float  # up to this long before each run, wait for the machine to be idle
+
+    @staticmethod
+    def make(quick: bool) -> Plan:
+        if quick:
+            return Plan((0, 3, 10), 1, 0.6, 2000, 100, 20, 10, 0.0)
+        return Plan((0, 10, 100, 1000), 2, 5.0, 20_000, 400, 500, 100, 20.0)
 
 
 def raise_fd_limit(needed: int) -> None:
@@ -496,7 +504,7 @@ def raise_fd_limit(needed: int) -> None:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    plan = Plan(quick)
+    plan = Plan.make(quick)
     raise_fd_limit(2 * max(plan.sizes) + 256)
     workdir = Path(tempfile.mkdtemp(prefix="tidepool-bench-ws-"))
     try:
