@@ -12,7 +12,10 @@ Order of the runs:
    saturation (they rest, building the book); signed cancels of those orders by client order id
    at a fixed rate (latency), then at saturation; then the verify ceiling again, right after,
    because the shared VM's speed drifts over minutes: the target uses the mean of both.
-3. The `--workers 2` layout, unpinned on both CPUs (so it shares CPU 1 with the load generator):
+3. Creates and cancels at saturation as in 2, against a fresh server with `--market-maker
+   --price-walk` (MAKER_ARGS): the maker re-quotes on every mark change (30 a second) while
+   they run; the target compares its cancels with those of 2 (issue 15: within 5 %).
+4. The `--workers 2` layout, unpinned on both CPUs (so it shares CPU 1 with the load generator):
    the verify ceiling in 2 processes, then creates and cancels at saturation against a fresh
    `tidepool serve --workers 2`.
 """
@@ -44,6 +47,12 @@ SERVER_CPU = 0
 CLIENT_CPU = 1
 SINGLE = "one_process"
 WORKERS = "workers"
+# A mark change every 100 ms in each of the 3 markets, each re-quoted by the maker (a batch of
+# edits); small steps, so the marks stay far above the bench's bids (90 000-92 000): every
+# create rests, as without the maker.
+MAKER_ARGS: tuple[str, ...] = ("--market-maker", "--price-walk", "--walk-interval-ms", "100")
+MAKER_ARGS += ("--walk-volatility-bps", "2")
+WITH_MAKER = "_market_maker"
 _LISTENING = re.compile(r"listening on (http://[\d.]+:(\d+))")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # What else runs against a server while it is measured (bench/ws_bench.py's subscribers)
@@ -245,14 +254,21 @@ def tidepool_argv(state_dir: Path, workers: int = 0) -> list[str]:
 
 
 def _tidepool(
-    plan: Plan, workdir: Path, layout: str, rps_estimate: float, listeners: Listeners = None
+    plan: Plan,
+    workdir: Path,
+    layout: str,
+    rps_estimate: float,
+    label: str = "",
+    extra: tuple[str, ...] = (),
+    listeners: Listeners = None,
 ) -> list[dict[str, Any]]:
     """Creates at saturation, then cancels of the orders they left resting (first at the
-    plan's fixed rate in one process), against a fresh server of `layout`; with
+    plan's fixed rate in one process, unless `label`led), against a fresh server of `layout`
+    started with the `extra` flags; the rows' scenarios end with `label`; with
     `listeners(server)` entered for the whole time if given."""
     workers = 2 if layout == WORKERS else 0
     rows: list[dict[str, Any]] = []
-    argv = tidepool_argv(workdir / f"state-{layout}", workers)
+    argv = [*tidepool_argv(workdir / f"state-{layout}{label}", workers), *extra]
     with contextlib.ExitStack() as stack:
         srv = stack.enter_context(
             Server(f"tidepool {layout}", argv, None if workers else SERVER_CPU)
@@ -273,12 +289,12 @@ def _tidepool(
                 connections=plan.connections,
                 quiet_wait=plan.quiet_wait,
             )
-            rows.append({"scenario": scenario, "layout": layout, **res})
+            rows.append({"scenario": scenario + label, "layout": layout, **res})
             return res
 
         window = plan.warmup + plan.duration
         n_sat = min(int(rps_estimate * window * 1.15) + 100, plan.max_requests)
-        rates = [float(plan.rate), 0.0] if layout == SINGLE else [0.0]
+        rates = [float(plan.rate), 0.0] if layout == SINGLE and not label else [0.0]
         counts = [int(r * window * 1.02) + 100 if r else n_sat for r in rates]
         # enough creates to rest one order per later cancel: loadgen sends a prefix of its list
         creates = book.creates(max(n_sat, sum(counts)))
@@ -310,7 +326,7 @@ def one_process_cancels(
     argv = ceiling_argv("verify")
     rows = [_saturate_ceiling("verify_ceiling", argv, SERVER_CPU, plan, workdir, pool)]
     verify_rps = max(100.0, rows[0]["throughput_rps"])
-    rows += _tidepool(plan, workdir, SINGLE, verify_rps, listeners)
+    rows += _tidepool(plan, workdir, SINGLE, verify_rps, listeners=listeners)
     rows.append(_saturate_ceiling("verify_ceiling", argv, SERVER_CPU, plan, workdir, pool))
     return rows
 
@@ -324,6 +340,7 @@ def run(quick: bool) -> dict[str, Any]:
         rows = [_saturate_ceiling("http_ceiling", http, SERVER_CPU, plan, workdir, pool)]
         rows += one_process_cancels(plan, workdir, pool)
         verify_rps = max(100.0, rows[1]["throughput_rps"])
+        rows += _tidepool(plan, workdir, SINGLE, verify_rps, WITH_MAKER, MAKER_ARGS)
         two = ceiling_argv("verify", 2)
         rows.append(
             {

@@ -61,6 +61,18 @@ def _http(report: Report) -> list[Target]:
                 detail,
             )
         )
+    plain, with_maker = _runs(runs, "cancels"), _runs(runs, "cancels_market_maker")
+    if plain and with_maker and plain[0]["throughput_rps"]:
+        rps, m = plain[0]["throughput_rps"], with_maker[0]["throughput_rps"]
+        out.append(
+            _target(
+                "signed cancels with --market-maker re-quoting every mark change / without",
+                ">= 0.95",
+                m / rps,
+                m >= 0.95 * rps,
+                f"{m:.0f} / {rps:.0f} req/s; 30 mark changes a second (bench/http_bench.py)",
+            )
+        )
     if not runs:
         return out
     for run in _runs(runs, "cancels", SINGLE, report["http"]["plan"]["rate"]):
@@ -174,6 +186,55 @@ def _large_reads(report: Report) -> list[Target]:
     ]
 
 
+# issue 15's goals for snapshot then revert, by resting orders (ms); reset is <= 50 ms at any
+SNAPSHOT_REVERT_GOALS_MS = {1000: 20.0, 100_000: 1000.0}
+
+
+def _sandbox(report: Report) -> list[Target]:
+    sb = report.get("sandbox")
+    if not sb:
+        return [
+            _target("snapshot then revert at 100,000 resting orders (ms)", "<= 1000", None, None)
+        ]
+    out: list[Target] = []
+    for row in sb["cheats"]:
+        n, ms = row["resting_orders"], row["snapshot_then_revert_ms"]
+        goal = SNAPSHOT_REVERT_GOALS_MS.get(n)
+        if goal is not None:
+            out.append(
+                _target(
+                    f"snapshot then revert at {n:,} resting orders (ms)",
+                    f"<= {goal:,.0f}",
+                    ms,
+                    ms <= goal,
+                    f"snapshot {row['snapshot_ms']:.1f} ms + revert {row['revert_ms']:.1f} ms; "
+                    f"{row['snapshot_bytes'] / 2**20:.1f} MiB",
+                )
+            )
+    for row in sb["cheats"]:
+        ms = row["reset_ms"]
+        out.append(
+            _target(
+                f"reset with {row['resting_orders']:,} resting orders, 10 accounts funded (ms)",
+                "<= 50",
+                ms,
+                ms <= 50.0,
+            )
+        )
+    st = sb["start"]
+    out.append(
+        _target(
+            f"start to ready: tidepool serve, empty state dir, {st['dev_accounts']} dev accounts "
+            "funded (s)",
+            "<= 0.5",
+            st["ready_s"],
+            st["ready_s"] <= 0.5,
+            f"listening line at {st['listening_s']:.2f} s; best of {st['runs']}",
+        )
+    )
+    return out
+
+
 def _ws(report: Report) -> list[Target]:
     ws = report.get("ws")
     if not ws:
@@ -237,6 +298,7 @@ def evaluate_targets(report: Report) -> list[Target]:
         *_journal(report),
         *_memory(report),
         *_large_reads(report),
+        *_sandbox(report),
         *_ws(report),
         *_against(report),
     ]

@@ -7,8 +7,9 @@
 Writes report.json and report.md into --out (default bench/results/, ignored by git). Pieces:
 engine (bench/engine_bench.py), journal and recovery (journal_bench.py), GC pauses (its own
 process, memory_bench.py), signed HTTP load against the ceilings (http_bench.py), other
-clients' latency while one loops a large read (large_reads.py), WebSocket fan-out against a
-bare reference, push latency and signed cancels while subscribers listen (ws_bench.py); with
+clients' latency while one loops a large read (large_reads.py), the sandbox's snapshot then
+revert, reset and start to ready (sandbox_bench.py), WebSocket fan-out against a bare
+reference, push latency and signed cancels while subscribers listen (ws_bench.py); with
 --against, the engine and replay measurements of this tree and REF interleaved (against.py).
 Targets are marked met or missed in the report; nothing here asserts a timing.
 """
@@ -28,11 +29,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import against, engine_bench, http_bench, journal_bench, large_reads, ws_bench
+from bench import (
+    against,
+    engine_bench,
+    http_bench,
+    journal_bench,
+    large_reads,
+    sandbox_bench,
+    ws_bench,
+)
 from bench.report import evaluate_targets, write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
-PIECES = ("engine", "journal", "memory", "http", "large_reads", "ws")
+PIECES = ("engine", "journal", "memory", "http", "large_reads", "sandbox", "ws")
 
 
 def machine() -> dict[str, Any]:
@@ -105,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": run_memory,
         "http": http_bench.run,
         "large_reads": large_reads.run,
+        "sandbox": _pinned(sandbox_bench.run),
         "ws": ws_bench.run,
     }
     if args.against:

@@ -14,12 +14,13 @@ from solders.keypair import Keypair
 from pacifica_recipe import signed_body
 from tidepool.domain.markets import DEFAULT_MARKETS, MarketSpec
 from tidepool.engine.engine import Engine, EngineConfig
+from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.app import AsgiApp, GatewayApp
 from tidepool.gateway.envelope import Response
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.preverify import verdicts
 from tidepool.gateway.verify import ReplayGuard, VerifyPolicy
-from tidepool.runtime.clock import ManualClock
+from tidepool.runtime.clock import ManualClock, SandboxClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
 
@@ -39,6 +40,9 @@ OP_TYPES = {
     "/api/v1/agent/revoke": "revoke_agent_wallet",
     "/api/v1/agent/revoke_all": "revoke_all_agent_wallets",
     "/api/v1/agent/list": "list_agent_wallets",
+    "/api/v1/account/api_keys/create": "create_api_key",
+    "/api/v1/account/api_keys/revoke": "revoke_api_key",
+    "/api/v1/account/api_keys": "list_api_keys",
 }
 
 
@@ -50,9 +54,20 @@ class _WorkerLayout(AsgiApp):
         super().__init__()
         self._gateway = gateway
 
-    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+    async def answer(
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        trace: Trace,
+        *,
+        api_key: str | None,
+    ) -> Response:
         verified = verdicts(method, path, body)
-        return await self._gateway.dispatch(method, path, query_string, body, verified)
+        return await self._gateway.dispatch(
+            method, path, query_string, body, trace, verified, api_key=api_key
+        )
 
 
 class Harness:
@@ -66,17 +81,19 @@ class Harness:
         state_dir: Path | None = None,
     ) -> None:
         """state_dir: journal there (durability `process`) instead of in memory."""
-        self.clock = ManualClock()
+        self.clock = ManualClock()  # the wall clock, moved by the tests
+        server_clock = SandboxClock(self.clock)  # what /sandbox/time moves on top of it
         self.sequencer = (
-            Sequencer(Engine(markets), None, self.clock, durability="none")
+            Sequencer(Engine(markets), None, server_clock, durability="none")
             if state_dir is None
             else Sequencer.open(
-                state_dir, markets, EngineConfig(), self.clock, "process", gc_policy=False
+                state_dir, markets, EngineConfig(), server_clock, "process", gc_policy=False
             )
         )
+        server_clock.follow(self.sequencer.engine.clock_mark())
         self.exchange = Exchange(
             pipeline=Pipeline(self.sequencer),
-            clock=self.clock,
+            clock=server_clock,
             markets={m.symbol: m for m in markets},
             policy=VerifyPolicy(strict=strict),
             replay_guard=ReplayGuard() if strict else None,
@@ -84,6 +101,9 @@ class Harness:
         self.gateway = GatewayApp(self.exchange, sandbox=sandbox)
         self.app: AsgiApp = _WorkerLayout(self.gateway) if workers else self.gateway
         self.loop = asyncio.new_event_loop()
+        # The headers of the last answer beyond content type, length and request id (the
+        # rate-limit headers).
+        self.last_headers: dict[str, str] = {}
 
     def close(self) -> None:
         self.loop.close()
@@ -128,6 +148,11 @@ class Harness:
             sent.append(message)
 
         await self.app(scope, receive, send)
+        self.last_headers = {
+            name.decode(): value.decode()
+            for name, value in sent[0]["headers"]
+            if name not in (b"content-type", b"content-length", b"x-request-id")
+        }
         status = sent[0]["status"]
         raw = sent[1]["body"]
         return status, json.loads(raw)

@@ -19,6 +19,7 @@ import httpx
 LAYOUTS: dict[str, tuple[str, ...]] = {"one_process": (), "workers": ("--workers", "2")}
 
 _LISTENING = re.compile(r"Tidepool listening on (http://\S+)")
+_BANNER_LAST_LINE = "These keys are derived from a public seed"
 
 
 class ServerProcess:
@@ -75,6 +76,17 @@ class ServerProcess:
     @property
     def api(self) -> str:
         return f"{self.url}/api/v1"
+
+    def banner(self) -> list[str]:
+        """The lines the server printed after its listening line, through the warning that
+        ends its start-up banner (call once, right after start)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        lines: list[str] = []
+        while not (lines and lines[-1].startswith(_BANNER_LAST_LINE)):
+            line = self.proc.stdout.readline()
+            assert line, f"stdout ended before the banner did: {lines}"
+            lines.append(line.rstrip("\n"))
+        return lines
 
     def stop(self, timeout: float = 15.0, sig: int = signal.SIGTERM) -> int:
         """SIGTERM (or Ctrl-C's SIGINT) and wait: a clean shutdown (final snapshot)."""

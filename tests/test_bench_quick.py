@@ -1,11 +1,12 @@
 """The benchmark suite still runs: `python -m bench --quick --against HEAD` end to end.
 
 Quick mode runs every piece (engine, journal, memory/GC, signed HTTP load against the ceilings
-and a real `tidepool serve`, large reads, WebSocket fan-out, push latency and REST under
-listeners) tiny, and the cross-tree comparison against HEAD's
-src/, in seconds. This checks only that it ran and wrote a report with the expected shape; the
-numbers are meaningless at this size and no timing is asserted. Part of the normal pytest run
-(marked e2e like the other tests that start servers; not deselected by default).
+and a real `tidepool serve`, large reads, the sandbox's snapshot/revert, reset and start to
+ready, WebSocket fan-out, push latency and REST under listeners) tiny, and the cross-tree
+comparison against HEAD's src/, in seconds. This checks only that it ran and wrote a report
+with the expected shape; the numbers are meaningless at this size and no timing is asserted.
+Part of the normal pytest run (marked e2e like the other tests that start servers; not
+deselected by default).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
         ("verify_ceiling", "workers"),
         ("creates", "one_process"),
         ("cancels", "one_process"),
+        ("creates_market_maker", "one_process"),
+        ("cancels_market_maker", "one_process"),
         ("creates", "workers"),
         ("cancels", "workers"),
     }
@@ -70,6 +73,13 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
     for row in reads["rows"]:
         assert row["statuses"] == {"200": sum(row["statuses"].values())}, row
     assert all(r["looper_reads_per_s"] > 0 for r in reads["rows"][1:])
+
+    sandbox = report["sandbox"]
+    assert [r["resting_orders"] for r in sandbox["cheats"]] == [200, 1000]
+    for row in sandbox["cheats"]:
+        assert row["snapshot_then_revert_ms"] > 0 and row["reset_ms"] > 0, row
+        assert row["snapshot_bytes"] > 0
+    assert 0 < sandbox["start"]["listening_s"] <= sandbox["start"]["ready_s"]
 
     ws = report["ws"]
     sizes = ws["fanout"]["sizes"]
@@ -105,11 +115,15 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
     for words in (
         "verify ceiling",
         "--workers 2",
+        "signed cancels with --market-maker",
         "engine cancel",
         "cancel_all",
         "recovery",
         "GC pause",
         "loops orders",
+        "snapshot then revert at 1,000",
+        "reset with 1,000",
+        "start to ready",
         "WS fan-out",
         "account_order_updates push after a WS cancel",
         "WS subscribers listening",

@@ -14,12 +14,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint() -> None:
-    r = _run("ruff", "check", "src", "tests", "bench")
+    r = _run("ruff", "check", "src", "tests", "bench", "examples")
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_ruff_format() -> None:
-    r = _run("ruff", "format", "--check", "src", "tests", "bench")
+    r = _run("ruff", "format", "--check", "src", "tests", "bench", "examples")
     assert r.returncode == 0, r.stdout + r.stderr
 
 

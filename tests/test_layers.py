@@ -20,18 +20,27 @@ SRC = Path(tidepool.__file__).parent
 # package (or top-level module) -> layer; a module may import only lower layers or its own.
 LAYERS: dict[str, int] = {
     "pacifica": 0,  # the client-safe protocol: nothing else of tidepool
+    "client": 1,  # tidepool.client: only the protocol package (a bot installs no exchange)
+    "devserver": 1,  # a `tidepool serve` child process: the standard library only
+    "pytest_plugin": 2,  # fixtures over a dev server and the client
     "domain": 0,
     "engine": 1,
     "journal": 2,
     "config": 2,
+    "options": 0,  # the vocabulary of config's settings table
+    "configsources": 3,  # flags, environment and file read into a Config
     "runtime": 3,
     "gateway": 4,
+    "liquidity": 4,  # the market maker and the price walk: clients of the pipeline
     "server": 5,
+    "cli_sandbox": 5,  # the sandbox commands: an HTTP client of a running server, under cli
+    "cli_client": 5,  # the client commands: tidepool.client only; below cli, which adds them
     "cli": 6,
     "__main__": 7,
     "__init__": 0,
 }
 ENGINE_MAY_IMPORT = {"domain", "engine"}
+CLIENT_MAY_IMPORT = {"pacifica", "client"}
 
 
 def module_name(path: Path) -> str:
@@ -93,6 +102,8 @@ def test_no_module_imports_from_a_higher_layer() -> None:
                 continue
             if top == "engine" and other not in ENGINE_MAY_IMPORT:
                 wrong.append(f"{module} -> {target} (the engine imports only domain)")
+            elif top == "client" and other not in CLIENT_MAY_IMPORT:
+                wrong.append(f"{module} -> {target} (the client imports only pacifica)")
             elif LAYERS[other] >= LAYERS[top]:
                 wrong.append(f"{module} -> {target}")
     assert wrong == []

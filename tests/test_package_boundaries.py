@@ -2,6 +2,8 @@
 
 * `tidepool.pacifica` is safe for a client to import: none of its modules imports any other part
   of tidepool, so signing a request never pulls in the exchange.
+* `tidepool.client` imports nothing of tidepool but itself and `tidepool.pacifica`: it signs with
+  the code the server verifies with, and a bot that installs it runs none of the exchange.
 * A package's `__all__` lists exactly the public names it offers, and each of them exists.
 """
 
@@ -14,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+import tidepool.client
 import tidepool.pacifica
 
 PACIFICA_DIR = Path(tidepool.pacifica.__file__).parent
+CLIENT_DIR = Path(tidepool.client.__file__).parent
 
 # Every package pins its public surface with `__all__` (found on disk, so a new one is in too).
 PACKAGES_WITH_ALL = sorted(
@@ -48,6 +52,16 @@ def test_the_protocol_package_imports_nothing_else_of_tidepool() -> None:
     files = sorted(PACIFICA_DIR.glob("*.py"))
     assert {"canonical.py", "keys.py", "sign.py", "errors.py"} <= {f.name for f in files}
     assert [hit for f in files for hit in imports_leaving(f, "tidepool.pacifica")] == []
+
+
+def test_the_client_package_imports_only_itself_and_the_protocol_package() -> None:
+    files = sorted(CLIENT_DIR.rglob("*.py"))
+    assert {"__init__.py", "base.py", "sync_client.py", "async_client.py"} <= {
+        f.name for f in files
+    }
+    leaving = [hit for f in files for hit in imports_leaving(f, "tidepool.client")]
+    assert [hit for hit in leaving if not hit.split(" ")[1].startswith("tidepool.pacifica")] == []
+    assert any("tidepool.pacifica" in hit for hit in leaving)  # signing comes from there
 
 
 def test_the_import_scan_catches_imports_that_leave_the_package(tmp_path: Path) -> None:

@@ -1,72 +1,31 @@
-"""`tidepool` command line: serve, and offline journal tools."""
+"""`tidepool` command line: serve, the sandbox cheats of a running server (`tidepool.cli_sandbox`),
+offline journal tools, and the client commands of `tidepool.cli_client` (keygen, order, orders,
+positions, account, book, watch)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 from pathlib import Path
 
-import msgspec
-
-from tidepool import __version__
+from tidepool import __version__, cli_sandbox
 from tidepool.config import Config, load_markets
+from tidepool.configsources import ConfigError, add_flags, resolve
 from tidepool.domain.markets import MarketSpec
 
+# The settings that fix the dev accounts: `accounts` reads them as `serve` does.
+_DEV_ACCOUNT_SETTINGS = ("seed", "accounts", "balance")
 
-def _count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
-    """An argparse type: an integer in [minimum, maximum], else a one-line error naming it."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < minimum or (maximum is not None and value > maximum):
-            upper = f" and at most {maximum}" if maximum is not None else ""
-            raise argparse.ArgumentTypeError(f"{value} must be at least {minimum}{upper}")
-        return value
-
-    return parse
+# Commands that never need tidepool.cli_client: its imports (httpx, the client, rich's live
+# display) cost `tidepool serve` 0.15-0.25 s of its start-up, so they are only made for the
+# client commands and for a bare `tidepool --help`.
+_SERVER_COMMANDS = frozenset({"serve", "accounts", "journal"})
 
 
-def _fraction(text: str) -> Decimal:
-    """An argparse type: a decimal >= 0 (fees, the price band)."""
-    try:
-        value = Decimal(text)
-    except ArithmeticError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be a number of at least 0")
-    return value
-
-
-def _amount(text: str) -> Decimal:
-    """An argparse type: a USDC amount > 0 (a dev account's balance)."""
-    value = _fraction(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("0 is not a balance to fund; give an amount above 0")
-    return value
-
-
-def _dev_account_options(p: argparse.ArgumentParser) -> None:
-    """The options that fix the dev accounts: the same in `serve` and `accounts`."""
-    p.add_argument(
-        "--seed",
-        type=_count(0, 2**64 - 1),
-        default=0,
-        help="derives the dev accounts' keys and (serve) the speedbump's random delays",
-    )
-    p.add_argument("--accounts", type=_count(0, 1000), default=10, help="dev accounts to derive")
-    p.add_argument(
-        "--balance", type=_amount, default=Decimal(100_000), help="USDC each starts with"
-    )
-
-
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tidepool", description=__doc__)
     p.add_argument("--version", action="version", version=f"tidepool {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -74,74 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "serve",
         help="run the exchange server",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Every setting is also TIDEPOOL_<NAME> in the environment and <name> in a "
+        "config file; flags win over the environment, which wins over the file.",
     )
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    s.add_argument(
-        "--port", type=_count(0, 65535), default=7700, help="0 picks a free port and prints it"
-    )
-    s.add_argument(
-        "--state-dir", type=Path, default=Path("tidepool-data"), help="journal and snapshots"
-    )
-    s.add_argument(
-        "--durability",
-        choices=["process", "fsync", "none"],
-        default="process",
-        help="process: journaled to the OS before the answer (survives kill -9); "
-        "fsync: fsynced with group commit (survives power loss); none: in memory only",
-    )
-    s.add_argument(
-        "--snapshot-every", type=_count(1), default=100_000, help="commands between snapshots"
-    )
-    s.add_argument("--markets", type=Path, help="JSON file with the market list")
-    s.add_argument(
-        "--strict-auth", action="store_true", help="reject replays and future timestamps"
-    )
-    s.add_argument("--max-open-orders", type=_count(1), default=1000, help="per account")
-    s.add_argument(
-        "--price-band-percent",
-        type=_fraction,
-        default=Decimal(50),
-        help="reject limit prices further than this from the mark (error 30); 0 turns it off",
-    )
-    s.add_argument("--maker-fee", type=_fraction, default=Decimal("0.00015"), help="of notional")
-    s.add_argument("--taker-fee", type=_fraction, default=Decimal("0.0004"), help="of notional")
-    s.add_argument(
-        "--log-level",
-        default="info",
-        choices=["debug", "info", "warning", "error", "critical"],
-        help="server log verbosity",
-    )
-    s.add_argument(
-        "--speedbump-ms",
-        type=_count(0),
-        default=100,
-        help="GTC/IOC creates wait a random delay in [N/2, N] ms before matching; 0 turns it off",
-    )
-    _dev_account_options(s)
-    s.add_argument("--config-out", type=Path, help="also write the start-up banner there as JSON")
-    s.add_argument(
-        "--workers",
-        type=_count(0, 64),
-        default=0,
-        help="gateway worker processes doing HTTP and signature checks in front of the engine "
-        "process (more signed requests/s on several cores); 0 = one process does everything",
-    )
-
-    s.add_argument(
-        "--sandbox",
-        choices=["on", "off"],
-        default="on",
-        help="off: no /sandbox/ routes (faucet, mark price, state hash); they take no signature",
-    )
+    add_flags(s)
 
     a = sub.add_parser(
-        "accounts",
-        help="print the dev accounts a seed gives, without starting a server",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "accounts", help="print the dev accounts a seed gives, without starting a server"
     )
-    _dev_account_options(a)
+    add_flags(a, only=_DEV_ACCOUNT_SETTINGS)
     a.add_argument("--json", action="store_true", help="as --config-out writes them")
+
+    cli_sandbox.add_parsers(sub)
 
     j = sub.add_parser("journal", help="offline state-dir tools")
     jsub = j.add_subparsers(dest="journal_command", required=True)
@@ -158,49 +61,40 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("state_dir", type=Path)
     f.add_argument("--yes", action="store_true", help="do the cut (without it: only tell)")
     f.add_argument("--markets", type=Path)
+    if next((a for a in argv if not a.startswith("-")), None) not in _SERVER_COMMANDS:
+        from tidepool import cli_client
+
+        cli_client.add_commands(sub)  # keygen, order ..., orders, positions, account, book, watch
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(argv).parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "accounts":
         return _accounts(args)
-    return _journal(args)
+    if args.command in cli_sandbox.COMMANDS:
+        return cli_sandbox.run(args)
+    if args.command == "journal":
+        return _journal(args)
+    from tidepool import cli_client
+
+    return cli_client.run(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from tidepool.journal.errors import StateDirError
     from tidepool.server.boot import serve
     from tidepool.server.errors import CannotStart
+    from tidepool.server.logsetup import configure_logging
 
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    cfg = Config(
-        host=args.host,
-        port=args.port,
-        state_dir=args.state_dir,
-        durability=args.durability,
-        snapshot_every=args.snapshot_every,
-        strict_auth=args.strict_auth,
-        max_open_orders=args.max_open_orders,
-        price_band_percent=args.price_band_percent,
-        maker_fee=args.maker_fee,
-        taker_fee=args.taker_fee,
-        log_level=args.log_level,
-        speedbump_ms=args.speedbump_ms,
-        seed=args.seed,
-        workers=args.workers,
-        sandbox=args.sandbox == "on",
-        accounts=args.accounts,
-        balance=args.balance,
-        config_out=args.config_out,
-    )
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    configure_logging(cfg.log_level, json=cfg.log_json)
     try:
-        if args.markets is not None:
-            cfg = dataclasses.replace(cfg, markets=_markets(args.markets))
         serve(cfg)
     except (StateDirError, CannotStart) as exc:
         sys.stderr.write(f"tidepool: cannot start: {exc}\n")
@@ -208,29 +102,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace) -> Config | None:
+    """The settings of flags, environment and config file; None after printing the one line
+    that says which one is wrong."""
+    try:
+        return resolve(vars(args), os.environ, Path.cwd(), getattr(args, "config_file", None))
+    except ConfigError as exc:
+        sys.stderr.write(f"tidepool: cannot start: {exc}\n")
+        return None
+
+
 def _accounts(args: argparse.Namespace) -> int:
     from tidepool.server.banner import Banner, rows, show, to_json
     from tidepool.server.devaccounts import dev_accounts
 
-    accounts = dev_accounts(args.seed, args.accounts)
-    banner = Banner(seed=args.seed, accounts=rows(accounts, [args.balance] * len(accounts)))
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    accounts = dev_accounts(cfg.seed, cfg.accounts)
+    banner = Banner(seed=cfg.seed, accounts=rows(accounts, [cfg.balance] * len(accounts)))
     if args.json:
         sys.stdout.buffer.write(to_json(banner))
     else:
         show(banner, sys.stdout)
     return 0
-
-
-def _markets(path: Path) -> tuple[MarketSpec, ...]:
-    """--markets FILE, or CannotStart naming the file and what is wrong with it."""
-    from tidepool.server.errors import CannotStart
-
-    try:
-        return load_markets(path)
-    except OSError as exc:
-        raise CannotStart(f"--markets {path}: {exc.strerror}") from None
-    except (ValueError, msgspec.DecodeError) as exc:  # msgspec's ValidationError is one too
-        raise CannotStart(f"--markets {path}: {exc}") from None
 
 
 def _journal(args: argparse.Namespace) -> int:

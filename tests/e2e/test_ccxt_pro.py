@@ -1,14 +1,17 @@
 """ccxt.pro's `pacifica` class over WebSocket, unchanged but for its test URLs, against a real
-server: order book and trades streams, and orders created and cancelled over the socket."""
+server: order book, trades, tickers, orders, own trades and candles streams with their
+`un_watch_*`, and orders created, edited and cancelled (one, several, all) over the socket."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import ccxt.pro
+import httpx
 import pytest
 import requests
 from test_ccxt import _ccxt_safe_keypair
@@ -18,6 +21,7 @@ from server_process import ServerProcess
 pytestmark = pytest.mark.e2e
 
 BTC = "BTC/USDC:USDC"
+ETH = "ETH/USDC:USDC"
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +43,28 @@ def _exchange(server: ServerProcess) -> Any:
     ws = server.url.replace("http://", "ws://") + "/ws"
     ex.urls["test"] = {"public": server.url, "private": server.url, "ws": {"public": ws}}
     return ex
+
+
+def _ws_client(ex: Any) -> Any:
+    """ccxt.pro's connection object for the server's /ws (one per URL)."""
+    return ex.clients[ex.urls["test"]["ws"]["public"]]
+
+
+def _open_orders(server: ServerProcess, ex: Any) -> dict[int, dict[str, Any]]:
+    reply = requests.get(f"{server.api}/orders", params={"account": ex.walletAddress}, timeout=5)
+    return {order["order_id"]: order for order in reply.json()["data"]}
+
+
+async def _until(watch: asyncio.Future[Any], trigger: Callable[[], Awaitable[None]]) -> Any:
+    """What `watch` resolves to, firing `trigger` until it does: ccxt.pro sends the subscribe
+    when the watch starts, and a trigger fired before the server has it is not pushed."""
+    for _ in range(150):  # up to 30 s on a loaded machine
+        await trigger()
+        done, _ = await asyncio.wait({watch}, timeout=0.2)
+        if done:
+            return watch.result()
+    watch.cancel()
+    pytest.fail("the watch never resolved")
 
 
 def test_watch_order_book_and_trades_follow_orders_placed_over_ws(server: ServerProcess) -> None:
@@ -111,5 +137,131 @@ def test_watch_orders_my_trades_and_ohlcv_follow_a_trade(server: ServerProcess) 
         finally:
             await maker.close()
             await taker.close()
+
+    asyncio.run(scenario())
+
+
+def test_watch_ticker_and_watch_tickers_follow_mark_moves_and_un_watch_tickers_resolves(
+    server: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        ex = _exchange(server)
+        marks = iter(range(3501, 3700))
+        try:
+            await ex.load_markets()
+            async with httpx.AsyncClient(base_url=server.url, timeout=5) as http:
+                moved: list[str] = []
+
+                async def move_eth() -> None:
+                    moved.append(str(next(marks)))
+                    mark = {"symbol": "ETH", "price": moved[-1]}
+                    assert (await http.post("/sandbox/mark_price", json=mark)).status_code == 200
+
+                ticker = await _until(asyncio.ensure_future(ex.watch_ticker(ETH)), move_eth)
+                assert ticker["symbol"] == ETH and ticker["info"]["symbol"] == "ETH"
+                assert ticker["info"]["mark"] in moved and ticker["last"] == float(
+                    ticker["info"]["mark"]
+                )
+                assert isinstance(ticker["timestamp"], int)
+                tickers = await _until(
+                    asyncio.ensure_future(ex.watch_tickers([BTC, ETH])), move_eth
+                )
+                assert set(tickers) == {BTC, ETH}
+                assert tickers[ETH]["info"]["mark"] == moved[-1]
+                rest = (await http.get("/api/v1/info/prices")).json()["data"]
+                btc = next(item for item in rest if item["symbol"] == "BTC")
+                assert tickers[BTC]["info"]["mark"] == btc["mark"]
+            assert await asyncio.wait_for(ex.un_watch_tickers(), 10) is True
+            assert "tickers" not in _ws_client(ex).subscriptions
+        finally:
+            await ex.close()
+
+    asyncio.run(scenario())
+
+
+def test_edit_order_ws_replaces_an_order_by_id_and_by_client_order_id(
+    server: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        ex = _exchange(server)
+        try:
+            await ex.load_markets()
+            placed = await ex.create_order_ws(BTC, "limit", "buy", 0.001, 91000)
+            edited = await ex.edit_order_ws(placed["id"], BTC, "limit", "buy", 0.002, 91001)
+            assert edited["status"] == "open" and int(edited["id"]) > int(placed["id"])
+            assert edited["info"]["type"] == "edit_order"
+            orders = _open_orders(server, ex)
+            assert list(orders) == [int(edited["id"])]
+            moved = orders[int(edited["id"])]
+            assert (moved["price"], moved["initial_amount"]) == ("91001", "0.002")
+
+            cloid = str(uuid.uuid4())
+            named = await ex.create_order_ws(
+                BTC, "limit", "buy", 0.001, 91100, {"clientOrderId": cloid}
+            )
+            again = await ex.edit_order_ws(
+                None, BTC, "limit", "buy", 0.001, 91101, {"clientOrderId": cloid}
+            )
+            assert again["clientOrderId"] == cloid and int(again["id"]) > int(named["id"])
+            assert _open_orders(server, ex)[int(again["id"])]["price"] == "91101"
+
+            with pytest.raises(ccxt.BaseError):  # the spec's 420: nothing open to edit
+                await ex.edit_order_ws(placed["id"], BTC, "limit", "buy", 0.001, 91002)
+            await ex.cancel_all_orders_ws(BTC)
+        finally:
+            await ex.close()
+
+    asyncio.run(scenario())
+
+
+def test_cancel_orders_ws_cancels_by_ids_and_client_ids_and_flags_an_order_not_open(
+    server: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        ex = _exchange(server)
+        try:
+            await ex.load_markets()
+            by_id = [
+                await ex.create_order_ws(BTC, "limit", "buy", 0.001, p) for p in (92000, 92001)
+            ]
+            cloid = str(uuid.uuid4())
+            named = await ex.create_order_ws(
+                BTC, "limit", "buy", 0.001, 92002, {"clientOrderId": cloid}
+            )
+            ids = [order["id"] for order in by_id]
+            cancelled = await ex.cancel_orders_ws(ids, BTC, {"clientOrderIds": [cloid]})
+            assert [(o["id"], o["clientOrderId"], o["status"], o["symbol"]) for o in cancelled] == [
+                (ids[0], None, "canceled", BTC),
+                (ids[1], None, "canceled", BTC),
+                (named["id"], cloid, "canceled", BTC),  # a batch result names the order
+            ]
+            assert _open_orders(server, ex) == {}
+            (gone,) = await ex.cancel_orders_ws([ids[0]], BTC)  # already cancelled
+            assert gone["status"] == "closed"
+            assert gone["info"]["data"]["results"][0]["error"] == "Order not found"
+        finally:
+            await ex.close()
+
+    asyncio.run(scenario())
+
+
+def test_cancel_all_orders_ws_cancels_one_market_or_every_market(server: ServerProcess) -> None:
+    async def scenario() -> None:
+        ex = _exchange(server)
+        try:
+            await ex.load_markets()
+            for symbol, price in ((BTC, 93000), (BTC, 93001), (ETH, 3000)):
+                await ex.create_order_ws(
+                    symbol, "limit", "buy", 0.01 if symbol == ETH else 0.001, price
+                )
+            (btc_only,) = await ex.cancel_all_orders_ws(BTC)
+            assert btc_only["info"]["code"] == 200
+            assert btc_only["info"]["data"] == {"cancelled_count": 2}
+            assert [o["symbol"] for o in _open_orders(server, ex).values()] == ["ETH"]
+            (everything,) = await ex.cancel_all_orders_ws()
+            assert everything["info"]["data"] == {"cancelled_count": 1}
+            assert _open_orders(server, ex) == {}
+        finally:
+            await ex.close()
 
     asyncio.run(scenario())

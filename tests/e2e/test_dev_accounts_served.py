@@ -20,18 +20,6 @@ from server_process import LAYOUTS, ServerProcess
 pytestmark = pytest.mark.e2e
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "banner_seed0.txt"
-_LAST_LINE = "These keys are derived from a public seed"
-
-
-def _banner(srv: ServerProcess) -> list[str]:
-    """The lines the server printed after its listening line, through the warning."""
-    assert srv.proc is not None and srv.proc.stdout is not None
-    lines: list[str] = []
-    while not (lines and lines[-1].startswith(_LAST_LINE)):
-        line = srv.proc.stdout.readline()
-        assert line, f"stdout ended before the banner did: {lines}"
-        lines.append(line.rstrip("\n"))
-    return lines
 
 
 def _accounts(lines: list[str]) -> list[list[str]]:
@@ -57,7 +45,7 @@ def test_a_printed_dev_key_trades_at_once_and_a_restart_funds_nothing_again(
     state = tmp_path / "state"
     config = tmp_path / "tidepool.json"
     with ServerProcess(state, "--config-out", str(config), *LAYOUTS[layout]) as srv:
-        accounts = _accounts(_banner(srv))
+        accounts = _accounts(srv.banner())
         assert [a[0] for a in accounts] == [str(i) for i in range(10)]
         assert {a[3] for a in accounts} == {"100000"}
         _, public_key, secret_key, _ = accounts[3]
@@ -96,14 +84,14 @@ def test_a_printed_dev_key_trades_at_once_and_a_restart_funds_nothing_again(
         assert _balance(srv, untouched) == "100000"
 
     with ServerProcess(state, *LAYOUTS[layout]) as srv:
-        assert _accounts(_banner(srv))[0][3] == "100000"
+        assert _accounts(srv.banner())[0][3] == "100000"
         assert _balance(srv, untouched) == "100000"
 
 
 def test_the_plain_banner_of_seed_0(tmp_path: Path) -> None:
     with ServerProcess(tmp_path / "state") as srv:
         port = srv.url.rsplit(":", 1)[1]
-        text = "\n".join(_banner(srv)).replace(f":{port}/", ":PORT/") + "\n"
+        text = "\n".join(srv.banner()).replace(f":{port}/", ":PORT/") + "\n"
     assert text == GOLDEN.read_text()
 
 

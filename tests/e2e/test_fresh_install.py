@@ -36,6 +36,10 @@ ROOT = Path(__file__).resolve().parents[2]
 _PIP_NETWORK = ("--timeout", "15", "--retries", "2", "--no-input", "--disable-pip-version-check")
 _PIP_DEADLINE_S = 300
 
+# Modules that only a host program imports, and the package that host brings: pytest loads the
+# plugin through its entry point, and pytest is no runtime dependency of tidepool.
+_HOSTED = {"tidepool.pytest_plugin": "pytest"}
+
 # Imported inside the virtualenv. `__main__` is skipped because importing it runs the CLI; the
 # serve test runs that path. A package whose import fails re-raises instead of being skipped.
 _IMPORT_EVERY_MODULE = """
@@ -43,10 +47,10 @@ import importlib, pkgutil, tidepool
 def reraise(name):
     raise
 for module in pkgutil.walk_packages(tidepool.__path__, "tidepool.", onerror=reraise):
-    if not module.name.endswith(".__main__"):
+    if not module.name.endswith(".__main__") and module.name not in HOSTED:
         importlib.import_module(module.name)
 print(tidepool.__file__)
-"""
+""".replace("HOSTED", repr(set(_HOSTED)))
 
 
 def _clean_env() -> dict[str, str]:
@@ -170,6 +174,37 @@ def test_a_wheel_installed_without_extras_serves_a_signed_order_and_its_cancel(
     assert srv.proc is not None and srv.proc.returncode == 0
 
 
+def _readme_quick_start() -> str:
+    """The Python block of the README's "A first signed order and its cancel", verbatim."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## A first signed order and its cancel") :]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start : section.index("```\n", start)]
+
+
+def test_the_readme_quick_start_runs_in_the_fresh_virtualenv_with_a_printed_dev_key(
+    venv_bin: Path, tmp_path: Path
+) -> None:
+    """A new user's first minutes: command 1 prints the banner, and the README's snippet, pasted
+    into the same virtualenv (it needs only what Tidepool installs), makes an order with the
+    first printed dev key and cancels it."""
+    snippet = _readme_quick_start()
+    with ServerProcess(
+        tmp_path / "state", env={"PYTHONPATH": ""}, command=[str(venv_bin / "tidepool")]
+    ) as srv:
+        dev_account_0 = next(line.split() for line in srv.banner() if line.startswith("  0  "))
+        assert f'"{dev_account_0[2]}"' in snippet  # the secret it signs with is the printed one
+        script = tmp_path / "quick_start.py"
+        # The one change a user makes when the server is not on the default port.
+        script.write_text(snippet.replace("http://127.0.0.1:7700", srv.url))
+        out = _run([str(venv_bin / "python"), str(script)], "the README's quick start", tmp_path)
+    created, orders, cancelled, cancelled_all = (ast.literal_eval(x) for x in out.splitlines())
+    assert created["success"] is True and isinstance(created["data"]["order_id"], int)
+    assert [o["order_id"] for o in orders["data"]] == [created["data"]["order_id"]]
+    assert cancelled == {"success": True, "data": None, "error": None, "code": None}
+    assert cancelled_all["data"] == {"cancelled_count": 0}
+
+
 def test_every_package_tidepool_imports_is_a_declared_runtime_dependency() -> None:
     """Arriving through another package's dependencies is not enough: that can change under us
     (uvicorn[standard] leaves uvloop out on some platforms)."""
@@ -183,6 +218,7 @@ def test_every_package_tidepool_imports_is_a_declared_runtime_dependency() -> No
         f"{name} ({path.relative_to(ROOT)})"
         for path, name in _third_party_imports(ROOT / "src" / "tidepool")
         if not declared & {_normalized(d) for d in distributions.get(name, [name])}
+        and _HOSTED.get(_module_of(path)) != name
     }
     assert not undeclared, f"imported but not in [project].dependencies: {sorted(undeclared)}"
 
@@ -202,6 +238,10 @@ def _third_party_imports(package: Path) -> set[tuple[Path, str]]:
                 if top != "tidepool" and top not in sys.stdlib_module_names:
                     found.add((path, top))
     return found
+
+
+def _module_of(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT / "src").with_suffix("").parts)
 
 
 def _normalized(name: str) -> str:

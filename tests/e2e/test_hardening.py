@@ -122,15 +122,12 @@ def _upgrade_status(srv: ServerProcess, path: str) -> bytes:
 def test_websocket_upgrades_elsewhere_than_ws_are_refused_with_a_4xx_and_no_error_logged(
     tmp_path: Path, layout: str
 ) -> None:
-    """One process serves /ws and refuses other paths; gateway workers refuse every upgrade
-    (WebSocket is not forwarded to the engine process yet)."""
+    """Both layouts serve /ws and refuse other paths."""
     with ServerProcess(tmp_path / "state", *LAYOUTS[layout]) as srv:
-        refused = ["/", "/api/v1/ws", "/wss"] + (["/ws"] if layout == "workers" else [])
-        for path in refused:
+        for path in ("/", "/api/v1/ws", "/wss"):
             status_line = _upgrade_status(srv, path)
             assert re.fullmatch(rb"HTTP/1\.1 4\d\d .*", status_line), (path, status_line)
-        if layout == "one_process":
-            assert _upgrade_status(srv, "/ws") == b"HTTP/1.1 101 Switching Protocols"
+        assert _upgrade_status(srv, "/ws") == b"HTTP/1.1 101 Switching Protocols"
         assert httpx.get(f"{srv.url}/health").status_code == 200
     log = srv.log_path.read_text()
     assert "ERROR" not in log and "Traceback" not in log and "WARNING" not in log, log

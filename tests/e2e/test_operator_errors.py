@@ -3,6 +3,7 @@ non-zero exit; never a traceback (issue 15, operator errors)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -13,12 +14,16 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def _serve(*args: str) -> subprocess.CompletedProcess[str]:
+def _serve(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tidepool", "serve", *args],
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
 
 
@@ -68,7 +73,16 @@ def test_a_state_dir_that_is_a_file_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "says"),
-    [(None, "No such file"), ("not json", "--markets"), ('[{"symbol": "X"}]', "tick_size")],
+    [
+        (None, "No such file"),
+        ("not json", "--markets"),
+        ('[{"symbol": "X"}]', "tick_size"),
+        (
+            '[{"symbol": "X", "tick_size": "1", "lot_size": "1", "min_order_size": "1", '
+            '"max_order_size": "9", "max_leverage": 5}]',
+            "market X: missing key 'initial_mark_price'",
+        ),
+    ],
 )
 def test_a_bad_markets_file_is_named(tmp_path: Path, content: str | None, says: str) -> None:
     markets = tmp_path / "markets.json"
@@ -76,6 +90,23 @@ def test_a_bad_markets_file_is_named(tmp_path: Path, content: str | None, says: 
         markets.write_text(content)
     result = _serve("--port", "0", "--state-dir", str(tmp_path / "s"), "--markets", str(markets))
     _refused_in_one_line(result, str(markets), says)
+
+
+def test_a_bad_value_in_the_config_file_names_the_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.tidepool]\nsnapshot-every = 0\n")
+    result = _serve("--port", "0", "--state-dir", str(tmp_path / "s"), cwd=tmp_path)
+    _refused_in_one_line(result, "pyproject.toml [tool.tidepool]: snapshot-every", "at least 1")
+
+
+def test_an_unknown_key_in_the_config_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "tidepool.toml").write_text("speedbump_msec = 0\n")
+    result = _serve("--config", str(tmp_path / "tidepool.toml"), "--port", "0")
+    _refused_in_one_line(result, "unknown key 'speedbump_msec'", "speedbump-ms")
+
+
+def test_a_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
+    result = _serve("--port", "0", env={"TIDEPOOL_WORKERS": "-1"}, cwd=tmp_path)
+    _refused_in_one_line(result, "TIDEPOOL_WORKERS (environment)", "at least 0")
 
 
 def test_serve_help_shows_every_default() -> None:

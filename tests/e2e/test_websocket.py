@@ -19,7 +19,7 @@ import websockets
 from solders.keypair import Keypair
 
 from pacifica_recipe import keypair, signed_body
-from server_process import ServerProcess
+from server_process import LAYOUTS, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -28,10 +28,15 @@ TAKER = keypair(52)
 AGENT = keypair(53)
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=sorted(LAYOUTS))
+def srv(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One server per layout: with `--workers 2` the sockets are the workers' and the session
+    logic runs in the engine process (docs/processes.md)."""
     state = tmp_path_factory.mktemp("ws") / "state"
-    with ServerProcess(state, "--speedbump-ms", "0", env={"TIDEPOOL_WS_SEND_QUEUE": "8"}) as server:
+    args = ("--speedbump-ms", "0", *LAYOUTS[request.param])
+    with ServerProcess(state, *args, env={"TIDEPOOL_WS_SEND_QUEUE": "8"}) as server:
         for kp in (MAKER, TAKER):
             r = httpx.post(
                 f"{server.url}/sandbox/faucet",
@@ -338,6 +343,10 @@ def test_trading_errors_carry_the_ws_codes_and_echo_id_and_type(srv: ServerProce
             unbound = await _call(ws, by_agent)
             assert (unbound["code"], unbound["err"]) == (403, "Agent not authorized for account")
 
+            not_a_key = _frame(MAKER, "create_order", _order("80000"), account="not-a-key")
+            invalid_signer = await _call(ws, not_a_key)
+            assert (invalid_signer["code"], invalid_signer["err"]) == (402, "Invalid public key")
+
             for params, expected in (
                 ({"create_order": {"symbol": "BTC"}}, "Invalid parameters"),
                 ({"create_order": "not an object"}, "Invalid request"),
@@ -397,8 +406,12 @@ def test_a_subscriber_that_does_not_read_is_closed_with_1008(srv: ServerProcess)
     _run(scenario())
 
 
-def test_a_silent_connection_is_closed_with_1000_and_a_talking_one_is_kept(tmp_path: Path) -> None:
-    with ServerProcess(tmp_path / "state", env={"TIDEPOOL_WS_IDLE_S": "1"}) as srv:
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_a_silent_connection_is_closed_with_1000_and_a_talking_one_is_kept(
+    tmp_path: Path, layout: str
+) -> None:
+    idle = {"TIDEPOOL_WS_IDLE_S": "1"}
+    with ServerProcess(tmp_path / "state", *LAYOUTS[layout], env=idle) as srv:
 
         async def scenario() -> None:
             async with (

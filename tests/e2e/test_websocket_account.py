@@ -16,7 +16,7 @@ from solders.keypair import Keypair
 from test_websocket import _call, _frame, _now_ms, _order, _recv, _run, ws_url
 
 from pacifica_recipe import keypair, signed_body
-from server_process import ServerProcess
+from server_process import LAYOUTS, ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -33,10 +33,12 @@ CANDLE_KEYS = {"t", "T", "s", "i", "o", "c", "h", "l", "v", "n"}
 _next_key = iter(range(60, 250))
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=sorted(LAYOUTS))
+def srv(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     state = tmp_path_factory.mktemp("wsacct") / "state"
-    with ServerProcess(state, "--speedbump-ms", "0") as server:
+    with ServerProcess(state, "--speedbump-ms", "0", *LAYOUTS[request.param]) as server:
         yield server
 
 
@@ -291,5 +293,38 @@ def test_unsubscribing_an_account_channel_stops_its_pushes(srv: ServerProcess) -
             await _call(ws, _frame(kp, "create_order", _order("70500")), pushed)
             await ws.send('{"method":"ping"}')
             assert await _next(ws, pushed) == {"channel": "pong"}  # nothing pushed before it
+
+    _run(scenario())
+
+
+def test_account_info_is_pushed_when_a_mark_move_changes_the_equity(srv: ServerProcess) -> None:
+    maker, holder = _funded(srv), _funded(srv)
+    account = str(holder.pubkey())
+
+    def move(symbol: str, price: str) -> None:
+        r = httpx.post(f"{srv.url}/sandbox/mark_price", json={"symbol": symbol, "price": price})
+        assert r.status_code == 200, r.text
+
+    async def scenario() -> None:
+        async with websockets.connect(ws_url(srv)) as ws:
+            move("SOL", "150")
+            pushed: list[dict[str, Any]] = []
+            ask = {**_order("150", "ask", amount="1"), "symbol": "SOL"}
+            assert (await _call(ws, _frame(maker, "create_order", ask), pushed))["code"] == 200
+            bid = {**_order("150", "bid", "IOC", "1"), "symbol": "SOL"}
+            assert (await _call(ws, _frame(holder, "create_order", bid), pushed))["code"] == 200
+            await _subscribe(ws, source="account_info", account=account)
+            before = (await _recv(ws, "account_info"))["data"]
+            assert before["pc"] == 1
+            move("ETH", "3456")  # no position there: the account's values stay
+            move("SOL", "160")
+            after = (await _recv(ws, "account_info"))["data"]
+            # The first push after the two moves is the SOL one: ETH's pushed nothing.
+            assert Decimal(after["ae"]) - Decimal(before["ae"]) == Decimal("10")
+            rest = httpx.get(f"{srv.api}/account", params={"account": account}).json()["data"]
+            assert (after["ae"], after["as"], after["aw"], after["b"]) == (
+                rest["account_equity"], rest["available_to_spend"],
+                rest["available_to_withdraw"], rest["balance"],
+            )  # fmt: skip
 
     _run(scenario())

@@ -12,7 +12,9 @@ from solders.keypair import Keypair
 
 from harness import Harness
 from pacifica_recipe import keypair
-from tidepool.gateway.preverify import verdicts
+from tidepool.gateway import ws_trading
+from tidepool.gateway.accesslog import Trace
+from tidepool.gateway.preverify import verdicts, ws_verdicts
 from tidepool.pacifica import canonical_message
 
 CREATE = "/api/v1/orders/create"
@@ -39,7 +41,7 @@ def _order(price: str = "90000") -> dict[str, Any]:
 
 def _dispatch(hx: Harness, path: str, body: dict[str, Any], verified: Any) -> tuple[int, Any]:
     response = hx.loop.run_until_complete(
-        hx.gateway.dispatch("POST", path, b"", json.dumps(body).encode(), verified)
+        hx.gateway.dispatch("POST", path, b"", json.dumps(body).encode(), Trace(b""), verified)
     )
     return response.status, json.loads(response.body)
 
@@ -112,6 +114,49 @@ def test_an_expired_request_gets_its_verdict_but_the_engine_process_refuses_it(
     assert len(verified) == 1
     status, answer = _dispatch(hx, CREATE, body, verified)
     assert (status, answer["error"]) == (400, "Invalid message")
+
+
+def _ws(op: str, body: dict[str, Any]) -> bytes:
+    return json.dumps({"id": "r1", "params": {op: body}}).encode()
+
+
+def _ws_answer(hx: Harness, frame: bytes, verified: Any) -> dict[str, Any]:
+    reply = hx.loop.run_until_complete(
+        ws_trading.answer(hx.exchange, json.loads(frame), verified=verified)
+    )
+    return dict(json.loads(reply))
+
+
+def test_a_ws_trading_frame_gets_the_verdicts_of_its_body_and_other_frames_none(
+    hx: Harness, alice: Keypair
+) -> None:
+    body = hx.signed(CREATE, alice, _order())
+    assert ws_verdicts(_ws("create_order", body)) == _verdicts(CREATE, body) != frozenset()
+    bob = keypair(2)
+    actions = [
+        {"type": "Create", "data": hx.signed(CREATE, alice, _order("90000"))},
+        {"type": "Create", "data": hx.signed(CREATE, bob, _order("91000"))},
+    ]
+    signers = {key for key, _, _ in ws_verdicts(_ws("batch_orders", {"actions": actions}))}
+    assert signers == {bytes(alice.pubkey()), bytes(bob.pubkey())}
+    for frame in (
+        _ws("create_order", {**body, "price": "1"}),
+        _ws("no_such_operation", body),
+        json.dumps({"method": "subscribe", "params": {"create_order": body}}).encode(),
+        b"{not json",
+    ):
+        assert ws_verdicts(frame) == frozenset(), frame
+
+
+def test_a_ws_trading_frame_without_a_verdict_is_refused_behind_workers(
+    hx: Harness, alice: Keypair
+) -> None:
+    hx.faucet(alice)
+    frame = _ws("create_order", hx.signed(CREATE, alice, _order()))
+    refused = _ws_answer(hx, frame, frozenset())
+    assert refused["code"] == 401 and refused["err"].startswith("Verification failed"), refused
+    assert hx.engine.open_orders(str(alice.pubkey())) == []
+    assert _ws_answer(hx, frame, ws_verdicts(frame))["code"] == 200
 
 
 @pytest.mark.parametrize("workers", [False, True], ids=["one_process", "workers"])

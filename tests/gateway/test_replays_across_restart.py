@@ -126,6 +126,8 @@ WRITES: dict[str, tuple[str, dict[str, Any]]] = {
     "/api/v1/agent/bind": ("bind_agent_wallet", {"agent_wallet": AGENT}),
     "/api/v1/agent/revoke": ("revoke_agent_wallet", {"agent_wallet": AGENT}),
     "/api/v1/agent/revoke_all": ("revoke_all_agent_wallets", {}),
+    "/api/v1/account/api_keys/create": ("create_api_key", {}),
+    "/api/v1/account/api_keys/revoke": ("revoke_api_key", {"api_key": "AbCdEfGh_x"}),
 }
 
 

@@ -42,13 +42,14 @@ def unauthorized(state: EngineState, cmd: Command) -> Outcome | None:
     return Outcome(events=[], reject=AGENT_NOT_AUTHORIZED)
 
 
-def _invalid(what: str) -> Outcome:
+def invalid(what: str) -> Outcome:
+    """A 400 rejection of a sandbox command's value (also engine/cheats.py)."""
     return Outcome(events=[], reject=Reject(400, f"Invalid parameters: {what}", 400))
 
 
 def faucet(state: EngineState, step: Step, cmd: Faucet) -> Outcome:
     if not cmd.amount.is_finite() or cmd.amount <= 0:
-        return _invalid("faucet amount must be positive")
+        return invalid("faucet amount must be positive")
     account = state.account(cmd.account)
     account.balance += cmd.amount
     state.faucet_total += cmd.amount
@@ -63,11 +64,19 @@ def faucet(state: EngineState, step: Step, cmd: Faucet) -> Outcome:
     return Outcome(events=[event])
 
 
-def set_mark_price(state: EngineState, step: Step, cmd: SetMarkPrice) -> Outcome:
+def mark_refused(state: EngineState, cmd: SetMarkPrice) -> Outcome | None:
+    """The rejection of a mark the state cannot take, else None (SetMarkPrices checks every
+    mark with it before it sets any)."""
     if cmd.symbol not in state.markets:
         return Outcome(events=[], reject=book_not_found(cmd.symbol))
     if not cmd.price.is_finite() or cmd.price <= 0:
-        return _invalid("mark price must be positive")
+        return invalid("mark price must be positive")
+    return None
+
+
+def set_mark_price(state: EngineState, step: Step, cmd: SetMarkPrice) -> Outcome:
+    if refused := mark_refused(state, cmd):
+        return refused
     state.set_mark(cmd.symbol, cmd.price)
     step.events.append(
         MarkPriceSet(seq=cmd.seq, ts_ms=cmd.ts_ms, symbol=cmd.symbol, price=cmd.price)

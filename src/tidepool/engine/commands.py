@@ -84,6 +84,46 @@ class SetMarkPrice(_Command, frozen=True, tag="mark"):
     price: Decimal
 
 
+class SetBalance(_Command, frozen=True, tag="set_balance"):
+    """Sandbox: set `account`'s collateral to `balance` (>= 0)."""
+
+    account: str
+    balance: Decimal
+
+
+class SetMarkPrices(_Command, frozen=True, tag="marks"):
+    """Sandbox: several marks at once, all or nothing, applied in list order."""
+
+    marks: list[SetMarkPrice]
+
+
+class SetClock(_Command, frozen=True, tag="clock"):
+    """Sandbox: move the server's clock (runtime/clock.py SandboxClock) to `set_ms`, or to this
+    command's own ts_ms + `advance_ms`; `frozen` None keeps the clock running or frozen as it
+    was. `wall_ms`: the wall clock when the command was made, so the offset can be rebuilt."""
+
+    wall_ms: int
+    set_ms: int | None = None
+    advance_ms: int = 0
+    frozen: bool | None = None
+
+
+class TakeSnapshot(_Command, frozen=True, tag="take_snapshot"):
+    """Sandbox: keep the state under the next snapshot id (engine/cheats.py)."""
+
+
+class RevertSnapshot(_Command, frozen=True, tag="revert"):
+    """Sandbox: go back to snapshot `snapshot_id`, dropping it and every later one."""
+
+    snapshot_id: int
+
+
+class ResetState(_Command, frozen=True, tag="reset"):
+    """Sandbox: the state a new state dir starts with, then `fund` credited in order."""
+
+    fund: list[Faucet]
+
+
 class CreateOrder(_Command, frozen=True, tag="create"):
     account: str
     symbol: str
@@ -206,9 +246,25 @@ class RevokeAllAgents(_Command, frozen=True, tag="revoke_all_agents"):
     account: str
 
 
+class CreateApiKey(_Command, frozen=True, tag="create_api_key"):
+    """`api_key` was drawn at random by the gateway and travels in the command, so replaying
+    the journal gives back the same keys (the engine draws nothing)."""
+
+    account: str
+    api_key: str
+
+
+class RevokeApiKey(_Command, frozen=True, tag="revoke_api_key"):
+    account: str
+    api_key: str
+
+
 BatchAction = (
     CreateOrder | CreateMarketOrder | CancelOrder | EditOrder | SetPositionTpsl | CancelStopOrder
 )
+
+
+MAX_BATCH_ACTIONS = 10  # spec §2.9: the gateway refuses more, and the market maker sends no more
 
 
 class Batch(_Command, frozen=True, tag="batch"):
@@ -221,6 +277,12 @@ class Batch(_Command, frozen=True, tag="batch"):
 Command = (
     Faucet
     | SetMarkPrice
+    | SetBalance
+    | SetMarkPrices
+    | SetClock
+    | TakeSnapshot
+    | RevertSnapshot
+    | ResetState
     | CreateOrder
     | CreateMarketOrder
     | CancelOrder
@@ -234,5 +296,7 @@ Command = (
     | BindAgent
     | RevokeAgent
     | RevokeAllAgents
+    | CreateApiKey
+    | RevokeApiKey
     | Batch
 )

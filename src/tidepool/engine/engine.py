@@ -27,8 +27,17 @@ is a read that never mutates (unknown accounts read as empty). What `apply` retu
 | BindAgent        | AgentBound                                  | -                              |
 | RevokeAgent      | AgentRevoked                                | 400 agent not bound            |
 | RevokeAllAgents  | one AgentRevoked per agent                  | -                              |
+| CreateApiKey     | ApiKeyCreated                               | 422 limit of 5; 400 duplicate  |
+| RevokeApiKey     | ApiKeyRevoked                               | 400 not an active key of it    |
 | Batch            | results: one ActionResult per action, in    | never as a whole; each action  |
 |                  | order, events concatenated                  | as on its own                  |
+| SetBalance       | BalanceChanged(reason="set_balance")        | 400 negative balance           |
+| SetMarkPrices    | as SetMarkPrice for each, in order          | 3, 400 (all or nothing)        |
+| SetClock         | the clock mark moves (no event)             | 400 earlier than its own ts_ms |
+| TakeSnapshot     | snapshot_id                                 | -                              |
+| RevertSnapshot   | the state of that snapshot; StateReplaced   | 404 unknown snapshot id        |
+| ResetState       | a new state; StateReplaced, then            | 400 non-positive credit        |
+|                  | BalanceChanged per credit                   |                                |
 
 Invariants:
 - Purity: no clock, randomness, I/O or logging (a test scans this package's imports); time and
@@ -50,7 +59,7 @@ from typing import Any
 from msgspec import UNSET
 
 from tidepool.domain.markets import MarketSpec
-from tidepool.engine import admin, invariants, risk, settings, snapshot, stops
+from tidepool.engine import admin, apikeys, cheats, invariants, risk, settings, snapshot, stops
 from tidepool.engine.cancels import cancel_all_orders, cancel_order
 from tidepool.engine.commands import (
     Batch,
@@ -59,15 +68,23 @@ from tidepool.engine.commands import (
     CancelOrder,
     CancelStopOrder,
     Command,
+    CreateApiKey,
     CreateMarketOrder,
     CreateOrder,
     CreateStopOrder,
     EditOrder,
     Faucet,
+    ResetState,
+    RevertSnapshot,
     RevokeAgent,
     RevokeAllAgents,
+    RevokeApiKey,
+    SetBalance,
+    SetClock,
     SetMarkPrice,
+    SetMarkPrices,
     SetPositionTpsl,
+    TakeSnapshot,
     UpdateLeverage,
     UpdateMarginMode,
 )
@@ -78,6 +95,7 @@ from tidepool.engine.invariants import InvariantBroken
 from tidepool.engine.lifecycle import Step
 from tidepool.engine.matching import create_market_order, create_order
 from tidepool.engine.money import average_price, in_decimal_context, margin
+from tidepool.engine.sandbox import ClockMark
 from tidepool.engine.state import EngineState
 from tidepool.engine.views import (
     AccountSummary,
@@ -128,7 +146,16 @@ _HANDLERS: dict[type[Any], Callable[[EngineState, Step, Any], Outcome]] = {
     BindAgent: admin.bind_agent,
     RevokeAgent: admin.revoke_agent,
     RevokeAllAgents: admin.revoke_all_agents,
+    CreateApiKey: apikeys.create_api_key,
+    RevokeApiKey: apikeys.revoke_api_key,
     Batch: in_decimal_context(_batch),
+    # the sandbox's cheats (engine/cheats.py)
+    SetBalance: in_decimal_context(cheats.set_balance),
+    SetMarkPrices: in_decimal_context(cheats.set_mark_prices),
+    SetClock: cheats.set_clock,
+    TakeSnapshot: cheats.take_snapshot,
+    RevertSnapshot: cheats.revert_snapshot,
+    ResetState: in_decimal_context(cheats.reset_state),
 }
 
 
@@ -192,6 +219,15 @@ class Engine:
         """len(open_orders(account)), without building the records."""
         acc = self._state.accounts.get(account)
         return 0 if acc is None else len(acc.open_ids) + len(acc.stop_ids)
+
+    @property
+    def open_order_total(self) -> int:
+        """Resting and pending stop orders of every account (/metrics reads it per scrape)."""
+        return sum(len(a.open_ids) + len(a.stop_ids) for a in self._state.accounts.values())
+
+    def account_addresses(self, limit: int) -> list[str]:
+        """Up to `limit` addresses of accounts the state holds (--explain-auth tries them)."""
+        return [address for address, _ in zip(self._state.accounts, range(limit), strict=False)]
 
     @property
     def order_count(self) -> int:
@@ -358,6 +394,14 @@ class Engine:
     def account_summary(self, account: str) -> AccountSummary:
         return risk.summary(self._state, account)
 
+    def clock_mark(self) -> ClockMark | None:
+        """The last SetClock (None: never set): where the server clock stands."""
+        return self._state.sandbox.clock
+
+    def snapshot_ids(self) -> list[int]:
+        """The sandbox snapshots a revert can go back to, ascending."""
+        return list(self._state.sandbox.snapshots)
+
     def agents(self, account: str) -> list[str]:
         acc = self._state.accounts.get(account)
         return [] if acc is None else sorted(acc.agents)
@@ -365,6 +409,14 @@ class Engine:
     def is_agent(self, account: str, agent: str) -> bool:
         acc = self._state.accounts.get(account)
         return acc is not None and agent in acc.agents
+
+    def api_keys(self, account: str) -> list[str]:
+        """The account's active API config keys, oldest first."""
+        return apikeys.keys_of(self._state, account)
+
+    def api_key_owner(self, api_key: str) -> str | None:
+        """The account an active API config key belongs to; None if unknown or revoked."""
+        return self._state.api_keys.get(api_key)
 
     # ---- persistence and checks --------------------------------------------------------------
 

@@ -83,7 +83,7 @@ class PositionChanged(_Event, frozen=True, tag="position_changed"):
 
 
 class BalanceChanged(_Event, frozen=True, tag="balance_changed"):
-    """`reason`: faucet | trade (fees and realised PnL of one fill)."""
+    """`reason`: faucet | trade (fees and realised PnL of one fill) | set_balance."""
 
     account: str
     delta: Decimal
@@ -113,6 +113,26 @@ class AgentRevoked(_Event, frozen=True, tag="agent_revoked"):
     agent: str
 
 
+class ApiKeyCreated(_Event, frozen=True, tag="api_key_created"):
+    """The key the command carried is now active (create_api_key answers with it)."""
+
+    account: str
+    api_key: str
+
+
+class ApiKeyRevoked(_Event, frozen=True, tag="api_key_revoked"):
+    account: str
+    api_key: str
+
+
+class StateReplaced(_Event, frozen=True, tag="state_replaced"):
+    """The whole state was replaced (sandbox `reason`: revert | reset): what a subscriber
+    built from earlier events no longer holds, and ids (`li`, order and history ids) may go
+    back. Always the first event of its command."""
+
+    reason: str
+
+
 Event = (
     OrderAccepted
     | StopTriggered
@@ -124,6 +144,9 @@ Event = (
     | MarginSettingChanged
     | AgentBound
     | AgentRevoked
+    | ApiKeyCreated
+    | ApiKeyRevoked
+    | StateReplaced
 )
 
 
@@ -144,3 +167,4 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     cancelled_count: int | None = None
     results: list[ActionResult] | None = None
     more: bool = False  # CancelAllOrders with a `limit`: orders in its scope remain
+    snapshot_id: int | None = None  # TakeSnapshot: the id it kept the state under

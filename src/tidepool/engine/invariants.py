@@ -12,8 +12,10 @@ absorbing, no fill after a cancel ack) need two states and are checked by the pr
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
+from tidepool.engine.apikeys import API_KEY_LIMIT
 from tidepool.engine.book import BookSide, OrderBook
 from tidepool.engine.money import units_to_usd
 from tidepool.engine.orders import Order
@@ -39,6 +41,13 @@ def check(state: EngineState) -> None:
     _check_positions(state)
     _check_fills(state)
     _check_collateral(state)
+    _check_api_keys(state)
+
+
+def _check_api_keys(state: EngineState) -> None:
+    per_account = Counter(state.api_keys.values())
+    for account, count in per_account.items():
+        _require(count <= API_KEY_LIMIT, "API key limit", f"{account} holds {count} active keys")
 
 
 def _check_book(book: OrderBook, on_book: dict[int, Order]) -> None:

@@ -15,6 +15,9 @@ Invariants:
 Versions:
 - 2 (written now): history entries as arrays (a map per entry spelled out its 16 field names,
   ~45 % of a version-1 snapshot). Everything else is laid out as in version 1.
+- Both versions may end with `api_keys` ([key, account] pairs in creation order); it is left
+  out while no key is active, so a state without keys encodes (and hashes) exactly as before
+  the field existed, and older snapshots restore with no keys.
 - 1: history entries as maps. Still read (a version-1 snapshot restores to the same state).
 - `canonical(state)` is the version-1 encoding, byte for byte: it is what `state_hash` digests,
   so hashes recorded in existing snapshots and state-dir manifests stay valid across the
@@ -28,13 +31,15 @@ from itertools import starmap
 from typing import Generic, TypeVar
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.accounts import Account, MarginSetting, Position
 from tidepool.engine.book import BookSide
 from tidepool.engine.commands import Side
 from tidepool.engine.config import EngineConfig
-from tidepool.engine.orders import Order
+from tidepool.engine.orders import TERMINAL, Order
+from tidepool.engine.sandbox import SandboxBook, SandboxRecord
 from tidepool.engine.state import EngineState
 from tidepool.engine.triggers import index_pending
 from tidepool.engine.views import FillRecord, HistoryEntry, OrderStatus
@@ -69,7 +74,9 @@ class AccountState(msgspec.Struct, frozen=True, array_like=True):
     settings: list[SettingState] = []
 
 
-class OrderState(msgspec.Struct, frozen=True, array_like=True):
+# gc=False: only scalars and strings, so no cycle can run through one, and 100,000 of them
+# decode (a restore, a sandbox revert) without the collector tracking and scanning each.
+class OrderState(msgspec.Struct, frozen=True, array_like=True, gc=False):
     order_id: int
     account: str
     symbol: str
@@ -142,6 +149,10 @@ class Snapshot(msgspec.Struct, Generic[H], frozen=True, kw_only=True):
     orders: list[OrderState]
     history: list[H]
     fills: list[FillRecord] = []
+    api_keys: list[tuple[str, str]] | UnsetType = UNSET  # UNSET (no key): not encoded
+    # UNSET (left out of the bytes) while the sandbox store is empty, and always in the
+    # canonical form: snapshots and state hashes of states without it are unchanged.
+    sandbox: SandboxRecord | UnsetType = UNSET
 
 
 class _Version(msgspec.Struct):
@@ -154,11 +165,15 @@ _decoder_v2 = msgspec.msgpack.Decoder(Snapshot[HistoryRow])
 _version_decoder = msgspec.msgpack.Decoder(_Version)
 
 
-def encode(state: EngineState) -> bytes:
-    """The snapshot, version FORMAT_VERSION."""
+def encode(state: EngineState, *, sandbox: bool = True) -> bytes:
+    """The snapshot, version FORMAT_VERSION. sandbox False: without the sandbox store (what a
+    sandbox snapshot keeps, engine/cheats.py: nesting the store would grow it quadratically)."""
     snap = _capture(state)
     rows: list[HistoryRow] = [msgspec.structs.astuple(h) for h in snap.history]
-    return _encoder.encode(msgspec.structs.replace(snap, version=FORMAT_VERSION, history=rows))
+    store = UNSET if not sandbox or state.sandbox.empty else state.sandbox.record()
+    return _encoder.encode(
+        msgspec.structs.replace(snap, version=FORMAT_VERSION, history=rows, sandbox=store)
+    )
 
 
 def canonical(state: EngineState) -> bytes:
@@ -193,6 +208,7 @@ def _capture(state: EngineState) -> Snapshot[HistoryEntry]:
         orders=[_capture_order(o) for o in orders],
         history=history,
         fills=state.fills,
+        api_keys=list(state.api_keys.items()) or UNSET,
     )
 
 
@@ -241,16 +257,18 @@ def _capture_order(o: Order) -> OrderState:
     )
 
 
-# What every snapshot this module writes starts with: a 12-entry map whose first key is
-# "version" (Snapshot's first field); the next byte is the version as a positive fixint.
-_VERSION_PREFIX = b"\x8c\xa7version"
+# What every snapshot this module writes starts with: a map of at most 15 entries (a fixmap,
+# one byte 0x8N; 12 without the fields that are left out while unset: api_keys, sandbox) whose
+# first key is "version" (Snapshot's first field); the next byte is the version as a positive
+# fixint.
+_VERSION_KEY = b"\xa7version"
 
 
 def _version(data: bytes) -> int:
     """The snapshot's version, read from its first bytes when it has the layout `encode`
     writes (decoding just the version otherwise walks the whole snapshot); any other layout
     goes through the decoder."""
-    if data[:9] == _VERSION_PREFIX and len(data) > 9 and data[9] < 0x80:
+    if len(data) > 9 and data[0] >> 4 == 0x8 and data[1:9] == _VERSION_KEY and data[9] < 0x80:
         return data[9]
     return _version_decoder.decode(data).version
 
@@ -286,6 +304,8 @@ def _restore(
     accounts = state.accounts
     new_order = Order.__new__
     astuple = msgspec.structs.astuple
+    # One pass in id order builds each order and every index of it but the books: resting
+    # orders come to each account's open-order index in ascending id order, as they arrived.
     for o in snap.orders:
         # Built from the struct's fields in one tuple unpack, bypassing Order.__init__ (half
         # the cost per order; a snapshot holds every order ever placed). The targets are
@@ -327,10 +347,20 @@ def _restore(
         cloid = order.client_order_id
         if cloid is not None:
             owner.cloids[cloid] = order_id
+        if order.status not in TERMINAL:
+            # open: on a book, or a pending stop (orders.py's invariants)
+            if order.stop_ticks is None or order.triggered:
+                owner.index_open(order)
+            else:
+                index_pending(state, order)
     _attach_history(orders, log)
     state.history_log = log
+    if snap.api_keys is not UNSET:
+        state.api_keys = dict(snap.api_keys)
     for fill in snap.fills:
         state.record_fill(fill)
+    if snap.sandbox is not UNSET:
+        state.sandbox = SandboxBook.from_record(snap.sandbox)
     for b in snap.books:
         state.set_mark(b.symbol, b.mark)
         book = state.books[b.symbol]
@@ -338,13 +368,6 @@ def _restore(
             for level_ids in levels:
                 for order_id in level_ids:
                     book.add(orders[order_id])
-    # Per-account open-order indexes are in ascending id order, as when the orders arrived:
-    # `orders` is filled in ascending id order, so each resting order is the account's newest.
-    for order in orders.values():
-        if order.level is not None:  # on a book (put there just above)
-            accounts[order.account].index_open(order)
-        elif order.pending:
-            index_pending(state, order)
     return state
 
 

@@ -15,6 +15,7 @@ Invariants:
   i.e. the public trades) index the same records.
 - `triggers[(symbol, trigger type)]` holds the armed pending stop orders, `legs[parent id]`
   the pending TP/SL legs still waiting for their parent's first fill (see triggers.py).
+- `api_keys` maps each active API config key to its account, in creation order (apikeys.py).
 - `faucet_total` is every faucet credit; `fees_collected` every fee charged. Together with
   balances and PnL they satisfy collateral conservation (I9, see `invariants.py`).
 """
@@ -31,6 +32,7 @@ from tidepool.engine.config import EngineConfig
 from tidepool.engine.fixedpoint import MarketQuanta, MarkTerms, Scale
 from tidepool.engine.money import ENGINE_CONTEXT
 from tidepool.engine.orders import Order
+from tidepool.engine.sandbox import SandboxBook
 from tidepool.engine.triggers import TRIGGER_TYPES, TriggerIndex
 from tidepool.engine.views import FillRecord, HistoryEntry
 
@@ -86,6 +88,9 @@ class EngineState:
         self.fills: list[FillRecord] = []
         self.fills_by_account: dict[str, list[FillRecord]] = {}
         self.trades: dict[str, list[FillRecord]] = {s: [] for s in self.markets}
+        self.api_keys: dict[str, str] = {}
+        # The sandbox's clock mark and snapshot store (engine/sandbox.py): not trading state.
+        self.sandbox = SandboxBook()
 
     def record_fill(self, fill: FillRecord) -> None:
         """Keep one side of a fill; the taker's side is also the market's public trade."""

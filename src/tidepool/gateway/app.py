@@ -10,8 +10,8 @@ one send, which measured roughly half the per-request cost of Starlette routing 
 - Anything else: logged, answered with the 500 envelope; the sequencer has already restored the
   engine to the state before the request.
 
-WebSocket upgrades to `/ws` are connections of gateway/websocket.py; other paths are refused with
-a 404 envelope.
+WebSocket upgrades to `/ws` are connections of gateway/websocket.py (in a gateway worker process:
+relayed to the engine process's `ws_connection`); other paths are refused with a 404 envelope.
 
 Requests under /sandbox/ are unauthenticated by design (a local tool's cheats); what keeps a web
 page the developer visits from using them is checked on the HTTP request itself, in both process
@@ -22,25 +22,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
+
 from tidepool.gateway import (
+    accesslog,
     accounts,
+    api_keys,
     batch,
     history,
     markets,
+    metrics,
     orders,
     sandbox,
     signed,
     websocket,
 )
-from tidepool.gateway.envelope import INTERNAL_ERROR, Response, error, ok
+from tidepool.gateway.envelope import INTERNAL_ERROR, Response, error, ok, rejected
 from tidepool.gateway.errors import WireError
 from tidepool.gateway.exchange import Exchange
-from tidepool.gateway.operations import OPERATIONS
+from tidepool.gateway.operations import BY_PATH, OPERATIONS
 from tidepool.gateway.request import API, Request, Verified
 from tidepool.gateway.sandbox_guard import SANDBOX_PREFIX, sandbox_guard
+from tidepool.gateway.ws_session import Session
 from tidepool.journal.errors import JournalWriteError
 
 log = logging.getLogger("tidepool.gateway")
@@ -73,6 +80,7 @@ def unavailable(reason: str) -> Response:
 ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/health"): health,
     ("GET", "/ready"): ready,
+    ("GET", "/metrics"): metrics.scrape,
     ("GET", f"{API}/info"): markets.info,
     ("GET", f"{API}/info/prices"): markets.prices,
     ("GET", f"{API}/book"): markets.book,
@@ -89,10 +97,16 @@ ROUTES: dict[tuple[str, str], Handler] = {
     **{("POST", op.path): signed.route(op) for op in OPERATIONS},
     ("POST", f"{API}/orders/batch"): batch.batch,
     ("POST", "/sandbox/faucet"): sandbox.faucet,
+    ("POST", "/sandbox/balance"): sandbox.balance,
     ("POST", "/sandbox/mark_price"): sandbox.mark_price,
+    ("GET", "/sandbox/time"): sandbox.time,
+    ("POST", "/sandbox/time"): sandbox.time,
+    ("POST", "/sandbox/snapshot"): sandbox.snapshot,
+    ("POST", "/sandbox/revert"): sandbox.revert,
+    ("POST", "/sandbox/reset"): sandbox.reset,
+    ("GET", "/sandbox/accounts"): sandbox.accounts,
     ("GET", "/sandbox/state_hash"): sandbox.state_hash,
 }
-_CONTENT_TYPE = (b"content-type", b"application/json")
 
 
 class AsgiApp:
@@ -116,9 +130,11 @@ class AsgiApp:
             elif scope["type"] == "websocket":
                 await self.websocket(scope, receive, send)
             return
+        started = perf_counter()
         message = await receive()
         if message["type"] == "http.disconnect":  # the client (or a read deadline) hung up
             return
+        trace = accesslog.Trace(accesslog.request_id(scope.get("headers", ())))
         body: bytes | None = message.get("body", b"")
         if message.get("more_body", False):  # rare for small JSON bodies: read the rest
             body = await _read_rest(receive, message.get("body", b""))
@@ -131,22 +147,53 @@ class AsgiApp:
         elif body is None:
             response = error(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
         else:
+            api_key = api_keys.header_key(scope["headers"])
             try:
-                response = await self.answer(scope["method"], path, scope["query_string"], body)
+                response = await self.answer(
+                    scope["method"], path, scope["query_string"], body, trace, api_key=api_key
+                )
             except Exception:  # answer() handles its own; this guards a worker's forwarding
                 log.exception("unexpected failure on %s %s", scope["method"], path)
                 response = INTERNAL_ERROR
         # An explicit length spares clients chunked decoding of every small JSON answer.
-        headers = [_CONTENT_TYPE, (b"content-length", str(len(response.body)).encode())]
+        headers = [
+            (b"content-type", response.content_type),
+            (b"content-length", str(len(response.body)).encode()),
+            (accesslog.REQUEST_ID_HEADER, trace.request_id),
+            *response.headers,
+        ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
+        if accesslog.enabled():  # after the answer is sent: the line never delays it
+            accesslog.write(scope["method"], path, response.status, perf_counter() - started, trace)
 
-    async def answer(self, method: str, path: str, query_string: bytes, body: bytes) -> Response:
+    async def answer(
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        trace: accesslog.Trace,
+        *,
+        api_key: str | None,
+    ) -> Response:
+        """The answer to one HTTP request; `trace` is filled in for its log line. `api_key`:
+        the request's `PF-API-KEY` header (gateway.api_keys), None without one."""
         raise NotImplementedError
 
     async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A WebSocket upgrade: refused with a 404 envelope unless a subclass serves it."""
-        await websocket.refuse(receive, send, error(404, f"Not found: {scope['path']}"))
+        """A WebSocket upgrade: `/ws` (spec §5) is the subclass's `serve_websocket`; any other
+        path is refused with a 404 envelope."""
+        if normalize(scope["path"]) != websocket.PATH:
+            await websocket.refuse(receive, send, error(404, f"Not found: {scope['path']}"))
+            return
+        try:
+            await self.serve_websocket(scope, receive, send)
+        except Exception:
+            log.exception("unexpected failure on the WebSocket connection")
+
+    async def serve_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -171,9 +218,10 @@ class GatewayApp(AsgiApp):
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         *,
         sandbox: bool = True,
+        on_startup: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """sandbox False: the /sandbox/ routes do not exist (`serve --sandbox off`)."""
-        super().__init__(on_shutdown=on_shutdown)
+        super().__init__(on_startup=on_startup, on_shutdown=on_shutdown)
         self.exchange = exchange
         self._routes = (
             ROUTES
@@ -182,16 +230,15 @@ class GatewayApp(AsgiApp):
         )
         self._paths = frozenset(path for _, path in self._routes)
         self._hub = websocket.hub(exchange)
+        self._stats = exchange.stats
 
-    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """`/ws` (spec §5); any other path is refused as AsgiApp does."""
-        if normalize(scope["path"]) != websocket.PATH:
-            await super().websocket(scope, receive, send)
-            return
-        try:
-            await websocket.serve(self.exchange, self._hub, scope, receive, send)
-        except Exception:
-            log.exception("unexpected failure on the WebSocket connection")
+    async def serve_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await websocket.serve(self.exchange, self._hub, scope, receive, send)
+
+    def ws_connection(self, session: Session, api_key: str | None) -> websocket.Connection:
+        """The session logic of a connection whose socket a gateway worker process holds,
+        upgraded with the `PF-API-KEY` header `api_key`."""
+        return websocket.Connection(self.exchange, self._hub, session, api_key)
 
     async def answer(
         self,
@@ -199,28 +246,67 @@ class GatewayApp(AsgiApp):
         path: str,
         query_string: bytes,
         body: bytes,
+        trace: accesslog.Trace,
         verified: Verified | None = None,
+        *,
+        api_key: str | None = None,
     ) -> Response:
-        """Answer one request. `verified`: the signature verdicts of the gateway worker process
-        that received it (None: verify here). Also reachable as `dispatch`."""
+        """Answer one request, count it for /metrics, and fill in its `trace`. `verified`: the
+        signature verdicts of the gateway worker process that received it (None: verify here);
+        `api_key`: its `PF-API-KEY` header. Also reachable as `dispatch`."""
         path = normalize(path)
+        if api_key is not None:
+            return await self._keyed(method, path, query_string, body, trace, verified, api_key)
+        started = perf_counter()
         handler = self._routes.get((method, path))
         if handler is None:
+            route = metrics.OTHER_ROUTE
             if path in self._paths:
-                return error(405, f"Method {method} not allowed for {path}")
-            return error(404, f"Not found: {path}")
-        query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
-        try:
-            return await handler(self.exchange, Request(method, path, query, body, verified))
-        except WireError as exc:
-            return exc.response
-        except JournalWriteError as exc:
-            return unavailable(str(exc))
-        except Exception:
-            log.exception("unexpected failure on %s %s", method, path)
-            return INTERNAL_ERROR
+                response = error(405, f"Method {method} not allowed for {path}")
+            else:
+                response = error(404, f"Not found: {path}")
+        else:
+            route = path
+            query = dict(parse_qsl(query_string.decode("latin-1"))) if query_string else {}
+            trace.account = query.get("account")
+            try:
+                response = await handler(
+                    self.exchange, Request(method, path, query, body, verified, trace)
+                )
+            except WireError as exc:
+                response = exc.response
+            except JournalWriteError as exc:
+                response = unavailable(str(exc))
+            except Exception:
+                log.exception("unexpected failure on %s %s", method, path)
+                response = INTERNAL_ERROR
+        self._stats.request(route, response.status, perf_counter() - started)
+        return response
 
     dispatch = answer
+
+    async def _keyed(
+        self,
+        method: str,
+        path: str,
+        query_string: bytes,
+        body: bytes,
+        trace: accesslog.Trace,
+        verified: Verified | None,
+        api_key: str,
+    ) -> Response:
+        """A request with an API key: refused (403 bad key, 429 over quota) before anything
+        else, else answered as without it, plus the quota headers when a quota is set."""
+        op = BY_PATH.get(path) if method == "POST" else None
+        refusal, usage = api_keys.admit(self.exchange, api_key, None if op is None else op.op_type)
+        response = (
+            rejected(refusal)
+            if refusal is not None
+            else await self.answer(method, path, query_string, body, trace, verified)
+        )
+        if usage is None:
+            return response
+        return msgspec.structs.replace(response, headers=api_keys.rest_headers(usage))
 
 
 def normalize(path: str) -> str:

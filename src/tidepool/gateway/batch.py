@@ -22,7 +22,7 @@ from typing import Any, cast
 import msgspec
 
 from tidepool.domain.errors import Reject
-from tidepool.engine.commands import Batch, BatchAction
+from tidepool.engine.commands import MAX_BATCH_ACTIONS, Batch, BatchAction
 from tidepool.engine.events import ActionResult
 from tidepool.gateway.envelope import Response, invalid_parameters, ok
 from tidepool.gateway.errors import Rejected, WireError
@@ -31,7 +31,7 @@ from tidepool.gateway.operations import BY_BATCH_ACTION
 from tidepool.gateway.request import Request, decode_json_object
 from tidepool.gateway.signed import command, typed
 
-MAX_ACTIONS = 10
+MAX_ACTIONS = MAX_BATCH_ACTIONS
 
 
 class BatchActionRequest(msgspec.Struct, frozen=True):

@@ -15,9 +15,14 @@ from tidepool.domain.errors import Reject
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
 
+JSON = b"application/json"
+
+
 class Response(msgspec.Struct, frozen=True):
     status: int
     body: bytes
+    headers: tuple[tuple[bytes, bytes], ...] = ()  # beyond content type and length
+    content_type: bytes = JSON  # every answer is JSON but /metrics' Prometheus text
 
 
 def ok(data: Any = None, *, inline: dict[str, Any] | None = None, **after: Any) -> Response:

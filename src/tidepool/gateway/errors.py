@@ -28,5 +28,10 @@ class SignatureRefused(WireError):
     """A signature problem (spec §1.3): REST answers it 400, WebSocket 401 (spec A9)."""
 
 
+class InvalidSigner(SignatureRefused):
+    """The account or agent key is not a public key ("Invalid public key"): REST answers it 400
+    like every signature problem, WebSocket 402 invalid signer (spec A9)."""
+
+
 class AgentNotAuthorized(WireError):
     """An agent signing what only the account's own key may sign: REST 400, WebSocket 403."""

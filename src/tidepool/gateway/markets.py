@@ -49,10 +49,9 @@ NOT_MODELLED = (
     "vaults (lake)",
     "TWAP orders",
     "builder-code fees (accepted and ignored)",
-    "API config keys and IP whitelists",
-    "rate limits",
-    "WebSocket transfer, liquidation and TWAP channels, API-key headers, and WebSocket with "
-    "--workers",
+    "IP whitelists",
+    "rate-limit tiers and heavy-request costs (one configurable quota: serve --rate-limit)",
+    "WebSocket transfer, liquidation and TWAP channels, and WebSocket with --workers",
 )
 
 

@@ -15,7 +15,8 @@ Who may sign:
 - `agent_is_payload` (bind, revoke): `agent_wallet` is the signed subject of the operation, so the
   main key is the signer by construction.
 
-A signed read (`list_agent_wallets`) has no command: `read` answers it from the engine.
+A signed read (`list_agent_wallets`, `list_api_keys`) has no command: `read` answers it from
+the engine (gateway.signed authorizes an agent signer of a read against the bound agents).
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ from tidepool.engine.commands import (
     CreateOrder,
     EditOrder,
 )
-from tidepool.engine.events import Outcome
+from tidepool.engine.events import ApiKeyCreated, Outcome
 from tidepool.gateway import translate
+from tidepool.gateway.api_keys import list_api_keys
 from tidepool.gateway.envelope import OK_EMPTY, Response, ok, rejected
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.request import API
 from tidepool.pacifica.requests import (
     AgentWalletRequest,
+    ApiKeyRequest,
     CancelAllOrdersRequest,
     CancelOrderRequest,
     CancelStopOrderRequest,
@@ -78,6 +81,14 @@ def cancelled_count_answer(outcome: Outcome) -> Response:
         return rejected(outcome.reject)
     count = outcome.cancelled_count or 0
     return ok({"cancelled_count": count}, inline={"cancelled_count": count})
+
+
+def api_key_answer(outcome: Outcome) -> Response:
+    """create_api_key: `{"api_key": "<key>"}`, the key its command carried (spec §3.7)."""
+    if outcome.reject is not None:
+        return rejected(outcome.reject)
+    (created,) = (e for e in outcome.events if isinstance(e, ApiKeyCreated))
+    return ok({"api_key": created.api_key})
 
 
 def ws_order_ref(cmd: Command, outcome: Outcome) -> dict[str, Any]:
@@ -159,6 +170,13 @@ OPERATIONS: tuple[Operation, ...] = (
               translate.revoke_all_agent_wallets, empty_answer, main_key_only=True),
     Operation("list_agent_wallets", f"{API}/agent/list", EmptyPayloadRequest,
               read=list_agent_wallets, main_key_only=True),
+    # API config keys: an agent may sign them (Hummingbot's connector does, at start-up).
+    Operation("create_api_key", f"{API}/account/api_keys/create", EmptyPayloadRequest,
+              translate.create_api_key, api_key_answer),
+    Operation("revoke_api_key", f"{API}/account/api_keys/revoke", ApiKeyRequest,
+              translate.revoke_api_key, empty_answer),
+    Operation("list_api_keys", f"{API}/account/api_keys", EmptyPayloadRequest,
+              read=list_api_keys),
 )  # fmt: skip
 
 BY_PATH: dict[str, Operation] = {op.path: op for op in OPERATIONS}

@@ -19,16 +19,19 @@ process, as for a single-process server.
 
 from __future__ import annotations
 
+from typing import Any
+
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from tidepool.gateway import ws_trading
 from tidepool.gateway.app import normalize
 from tidepool.gateway.batch import MAX_ACTIONS, BatchRequest
 from tidepool.gateway.errors import WireError
 from tidepool.gateway.operations import BY_BATCH_ACTION, BY_PATH
 from tidepool.gateway.request import API, Triple, Verified, decode_json_object
 from tidepool.gateway.signed import authenticate, typed
-from tidepool.gateway.verify import VerifyPolicy, ed25519_check
+from tidepool.gateway.verify import SignatureCheck, VerifyPolicy, ed25519_check
 
 BATCH_PATH = f"{API}/orders/batch"
 
@@ -43,9 +46,46 @@ def verdicts(method: str, path: str, body: bytes) -> Verified:
     return frozenset(preverify(normalize(path), body))
 
 
+def ws_verdicts(data: bytes) -> Verified:
+    """What a worker sends along with a WebSocket frame: for a trading operation
+    (`{"id", "params": {"<op>": {...}}}`, gateway/ws_trading.py), the triples of its body or of
+    each action of its batch; empty for anything else."""
+    found: list[Triple] = []
+    try:
+        frame = decode_json_object(data)
+        params = frame.get("params")
+        if frame.get("method") is not None or not isinstance(params, dict) or len(params) != 1:
+            return frozenset()
+        ((op_type, body),) = params.items()
+        if not isinstance(body, dict):
+            return frozenset()
+        if op_type == ws_trading.BATCH:
+            _batch(body, _collector(found))
+        elif op_type in ws_trading.WS_OPERATIONS:
+            op = ws_trading.WS_OPERATIONS[op_type]
+            authenticate(body, op, _NO_CLOCK, _ANY_PROFILE, _collector(found))
+    except WireError:
+        pass  # the engine process meets the same problem and answers it
+    return frozenset(found)
+
+
 def preverify(path: str, body: bytes) -> list[Triple]:
     """The verified (public key, signature, message) triples of a POST to `path`."""
     found: list[Triple] = []
+    check = _collector(found)
+    op = BY_PATH.get(path)
+    try:
+        if op is not None:
+            authenticate(decode_json_object(body), op, _NO_CLOCK, _ANY_PROFILE, check)
+        elif path == BATCH_PATH:
+            _batch(decode_json_object(body), check)
+    except WireError:
+        pass  # the engine process meets the same problem and answers it
+    return found
+
+
+def _collector(found: list[Triple]) -> SignatureCheck:
+    """An ed25519 check that records each triple that passed in `found`."""
 
     def check(signature: Signature, public_key: Pubkey, message: bytes) -> bool:
         if ed25519_check(signature, public_key, message):
@@ -53,17 +93,13 @@ def preverify(path: str, body: bytes) -> list[Triple]:
             return True
         return False
 
-    op = BY_PATH.get(path)
-    try:
-        if op is not None:
-            authenticate(decode_json_object(body), op, _NO_CLOCK, _ANY_PROFILE, check)
-        elif path == BATCH_PATH:
-            request = typed(decode_json_object(body), BatchRequest)
-            for action in request.actions[:MAX_ACTIONS]:
-                op = BY_BATCH_ACTION.get(action.type)
-                if op is None:
-                    break
-                authenticate(action.data, op, _NO_CLOCK, _ANY_PROFILE, check)
-    except WireError:
-        pass  # the engine process meets the same problem and answers it
-    return found
+    return check
+
+
+def _batch(raw: dict[str, Any], check: SignatureCheck) -> None:
+    request = typed(raw, BatchRequest)
+    for action in request.actions[:MAX_ACTIONS]:
+        op = BY_BATCH_ACTION.get(action.type)
+        if op is None:
+            break
+        authenticate(action.data, op, _NO_CLOCK, _ANY_PROFILE, check)

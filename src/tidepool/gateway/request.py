@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.envelope import bad_request
 from tidepool.gateway.errors import WireError
 
@@ -26,6 +27,7 @@ class Request:
     query: dict[str, str]
     body: bytes
     verified: Verified | None = None  # None: this process verifies for itself
+    trace: Trace | None = None  # what the request's log line says (None: no line, e.g. WS)
 
 
 MAX_JSON_DEPTH = 32  # a batch body is 5 levels deep; Pacifica's bodies never come close

@@ -22,8 +22,9 @@ from solders.signature import Signature
 from tidepool.domain.errors import AGENT_NOT_AUTHORIZED
 from tidepool.engine.commands import Auth, Command, SignatureRecord
 from tidepool.gateway.envelope import Response, bad_request, invalid_parameters, rejected
-from tidepool.gateway.errors import AgentNotAuthorized, SignatureRefused, WireError
+from tidepool.gateway.errors import AgentNotAuthorized, InvalidSigner, SignatureRefused, WireError
 from tidepool.gateway.exchange import Exchange
+from tidepool.gateway.explain import explain
 from tidepool.gateway.operations import Operation
 from tidepool.gateway.request import Request, Verified, decode_json_object
 from tidepool.gateway.verify import (
@@ -35,6 +36,7 @@ from tidepool.gateway.verify import (
     ed25519_check,
     verify_signature,
 )
+from tidepool.pacifica import INVALID_PUBLIC_KEY
 from tidepool.pacifica.requests import Signed
 
 T = TypeVar("T", bound=msgspec.Struct)
@@ -71,7 +73,8 @@ def authenticate(
             check=check,
         )
     except SignatureError as exc:
-        raise SignatureRefused(bad_request(exc.message, exc.error_id)) from None
+        refusal = InvalidSigner if exc.message == INVALID_PUBLIC_KEY else SignatureRefused
+        raise refusal(bad_request(exc.message, exc.error_id)) from None
     return body, use
 
 
@@ -89,9 +92,20 @@ _MAIN_KEY = Signer(UNSET, UNSET)
 def verify(ex: Exchange, req: Request, raw: dict[str, Any], op: Operation) -> tuple[Signed, Signer]:
     """Authenticate one signed body of `req` (the request's own, or a batch action's `data`)."""
     check = ed25519_check if req.verified is None else partial(_preverified, req.verified)
-    body, use = authenticate(
-        raw, op, ex.clock.now_ms(), ex.policy, check, replay_guard=ex.replay_guard
-    )
+    trace = req.trace
+    if trace is not None:
+        account = raw.get("account")
+        trace.account = account if isinstance(account, str) else None
+    try:
+        body, use = authenticate(
+            raw, op, ex.clock.now_ms(), ex.policy, check, replay_guard=ex.replay_guard
+        )
+    except SignatureRefused as exc:
+        if ex.explain_auth and trace is not None:
+            # The wire message is the check that failed (this is the failure path only).
+            check = msgspec.json.decode(exc.response.body)["error"]
+            trace.auth = explain(ex, raw, op, check)
+        raise
     agent: str | UnsetType = UNSET if use.signer == body.account else use.signer
     if agent is not UNSET and op.main_key_only:
         raise AgentNotAuthorized(rejected(AGENT_NOT_AUTHORIZED))
@@ -118,10 +132,20 @@ def route(op: Operation) -> Callable[[Exchange, Request], Awaitable[Response]]:
     async def handle(ex: Exchange, req: Request) -> Response:
         raw = decode_json_object(req.body)
         if op.read is not None:
-            body, _ = verify(ex, req, raw, op)
+            body, signer = verify(ex, req, raw, op)
+            # No command, so no engine to authorize an agent signer: checked here, on the
+            # agents bound now, as the engine would.
+            agent = signer.agent_wallet
+            if isinstance(agent, str) and not ex.engine.is_agent(body.account, agent):
+                raise AgentNotAuthorized(rejected(AGENT_NOT_AUTHORIZED))
             return op.read(ex, body)
         assert op.answer is not None
-        return op.answer(await ex.pipeline.submit(command(ex, req, raw, op)))
+        cmd = command(ex, req, raw, op)
+        outcome = await ex.pipeline.submit(cmd)
+        if req.trace is not None:
+            named = getattr(cmd, "order_id", None)  # a cancel's or an edit's order
+            req.trace.order_id = outcome.order_id if outcome.order_id is not None else named
+        return op.answer(outcome)
 
     handle.__name__ = op.op_type
     return handle

@@ -26,23 +26,27 @@ from tidepool.engine.commands import (
     CancelOrder,
     CancelStopOrder,
     Command,
+    CreateApiKey,
     CreateMarketOrder,
     CreateOrder,
     CreateStopOrder,
     EditOrder,
     RevokeAgent,
     RevokeAllAgents,
+    RevokeApiKey,
     SetPositionTpsl,
     StopLeg,
     UpdateLeverage,
     UpdateMarginMode,
 )
+from tidepool.gateway.api_keys import new_api_key
 from tidepool.gateway.envelope import bad_request, invalid_parameters
 from tidepool.gateway.errors import Rejected, WireError
 from tidepool.gateway.exchange import Exchange
 from tidepool.pacifica import is_public_key
 from tidepool.pacifica.requests import (
     AgentWalletRequest,
+    ApiKeyRequest,
     CancelAllOrdersRequest,
     CancelOrderRequest,
     CancelStopOrderRequest,
@@ -290,3 +294,12 @@ def revoke_agent_wallet(ex: Exchange, body: AgentWalletRequest) -> Command:
 
 def revoke_all_agent_wallets(ex: Exchange, body: EmptyPayloadRequest) -> Command:
     return RevokeAllAgents(account=body.account)
+
+
+def create_api_key(ex: Exchange, body: EmptyPayloadRequest) -> Command:
+    """The key is drawn here, not in the engine: the command carries it (gateway.api_keys)."""
+    return CreateApiKey(account=body.account, api_key=new_api_key(body.account))
+
+
+def revoke_api_key(ex: Exchange, body: ApiKeyRequest) -> Command:
+    return RevokeApiKey(account=body.account, api_key=body.api_key)

@@ -9,7 +9,7 @@
 |                         | `[]` when none), top-level `li`: at once, then on change         |
 | `account_info`          | `{"ae","as","aw","b","f","mu","cm","oc","pb","pc","sc","sb","t"}`:|
 |                         | at once, then after each change of balance, position, orders or  |
-|                         | leverage                                                         |
+|                         | leverage, and after a mark move that changed one of its values   |
 | `account_order_updates` | one item per order change, in engine order (new events only)     |
 | `account_trades`        | one item per fill of the account (new events only)               |
 | `account_margin`        | `{"u","t","s","i"}` when a market's margin mode changes          |
@@ -39,9 +39,10 @@ from tidepool.gateway import views
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.ws_fanout import Channel, ChannelKey, encoder
 from tidepool.gateway.ws_session import Session
-from tidepool.runtime.bus import Delivery
+from tidepool.runtime.bus import Delivery, Topic
 
 _TERMINAL = frozenset({"filled", "cancelled", "rejected"})
+_MARKS: Topic = ("prices", "")  # every mark change, of any market
 
 
 def _short(item: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -108,8 +109,16 @@ class _StateChannel(Channel):
     def push(self, delivery: Delivery) -> None:
         if delivery.seq == self._last_seq:
             return
+        message = self.message()
+        if self.unchanged(delivery, message):
+            return
         self._last_seq = delivery.seq
-        self.broadcast(self.message())
+        self.broadcast(message)
+
+    def unchanged(self, delivery: Delivery, message: dict[str, Any]) -> bool:
+        """Whether the push may be skipped: by default every command that touched the
+        account is pushed."""
+        return False
 
     @property
     def account(self) -> str:
@@ -156,7 +165,15 @@ class PositionsChannel(_StateChannel):
 
 
 class InfoChannel(_StateChannel):
-    """`account_info`: GET /account's values under the short keys."""
+    """`account_info`: GET /account's values under the short keys.
+
+    A mark move changes the equity of an account holding a position there (and what it may
+    spend) without any event of the account: the channel also listens to the mark changes and
+    pushes after one when a value other than the time differs from the last one it showed."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._shown = _values(self.message())  # what subscribers saw last
 
     def message(self) -> dict[str, Any]:
         engine = self.ex.engine
@@ -164,6 +181,17 @@ class InfoChannel(_StateChannel):
         cfg = engine.config
         item = views.account(summary, cfg.maker_fee, cfg.taker_fee, self.ex.clock.now_ms())
         return {"channel": "account_info", "data": _short(item, _INFO_KEYS)}
+
+    def unchanged(self, delivery: Delivery, message: dict[str, Any]) -> bool:
+        values = _values(message)
+        same = values == self._shown
+        self._shown = values
+        return same and delivery.topic == _MARKS
+
+
+def _values(message: dict[str, Any]) -> dict[str, Any]:
+    """An account_info push's values but its time."""
+    return {key: value for key, value in message["data"].items() if key != "t"}
 
 
 class _Progress:
@@ -332,6 +360,9 @@ SOURCES = frozenset(_CHANNELS)
 
 def open_account_channel(ex: Exchange, key: ChannelKey) -> Channel:
     """The channel of `(source, account)`."""
-    cls, topics = _CHANNELS[str(key[0])]
+    cls, names = _CHANNELS[str(key[0])]
     account = str(key[1])
-    return cls(ex, key, *((topic, account) for topic in topics))
+    topics = [(name, account) for name in names]
+    if cls is InfoChannel:
+        topics.append(_MARKS)  # equity moves with the marks
+    return cls(ex, key, *topics)

@@ -12,6 +12,8 @@ costs the sequencer one check.
 Pushes of a topic go out in engine order, each with the `li` of the command that caused it
 (spec A8). If the channel's own bus queue overflows (its task starved for CHANNEL_BACKLOG
 commands), its sessions are closed with 1011, since they would otherwise miss pushes silently.
+A sandbox revert or reset (the StateReplaced event) closes them with 1012: their snapshots and
+`li` no longer hold, and a reconnect gets fresh ones.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import msgspec
 
+from tidepool.engine.events import StateReplaced
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery, Topic
@@ -33,6 +36,8 @@ ChannelKey = tuple[str | int, ...]
 CHANNEL_BACKLOG = 1 << 16  # deliveries a channel task may fall behind before it gives up
 
 encoder = msgspec.json.Encoder(decimal_format="string")
+# The close reason of a sandbox revert or reset (code 1012, "service restart").
+STATE_REPLACED = "sandbox state replaced (revert or reset): reconnect and resubscribe"
 
 
 class Channel:
@@ -63,6 +68,12 @@ class Channel:
 
     async def _run(self) -> None:
         async for delivery in self._sub:
+            if delivery.events and type(delivery.events[0]) is StateReplaced:
+                # A sandbox revert or reset: what the subscribers hold is void and ids go back
+                # (`li` too), so they reconnect and start again from fresh snapshots.
+                for session in tuple(self.sessions):
+                    session.close(1012, STATE_REPLACED)
+                continue
             try:
                 self.push(delivery)
             except Exception:  # a bug in one push must not end the stream for everyone

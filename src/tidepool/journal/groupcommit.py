@@ -15,6 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -30,6 +31,7 @@ class GroupCommitter:
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self.fsync_count = 0
+        self.fsync_seconds = 0.0  # summed, as waiters see it (thread hand-off included)
 
     async def wait_durable(self, seq: int) -> None:
         if self._failure is not None:
@@ -51,7 +53,9 @@ class GroupCommitter:
         try:
             while self._waiters:
                 target = self._written()
+                started = time.perf_counter()
                 await asyncio.to_thread(self._sync)
+                self.fsync_seconds += time.perf_counter() - started
                 self.fsync_count += 1
                 self._synced = target
                 while self._waiters and self._waiters[0][0] <= target:

@@ -131,7 +131,14 @@ class AgentWalletRequest(Signed, frozen=True):
 
 
 class EmptyPayloadRequest(Signed, frozen=True):
-    """list_agent_wallets, revoke_all_agent_wallets: payload `{}`."""
+    """list_agent_wallets, revoke_all_agent_wallets, create_api_key, list_api_keys: payload
+    `{}`."""
+
+
+class ApiKeyRequest(Signed, frozen=True):
+    """revoke_api_key: the key to revoke (the official SDK's rest/api_config_keys.py)."""
+
+    api_key: str
 
 
 class FaucetRequest(msgspec.Struct, frozen=True):
@@ -139,9 +146,29 @@ class FaucetRequest(msgspec.Struct, frozen=True):
     amount: str
 
 
-class MarkPriceRequest(msgspec.Struct, frozen=True):
-    symbol: str
-    price: str
+class BalanceRequest(msgspec.Struct, frozen=True):
+    account: str
+    balance: str
+
+
+class MarkPriceRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One mark (`symbol`, `price`) or several (`prices`: symbol -> price), not both."""
+
+    symbol: str | None = None
+    price: str | None = None
+    prices: dict[str, str] | None = None
+
+
+class TimeRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Exactly one of the three."""
+
+    advance_ms: int | None = None
+    set_ms: int | None = None
+    freeze: bool | None = None
+
+
+class RevertRequest(msgspec.Struct, frozen=True):
+    id: int
 
 
 def payload_fields(struct_type: type[msgspec.Struct]) -> frozenset[str]:

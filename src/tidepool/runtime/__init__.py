@@ -5,7 +5,7 @@ Reads whose cost grows with the whole state run in forked children (forkread).
 """
 
 from tidepool.runtime.bus import Bus, Delivery, Subscription, Topic
-from tidepool.runtime.clock import Clock, ManualClock, SystemClock
+from tidepool.runtime.clock import Clock, ManualClock, SandboxClock, SystemClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Durability, Sequencer
 from tidepool.runtime.speedbump import Speedbump
@@ -17,6 +17,7 @@ __all__ = [
     "Durability",
     "ManualClock",
     "Pipeline",
+    "SandboxClock",
     "Sequencer",
     "Speedbump",
     "Subscription",

@@ -16,6 +16,7 @@ events once (`Bus.publish`). Topics follow Pacifica's WebSocket channels (spec Â
 | ("account_info", account)          | balance and position changes                       |
 | ("account_margin", account)        | margin mode / leverage changes                     |
 | ("account_leverage", account)      | the same                                           |
+| every topic with a subscriber      | StateReplaced (a sandbox revert or reset)          |
 
 The order topics also carry the command's changes to the account's orders: one immutable
 history entry per change (engine `order_updates_since`), each showing the order as that change
@@ -51,6 +52,7 @@ from tidepool.engine.events import (
     OrderCancelled,
     OrderFilled,
     PositionChanged,
+    StateReplaced,
     StopTriggered,
 )
 from tidepool.engine.views import HistoryEntry
@@ -127,6 +129,11 @@ class Subscription:
     def close(self) -> None:
         self._bus.unsubscribe(self)
 
+    @property
+    def pending(self) -> int:
+        """Deliveries queued and not read yet."""
+        return self._queue.qsize()
+
     async def get(self) -> Delivery | None:
         """The next delivery, or None once closed (what was queued before is read first)."""
         if self.closed is not None and self._queue.empty():
@@ -175,6 +182,10 @@ class Bus:
             return
         by_topic: dict[Topic, list[Event]] = {}
         for event in events:
+            if type(event) is StateReplaced:  # every subscriber's state is void
+                for topic in self._by_topic:
+                    by_topic.setdefault(topic, []).append(event)
+                continue
             for topic in topics_of(event):
                 if topic in self._by_topic:
                     by_topic.setdefault(topic, []).append(event)

@@ -35,13 +35,25 @@ class Pipeline:
     def __init__(self, sequencer: Sequencer, speedbump: Speedbump = OFF) -> None:
         self.sequencer = sequencer
         self.speedbump = speedbump
+        # Commands submitted and not answered yet (the queue depth /metrics shows), and of
+        # those the ones still waiting out the speedbump: plain ints, a few ns per command.
+        self.in_flight = 0
+        self.in_speedbump = 0
 
     async def submit(self, cmd: Command) -> Outcome:
-        if isinstance(cmd, CancelAllOrders) and cmd.limit is None:
-            return await self._cancel_all(cmd)
-        if delayed(cmd):
-            await self.speedbump.wait()
-        return await self.sequencer.submit(cmd)
+        self.in_flight += 1
+        try:
+            if isinstance(cmd, CancelAllOrders) and cmd.limit is None:
+                return await self._cancel_all(cmd)
+            if delayed(cmd):
+                self.in_speedbump += 1
+                try:
+                    await self.speedbump.wait()
+                finally:
+                    self.in_speedbump -= 1
+            return await self.sequencer.submit(cmd)
+        finally:  # answered, refused, or failed (SequencerStopped): out of the queue either way
+            self.in_flight -= 1
 
     async def _cancel_all(self, cmd: CancelAllOrders) -> Outcome:
         # The scope is fixed when the request is taken: orders that arrive while the chunks run

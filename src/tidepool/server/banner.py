@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import TextIO
 
 import msgspec
-from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
@@ -47,6 +46,7 @@ class Banner(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     seed: int
     markets: tuple[MarketRow, ...] = ()
     accounts: tuple[AccountRow, ...]
+    market_maker: str | None = None  # its account's public key, with `serve --market-maker`
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,11 @@ def _lines(banner: Banner) -> list[str]:
     if banner.markets:
         marks = "  ".join(f"[bold]{escape(m.symbol)}[/] {m.mark_price:f}" for m in banner.markets)
         lines.append(f"[bold]Markets[/]    {marks}")
+    if banner.market_maker is not None:
+        lines.append(
+            f"[bold]Maker[/]      [green]{escape(banner.market_maker)}[/] "
+            "[dim](quotes around each mark: market orders fill at once)[/]"
+        )
     lines.append(f"[bold]Seed[/]       {banner.seed} [dim](dev accounts and speedbump delays)[/]")
     lines.append(
         f"[bold]Dev accounts ({len(banner.accounts)})[/]: index, public key, secret key, USDC"
@@ -112,6 +117,9 @@ def show(banner: Banner, out: TextIO) -> None:
     if not out.isatty():
         out.write(plain(banner))
         return
+    # Imported here: rich's console is ~25 ms of start-up, and piped output (CI) never needs it.
+    from rich.console import Console
+
     console = Console(file=out, highlight=False)
     for line in _lines(banner):
         # soft_wrap: a long key is left whole for the terminal to wrap, so it copies as one.

@@ -17,7 +17,7 @@ from tidepool.config import Config
 from tidepool.gateway.app import GatewayApp
 from tidepool.server.banner import Listening
 from tidepool.server.errors import CannotStart
-from tidepool.server.exchange import announce, build_exchange, fund_new_state
+from tidepool.server.exchange import announce, build_exchange, fund_new_state, liquidity
 from tidepool.server.httpguard import http_config
 
 log = logging.getLogger("tidepool")
@@ -77,6 +77,12 @@ def serve(cfg: Config) -> None:
     # Its own event loop, run to the end before uvicorn's: the sequencer keeps no loop between
     # commands (the group committer's task ends with its last waiter).
     asyncio.run(fund_new_state(exchange, cfg))
-    app = GatewayApp(exchange, on_shutdown=exchange.sequencer.close, sandbox=cfg.sandbox)
+    tap = liquidity(exchange, cfg)  # runs on uvicorn's loop: started by the lifespan
+
+    async def shutdown() -> None:
+        await tap.stop()
+        await exchange.sequencer.close()
+
+    app = GatewayApp(exchange, shutdown, sandbox=cfg.sandbox, on_startup=tap.start)
     announce(exchange, cfg, listening)
-    _Server(http_config(app, websocket=True)).run(sockets=[sock])
+    _Server(http_config(app)).run(sockets=[sock])

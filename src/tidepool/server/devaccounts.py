@@ -18,6 +18,7 @@ from tidepool.gateway.exchange import Exchange
 
 # Domain separation: these bytes never collide with another use of sha256 over a seed.
 _DOMAIN = b"tidepool dev account"
+_MAKER_DOMAIN = b"tidepool market maker"  # `serve --market-maker`'s account: no dev account
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,19 @@ class DevAccount:
 def dev_accounts(seed: int, count: int) -> tuple[DevAccount, ...]:
     """Account i's 32-byte ed25519 seed is sha256(domain, seed, i), each as fixed-width bytes
     so that no two (seed, i) pairs hash the same input."""
+    return tuple(DevAccount(i, _derive(_DOMAIN, seed, i)) for i in range(count))
+
+
+def market_maker_account(seed: int) -> DevAccount:
+    """The account `serve --market-maker` quotes from: derived from the seed like the dev
+    accounts, under its own domain, so it is none of them whatever --accounts says."""
+    return DevAccount(0, _derive(_MAKER_DOMAIN, seed, 0))
+
+
+def _derive(domain: bytes, seed: int, index: int) -> Keypair:
     seed_bytes = seed.to_bytes(8, "big")  # --seed is in [0, 2**64)
-    return tuple(
-        DevAccount(
-            i,
-            Keypair.from_seed(hashlib.sha256(_DOMAIN + seed_bytes + i.to_bytes(4, "big")).digest()),
-        )
-        for i in range(count)
+    return Keypair.from_seed(
+        hashlib.sha256(domain + seed_bytes + index.to_bytes(4, "big")).digest()
     )
 
 

@@ -8,14 +8,16 @@ import sys
 
 from tidepool.config import Config
 from tidepool.engine.engine import EngineConfig
-from tidepool.gateway.exchange import Exchange
+from tidepool.gateway.exchange import DevKeys, Exchange
+from tidepool.gateway.ratelimit import RateMeter
 from tidepool.gateway.verify import VerifyPolicy
-from tidepool.runtime.clock import SystemClock
+from tidepool.liquidity.running import Liquidity
+from tidepool.runtime.clock import SandboxClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import Speedbump
 from tidepool.server.banner import Banner, Listening, MarketRow, rows, show, to_json
-from tidepool.server.devaccounts import dev_accounts, fund_dev_accounts
+from tidepool.server.devaccounts import dev_accounts, fund_dev_accounts, market_maker_account
 from tidepool.server.errors import CannotStart
 from tidepool.server.replays import journal_retention_ms, replay_guard_at_boot
 
@@ -43,7 +45,7 @@ def build_exchange(cfg: Config) -> Exchange:
 
 
 def _build(cfg: Config) -> Exchange:
-    clock = SystemClock()
+    clock = SandboxClock()
     policy = VerifyPolicy(strict=cfg.strict_auth)
     sequencer = Sequencer.open(
         cfg.state_dir,
@@ -54,13 +56,18 @@ def _build(cfg: Config) -> Exchange:
         cfg.snapshot_every,
         retain_journal_ms=journal_retention_ms(policy),
     )
+    clock.follow(sequencer.engine.clock_mark())  # the sandbox time the state dir holds
     speedbump = Speedbump(cfg.speedbump_ms // 2, cfg.speedbump_ms, cfg.seed)
+    accounts = dev_accounts(cfg.seed, cfg.accounts)
     return Exchange(
         pipeline=Pipeline(sequencer, speedbump),
         clock=clock,
         markets={m.symbol: m for m in cfg.markets},
         policy=policy,
         replay_guard=replay_guard_at_boot(cfg, policy, clock.now_ms()),  # after recovery
+        meter=RateMeter(cfg.rate_limit),
+        explain_auth=cfg.explain_auth,
+        dev=DevKeys(tuple((a.public_key, a.secret_key) for a in accounts), cfg.balance),
     )
 
 
@@ -68,6 +75,13 @@ async def fund_new_state(exchange: Exchange, cfg: Config) -> None:
     """Both layouts call this after build_exchange and before announcing: the dev accounts are
     funded by the time a client can learn the port."""
     await fund_dev_accounts(exchange, dev_accounts(cfg.seed, cfg.accounts), cfg.balance)
+
+
+def liquidity(exchange: Exchange, cfg: Config) -> Liquidity:
+    """The market maker and price walk of `--market-maker` / `--price-walk` (both layouts start
+    it on the engine process's loop before serving, and stop it before the sequencer closes)."""
+    maker = market_maker_account(cfg.seed).public_key
+    return Liquidity(exchange.pipeline, cfg.markets, cfg.seed, cfg.liquidity, maker)
 
 
 def announce(exchange: Exchange, cfg: Config, listening: Listening) -> None:
@@ -81,6 +95,9 @@ def announce(exchange: Exchange, cfg: Config, listening: Listening) -> None:
         accounts=rows(accounts, [engine.balance(a.public_key) for a in accounts]),
         urls=listening.urls,
         markets=tuple(MarketRow(s, engine.mark_price(s)) for s in exchange.markets),
+        market_maker=(
+            market_maker_account(cfg.seed).public_key if cfg.liquidity.market_maker else None
+        ),
     )
     if cfg.config_out is not None:
         try:

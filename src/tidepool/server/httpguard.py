@@ -14,10 +14,9 @@ protocol adds, per connection:
 
 The time a request spends in Tidepool itself (the speedbump, a journal fsync) is not limited.
 
-WebSocket: the single-process layout hands an upgrade to `TidepoolWebSocketProtocol`
-(server/wsprotocol.py), after disarming the read deadline (the connection is no longer HTTP's).
-Gateway worker processes do not serve WebSocket yet: there an upgrade is answered as a plain HTTP
-request, without a warning in the log, so the app answers it 404.
+WebSocket: an upgrade goes to `TidepoolWebSocketProtocol` (server/wsprotocol.py), in the single
+process and in each gateway worker process alike, after disarming the read deadline (the
+connection is no longer HTTP's). It counts against the same connection cap.
 """
 
 from __future__ import annotations
@@ -107,9 +106,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.read_deadline = None
         super().handle_websocket_upgrade()
 
-    def _unsupported_upgrade_warning(self) -> None:
-        """An upgrade uvicorn is not set up for is answered as plain HTTP; nothing to log."""
-
     def _sweep(self) -> None:
         """Close every connection of this process past its read deadline, then again in a
         second; stops when the process has no connections left (the next one restarts it)."""
@@ -124,15 +120,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._sweeping.discard(self.loop)
 
 
-def http_config(app: Any, *, websocket: bool = False) -> uvicorn.Config:
-    """uvicorn as every Tidepool HTTP process runs it (the single process and each worker).
-    websocket: serve WebSocket upgrades (the single process); otherwise they are plain HTTP."""
+def http_config(app: Any) -> uvicorn.Config:
+    """uvicorn as every Tidepool HTTP process runs it (the single process and each worker)."""
     GuardedHttpProtocol.max_connections = connection_limit()
     return uvicorn.Config(
         app,
         loop="uvloop",
         http=GuardedHttpProtocol,
-        ws=TidepoolWebSocketProtocol if websocket else "none",
+        ws=TidepoolWebSocketProtocol,
         ws_max_size=WS_MAX_FRAME_BYTES,
         ws_per_message_deflate=False,
         # No keep-alive pings from the server (Pacifica sends none): a client's pong would count
@@ -140,7 +135,8 @@ def http_config(app: Any, *, websocket: bool = False) -> uvicorn.Config:
         ws_ping_interval=None,
         lifespan="on",
         log_level="warning",
-        access_log=False,
+        log_config=None,  # uvicorn's lines go through the server's own layout (server.logsetup)
+        access_log=False,  # the access line is Tidepool's (gateway.accesslog)
         timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=5,
         # X-Forwarded-* rewriting is for servers behind a proxy; Tidepool never reads the

@@ -9,8 +9,11 @@ GatewayApp.dispatch a single-process server uses, trusting the workers' ed25519 
 (gateway.preverify). Ordering, durability and answers are therefore exactly those of the
 single-process server: one writer, commands journaled before they are answered.
 
-A worker that dies is restarted; SIGINT/SIGTERM stops the workers (they finish what they hold),
-then writes the final snapshot and exits 0.
+WebSocket: the workers hold the sockets, this process runs the session logic and the channels
+for every worker's connections (server/wsremote.py).
+
+A worker that dies is restarted (its WebSocket connections end with it); SIGINT/SIGTERM stops the
+workers (they finish what they hold), then writes the final snapshot and exits 0.
 """
 
 from __future__ import annotations
@@ -27,19 +30,27 @@ import msgspec
 import uvloop
 
 from tidepool.config import Config
+from tidepool.gateway.accesslog import Trace
 from tidepool.gateway.app import GatewayApp
 from tidepool.server.banner import Listening
-from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse
+from tidepool.server.link import READY, FrameProtocol, LinkRequest, LinkResponse, ToEngine
+from tidepool.server.wsremote import RemoteConnections
 
 log = logging.getLogger("tidepool.workers")
 
-_decode_request = msgspec.msgpack.Decoder(LinkRequest).decode
+_decode = msgspec.msgpack.Decoder(ToEngine).decode
 _READY_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 10.0
+# Bytes queued to a worker beyond which it is taken to have fallen behind for good: its WebSocket
+# connections are closed (1011) instead of the engine process buffering pushes without bound.
+# Normal bursts stay far below it, as one link frame carries a push for all of a worker's
+# subscribers.
+LINK_BACKLOG_BYTES = 32 << 20
 
 
 class _WorkerLink(FrameProtocol):
-    """The engine's end of one worker's link: each request becomes a task running dispatch."""
+    """The engine's end of one worker's link: each request becomes a task running dispatch;
+    WebSocket frames go to the worker's connections."""
 
     def __init__(self, app: GatewayApp) -> None:
         super().__init__()
@@ -47,9 +58,24 @@ class _WorkerLink(FrameProtocol):
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ws = RemoteConnections(self, app)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert self.transport is not None
+        self.transport.set_write_buffer_limits(high=LINK_BACKLOG_BYTES)
+
+    def pause_writing(self) -> None:
+        log.warning(
+            "a gateway worker fell %d bytes behind; closing its WebSockets", LINK_BACKLOG_BYTES
+        )
+        self._ws.close_all(1011, "server fell behind")
 
     def frame_received(self, frame: bytes) -> None:
-        request = _decode_request(frame)
+        request = _decode(frame)
+        if not isinstance(request, LinkRequest):
+            self._ws.received(request)
+            return
         if request.method == READY:
             if not self.ready.done():
                 self.ready.set_result(None)
@@ -59,13 +85,32 @@ class _WorkerLink(FrameProtocol):
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, request: LinkRequest) -> None:
+        trace = Trace(b"")  # the worker holds the request id and writes the log line
         response = await self._app.dispatch(
-            request.method, request.path, request.query, request.body, request.verified
+            request.method,
+            request.path,
+            request.query,
+            request.body,
+            trace,
+            request.verified,
+            api_key=request.api_key,
         )
-        self.send(LinkResponse(request.id, response.status, response.body))
+        self.send(
+            LinkResponse(
+                request.id,
+                response.status,
+                response.body,
+                response.content_type,
+                response.headers,
+                trace.account,
+                trace.order_id,
+                trace.auth,
+            )
+        )
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self._ws.worker_gone()
         if not self.lost.done():
             self.lost.set_result(None)
 
@@ -97,6 +142,7 @@ class _Worker:
             str(theirs.fileno()),
             "--log-level",
             self._cfg.log_level,
+            *(["--log-json"] if self._cfg.log_json else []),
         ]
         # A new session: a terminal's Ctrl-C reaches only this process, which then stops the
         # workers in order (after their last answers), instead of all at once.
@@ -135,10 +181,12 @@ class _Worker:
 
 
 async def _run(cfg: Config, listener: socket.socket, listening: Listening) -> None:
-    from tidepool.server.exchange import announce, build_exchange, fund_new_state
+    from tidepool.server.exchange import announce, build_exchange, fund_new_state, liquidity
 
     exchange = build_exchange(cfg)
     await fund_new_state(exchange, cfg)
+    tap = liquidity(exchange, cfg)
+    await tap.start()
     app = GatewayApp(exchange, sandbox=cfg.sandbox)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -150,6 +198,7 @@ async def _run(cfg: Config, listener: socket.socket, listening: Listening) -> No
         announce(exchange, cfg, listening)
         await _supervise(workers, stop)
     finally:
+        await tap.stop()
         for w in workers:
             w.terminate()
         await asyncio.gather(*(w.wait(_STOP_TIMEOUT_S) for w in workers))
