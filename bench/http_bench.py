@@ -12,9 +12,9 @@ Order of the runs:
    saturation (they rest, building the book); signed cancels of those orders by client order id
    at a fixed rate (latency), then at saturation; then the verify ceiling again, right after,
    because the shared VM's speed drifts over minutes: the target uses the mean of both.
-3. The same as 2 with `--market-maker --price-walk` (MAKER_ARGS): the maker re-quotes on every
-   mark change (30 a second) while creates and cancels run at saturation; the target compares
-   its cancels with those of 2 (issue 15: within 5 %).
+3. Creates and cancels at saturation as in 2, against a fresh server with `--market-maker
+   --price-walk` (MAKER_ARGS): the maker re-quotes on every mark change (30 a second) while
+   they run; the target compares its cancels with those of 2 (issue 15: within 5 %).
 4. The `--workers 2` layout, unpinned on both CPUs (so it shares CPU 1 with the load generator):
    the verify ceiling in 2 processes, then creates and cancels at saturation against a fresh
    `tidepool serve --workers 2`.
@@ -22,6 +22,7 @@ Order of the runs:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,8 @@ MAKER_ARGS += ("--walk-volatility-bps", "2")
 WITH_MAKER = "_market_maker"
 _LISTENING = re.compile(r"listening on (http://[\d.]+:(\d+))")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# What else runs against a server while it is measured (bench/ws_bench.py's subscribers)
+Listeners = Callable[["Server"], AbstractContextManager[object]] | None
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -255,15 +260,22 @@ def _tidepool(
     rps_estimate: float,
     label: str = "",
     extra: tuple[str, ...] = (),
+    listeners: Listeners = None,
 ) -> list[dict[str, Any]]:
     """Creates at saturation, then cancels of the orders they left resting (first at the
     plan's fixed rate in one process, unless `label`led), against a fresh server of `layout`
-    started with the `extra` flags; the rows' scenarios end with `label`."""
+    started with the `extra` flags; the rows' scenarios end with `label`; with
+    `listeners(server)` entered for the whole time if given."""
     workers = 2 if layout == WORKERS else 0
     rows: list[dict[str, Any]] = []
     argv = [*tidepool_argv(workdir / f"state-{layout}{label}", workers), *extra]
-    with Server(f"tidepool {layout}", argv, None if workers else SERVER_CPU) as srv:
+    with contextlib.ExitStack() as stack:
+        srv = stack.enter_context(
+            Server(f"tidepool {layout}", argv, None if workers else SERVER_CPU)
+        )
         faucet(srv.url, range(plan.accounts))
+        if listeners is not None:
+            stack.enter_context(listeners(srv))
         book = fixtures.CreateCancelBook(range(plan.accounts))
 
         def run(scenario: str, ops: list[fixtures.Op], rate: float) -> dict[str, Any]:
@@ -305,20 +317,30 @@ def _tidepool(
     return rows
 
 
+def one_process_cancels(
+    plan: Plan, workdir: Path, pool: list[bytes], listeners: Listeners = None
+) -> list[dict[str, Any]]:
+    """The runs the signed-cancel ratio is taken from: the verify ceiling, a one-process
+    Tidepool's creates and cancels (while `listeners(server)` listen, if given), the verify
+    ceiling again."""
+    argv = ceiling_argv("verify")
+    rows = [_saturate_ceiling("verify_ceiling", argv, SERVER_CPU, plan, workdir, pool)]
+    verify_rps = max(100.0, rows[0]["throughput_rps"])
+    rows += _tidepool(plan, workdir, SINGLE, verify_rps, listeners=listeners)
+    rows.append(_saturate_ceiling("verify_ceiling", argv, SERVER_CPU, plan, workdir, pool))
+    return rows
+
+
 def run(quick: bool) -> dict[str, Any]:
     plan = Plan.make(quick)
     workdir = Path(tempfile.mkdtemp(prefix="tidepool-bench-http-"))
     try:
         pool = fixtures.sign_all(fixtures.cancel_pool(plan.ceiling_pool, range(plan.accounts)))
-        rows = [
-            _saturate_ceiling(f"{app}_ceiling", ceiling_argv(app), SERVER_CPU, plan, workdir, pool)
-            for app in ("http", "verify")
-        ]
-        verify_rps = max(100.0, rows[-1]["throughput_rps"])
-        rows += _tidepool(plan, workdir, SINGLE, verify_rps)
+        http = ceiling_argv("http")
+        rows = [_saturate_ceiling("http_ceiling", http, SERVER_CPU, plan, workdir, pool)]
+        rows += one_process_cancels(plan, workdir, pool)
+        verify_rps = max(100.0, rows[1]["throughput_rps"])
         rows += _tidepool(plan, workdir, SINGLE, verify_rps, WITH_MAKER, MAKER_ARGS)
-        again = ceiling_argv("verify")
-        rows.append(_saturate_ceiling("verify_ceiling", again, SERVER_CPU, plan, workdir, pool))
         two = ceiling_argv("verify", 2)
         rows.append(
             {

@@ -16,36 +16,40 @@ def _target(
     return {"name": name, "goal": goal, "value": value, "met": met, "detail": detail}
 
 
-def _runs(report: Report, scenario: str, layout: str = SINGLE, rate: float = 0) -> list[Any]:
+def _runs(runs: list[Any], scenario: str, layout: str = SINGLE, rate: float = 0) -> list[Any]:
     return [
         r
-        for r in report.get("http", {}).get("runs", [])
+        for r in runs
         if r["scenario"] == scenario
         and r.get("layout", SINGLE) == layout
         and r["target_rate"] == rate
     ]
 
 
-def _http(report: Report) -> list[Target]:
-    ceilings = [r["throughput_rps"] for r in _runs(report, "verify_ceiling")]
-    ceiling = sum(ceilings) / len(ceilings) if ceilings else 0.0
-    name = "signed cancels / verify ceiling, one process, journal on"
-    cancels = _runs(report, "cancels")
+def _verify_ceiling(runs: list[Any]) -> tuple[float, str]:
+    """The mean of the one-process verify ceiling's runs, and each run's req/s."""
+    ceilings = [r["throughput_rps"] for r in _runs(runs, "verify_ceiling")]
+    mean = sum(ceilings) / len(ceilings) if ceilings else 0.0
+    return mean, ", ".join(f"{x:.0f}" for x in ceilings)
+
+
+def _cancel_ratio(name: str, runs: list[Any]) -> Target:
+    """Signed cancels at saturation in one process against the verify ceiling of the same runs."""
+    ceiling, each = _verify_ceiling(runs)
+    cancels = _runs(runs, "cancels")
     if not cancels or not ceiling:
-        return [_target(name, ">= 0.8", None, None)]
+        return _target(name, ">= 0.8", None, None)
     rps = cancels[0]["throughput_rps"]
-    each = ", ".join(f"{x:.0f}" for x in ceilings)
-    out = [
-        _target(
-            name,
-            ">= 0.8",
-            rps / ceiling,
-            rps >= 0.8 * ceiling,
-            f"{rps:.0f} / {ceiling:.0f} req/s (ceiling: mean of {each})",
-        )
-    ]
-    workers, two = _runs(report, "cancels", WORKERS), _runs(report, "verify_ceiling", WORKERS)
-    if workers and two:
+    detail = f"{rps:.0f} / {ceiling:.0f} req/s (ceiling: mean of {each})"
+    return _target(name, ">= 0.8", rps / ceiling, rps >= 0.8 * ceiling, detail)
+
+
+def _http(report: Report) -> list[Target]:
+    runs = report.get("http", {}).get("runs", [])
+    out = [_cancel_ratio("signed cancels / verify ceiling, one process, journal on", runs)]
+    ceiling, _ = _verify_ceiling(runs)
+    workers, two = _runs(runs, "cancels", WORKERS), _runs(runs, "verify_ceiling", WORKERS)
+    if workers and two and ceiling:
         w = workers[0]["throughput_rps"]
         detail = f"{w:.0f} req/s; the verify ceiling in 2 processes: {two[0]['throughput_rps']:.0f}"
         out.append(
@@ -57,9 +61,9 @@ def _http(report: Report) -> list[Target]:
                 detail,
             )
         )
-    with_maker = _runs(report, "cancels_market_maker")
-    if with_maker:
-        m = with_maker[0]["throughput_rps"]
+    plain, with_maker = _runs(runs, "cancels"), _runs(runs, "cancels_market_maker")
+    if plain and with_maker and plain[0]["throughput_rps"]:
+        rps, m = plain[0]["throughput_rps"], with_maker[0]["throughput_rps"]
         out.append(
             _target(
                 "signed cancels with --market-maker re-quoting every mark change / without",
@@ -69,7 +73,9 @@ def _http(report: Report) -> list[Target]:
                 f"{m:.0f} / {rps:.0f} req/s; 30 mark changes a second (bench/http_bench.py)",
             )
         )
-    for run in _runs(report, "cancels", SINGLE, report["http"]["plan"]["rate"]):
+    if not runs:
+        return out
+    for run in _runs(runs, "cancels", SINGLE, report["http"]["plan"]["rate"]):
         lat, rate = run["latency_ms"], run["target_rate"]
         for pct, goal in (("p50", 1.0), ("p99", 5.0)):
             out.append(
@@ -229,6 +235,45 @@ def _sandbox(report: Report) -> list[Target]:
     return out
 
 
+def _ws(report: Report) -> list[Target]:
+    ws = report.get("ws")
+    if not ws:
+        return [_target("WS fan-out CPU per message / bare reference", "<= 1.5", None, None)]
+    big = ws["fanout"]["sizes"][-1]
+    others = "; ".join(
+        f"{s['subscribers']:,}: {s['tidepool_us']:.1f} / {s['reference_us']:.1f} µs"
+        for s in ws["fanout"]["sizes"][:-1]
+    )
+    out = [
+        _target(
+            f"WS fan-out to {big['subscribers']:,} subscribers: server CPU per delivered "
+            "message / bare reference",
+            "<= 1.5",
+            big["ratio"],
+            big["ratio"] <= 1.5,
+            f"{big['tidepool_us']:.1f} vs {big['reference_us']:.1f} µs ({others}); the fan-out "
+            f"alone {big['fanout_only_us']:.1f} µs",
+        )
+    ]
+    lat = ws["latency"]
+    for way, after in (("rest", "a REST cancel's answer"), ("ws", "a WS cancel's reply")):
+        for pct, goal in (("p50", 1.0), ("p99", 5.0)):
+            value = lat[way][f"{pct}_ms"]
+            out.append(
+                _target(
+                    f"{pct} of the account_order_updates push after {after}, "
+                    f"{lat['other_subscribers']} other subscribers (ms)",
+                    f"<= {goal:g} ms",
+                    value,
+                    value <= goal,
+                    f"{lat[way]['push_first']} of {lat['samples']} pushes came first",
+                )
+            )
+    listeners = ws["plan"]["listeners"]
+    name = f"signed cancels / verify ceiling, one process, {listeners} WS subscribers listening"
+    return [*out, _cancel_ratio(name, ws["rest_runs"])]
+
+
 def _against(report: Report) -> list[Target]:
     ab = report.get("against")
     if not ab:
@@ -254,6 +299,7 @@ def evaluate_targets(report: Report) -> list[Target]:
         *_memory(report),
         *_large_reads(report),
         *_sandbox(report),
+        *_ws(report),
         *_against(report),
     ]
 
@@ -345,6 +391,21 @@ def write_markdown(report: Report) -> str:
                     r["commands_per_fsync"],
                 ]
                 for r in report["journal"]["sequencer"]
+            ],
+        )
+    if "ws" in report:
+        lines += ["## WebSocket fan-out (server CPU µs per delivered message, best of each)", ""]
+        lines += _table(
+            ["subscribers", "Tidepool", "bare reference", "ratio", "Tidepool's fan-out alone"],
+            [
+                [
+                    s["subscribers"],
+                    s["tidepool_us"],
+                    s["reference_us"],
+                    s["ratio"],
+                    s["fanout_only_us"],
+                ]
+                for s in report["ws"]["fanout"]["sizes"]
             ],
         )
     if report["errors"]:

@@ -8,9 +8,10 @@ Writes report.json and report.md into --out (default bench/results/, ignored by 
 engine (bench/engine_bench.py), journal and recovery (journal_bench.py), GC pauses (its own
 process, memory_bench.py), signed HTTP load against the ceilings (http_bench.py), other
 clients' latency while one loops a large read (large_reads.py), the sandbox's snapshot then
-revert, reset and start to ready (sandbox_bench.py); with --against, the engine and
-replay measurements of this tree and REF interleaved (against.py). Targets are marked met or
-missed in the report; nothing here asserts a timing.
+revert, reset and start to ready (sandbox_bench.py), WebSocket fan-out against a bare
+reference, push latency and signed cancels while subscribers listen (ws_bench.py); with
+--against, the engine and replay measurements of this tree and REF interleaved (against.py).
+Targets are marked met or missed in the report; nothing here asserts a timing.
 """
 
 from __future__ import annotations
@@ -28,11 +29,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import against, engine_bench, http_bench, journal_bench, large_reads, sandbox_bench
+from bench import (
+    against,
+    engine_bench,
+    http_bench,
+    journal_bench,
+    large_reads,
+    sandbox_bench,
+    ws_bench,
+)
 from bench.report import evaluate_targets, write_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
-PIECES = ("engine", "journal", "memory", "http", "large_reads", "sandbox")
+PIECES = ("engine", "journal", "memory", "http", "large_reads", "sandbox", "ws")
 
 
 def machine() -> dict[str, Any]:
@@ -106,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "http": http_bench.run,
         "large_reads": large_reads.run,
         "sandbox": _pinned(sandbox_bench.run),
+        "ws": ws_bench.run,
     }
     if args.against:
         jobs["against"] = lambda quick: against.run(args.against, only, quick)

@@ -2,10 +2,11 @@
 
 Quick mode runs every piece (engine, journal, memory/GC, signed HTTP load against the ceilings
 and a real `tidepool serve`, large reads, the sandbox's snapshot/revert, reset and start to
-ready) tiny, and the cross-tree comparison against HEAD's src/, in seconds. This checks only
-that it ran and wrote a report with the expected shape; the numbers are meaningless at this
-size and no timing is asserted. Part of the normal pytest run (marked e2e like the other tests
-that start servers; not deselected by default).
+ready, WebSocket fan-out, push latency and REST under listeners) tiny, and the cross-tree
+comparison against HEAD's src/, in seconds. This checks only that it ran and wrote a report
+with the expected shape; the numbers are meaningless at this size and no timing is asserted.
+Part of the normal pytest run (marked e2e like the other tests that start servers; not
+deselected by default).
 """
 
 from __future__ import annotations
@@ -80,6 +81,26 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
         assert row["snapshot_bytes"] > 0
     assert 0 < sandbox["start"]["listening_s"] <= sandbox["start"]["ready_s"]
 
+    ws = report["ws"]
+    sizes = ws["fanout"]["sizes"]
+    assert [s["subscribers"] for s in sizes] == ws["plan"]["sizes"][1:]
+    for size in sizes:  # both sides delivered to every subscriber, and none was dropped
+        assert size["tidepool_us"] > 0 and size["reference_us"] > 0 and size["closed"] == 0
+    for run in ws["fanout"]["runs"]:
+        assert run["frames"] > 0 or run["subscribers"] == 0, run
+        if run["server"] == "tidepool":  # every crossing create of the driver was accepted
+            assert set(run["statuses"]) == {"200"} and run["trades"] > 0, run
+    for way in ("rest", "ws"):  # every timed cancel's push arrived
+        assert ws["latency"][way]["p99_ms"] is not None
+    assert [r["scenario"] for r in ws["rest_runs"]] == [
+        "verify_ceiling",
+        "creates",
+        "cancels",
+        "cancels",
+        "verify_ceiling",
+    ]
+    assert all(set(r["statuses_all"]) == {"200"} for r in ws["rest_runs"])
+
     # the other tree (HEAD's src/, unpacked elsewhere) was really imported and measured
     ab = report["against"]
     assert [r["measure"].split(" at ")[0] for r in ab["rows"][:2]] == [
@@ -94,6 +115,7 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
     for words in (
         "verify ceiling",
         "--workers 2",
+        "signed cancels with --market-maker",
         "engine cancel",
         "cancel_all",
         "recovery",
@@ -102,6 +124,9 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
         "snapshot then revert at 1,000",
         "reset with 1,000",
         "start to ready",
+        "WS fan-out",
+        "account_order_updates push after a WS cancel",
+        "WS subscribers listening",
         "this tree / HEAD",
     ):
         assert words in names, words
