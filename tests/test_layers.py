@@ -33,10 +33,10 @@ LAYERS: dict[str, int] = {
     "gateway": 4,
     "liquidity": 4,  # the market maker and the price walk: clients of the pipeline
     "server": 5,
-    "cli_sandbox": 5,  # the sandbox commands: an HTTP client of a running server, under cli
     "cli_client": 5,  # the client commands: tidepool.client only; below cli, which adds them
-    "cli": 6,
-    "__main__": 7,
+    "cli_sandbox": 6,  # the sandbox commands: on the client, with the client commands' --url
+    "cli": 7,
+    "__main__": 8,
     "__init__": 0,
 }
 ENGINE_MAY_IMPORT = {"domain", "engine"}

@@ -1,5 +1,6 @@
 """`tidepool faucet | balance | mark | time | snapshot | revert | reset`: the sandbox cheats of a
-running server (docs/sandbox.md), sent over HTTP to `--url`.
+running server (docs/sandbox.md), sent over HTTP to `--url` (default: $TIDEPOOL_URL, else the
+local `tidepool serve`, as for the client commands: `tidepool.cli_client.options.url`).
 
 Each command is one request to one /sandbox/ route and prints one line (or, with `--json`, the
 answer's `data`). A refusal prints the server's error on one line, never a traceback.
@@ -23,13 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from tidepool.config import Config
-
 if TYPE_CHECKING:
     from tidepool.client import Sandbox, ServerTime
 
-_DEFAULTS = Config()
-DEFAULT_URL = f"http://{_DEFAULTS.host}:{_DEFAULTS.port}"  # where `tidepool serve` listens
 TIMEOUT_S = 30.0
 
 REFUSED, UNREACHABLE = 1, 3
@@ -81,7 +78,9 @@ def add_parsers(sub: Any) -> None:
         p: argparse.ArgumentParser = sub.add_parser(
             name, help=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter
         )
-        p.add_argument("--url", default=DEFAULT_URL, help="the running server")
+        p.add_argument(
+            "--url", help="the running server (default: $TIDEPOOL_URL, else http://127.0.0.1:7700)"
+        )
         p.add_argument("--json", action="store_true", help="print the answer's data as JSON")
         return p
 
@@ -112,8 +111,10 @@ def add_parsers(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # Imported here: `tidepool serve` builds this module's parsers, and the client (httpx) would
     # cost its start-up 0.15-0.25 s (cli.py).
+    from tidepool.cli_client.options import url
     from tidepool.client import ApiError, Client, DecodingError, TransportError
 
+    args.url = url(args)
     try:
         with Client(args.url, timeout=TIMEOUT_S) as client:
             answer = _send(client.sandbox, args)

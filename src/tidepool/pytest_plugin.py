@@ -36,7 +36,6 @@ pytest is not a dependency of tidepool: only pytest imports this module, through
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,6 +51,7 @@ from tidepool.client import (
     NotFound,
     Options,
     Sandbox,
+    ServerClock,
     ServerTime,
     WebSocketClient,
     ws_url,
@@ -84,31 +84,6 @@ class _SessionTransport(httpx.BaseTransport):
         self._pool.close()
 
 
-class _SigningClock:
-    """The server clock as the session's clients sign with it: the wall clock until the `clock`
-    fixture moves the server's, then the server's time, running on from there or standing
-    still with it. A client signing with the wall clock after `advance(1 day)` would send
-    requests that expired a day ago."""
-
-    def __init__(self) -> None:
-        self._server_ms: int | None = None  # the server's time at the last change
-        self._wall_ms = 0  # the wall clock then
-        self._frozen = False
-
-    def follow(self, now: ServerTime) -> int:
-        self._server_ms, self._wall_ms, self._frozen = now.now_ms, _wall_ms(), now.frozen
-        return now.now_ms
-
-    def __call__(self) -> int:
-        if self._server_ms is None:
-            return _wall_ms()
-        return self._server_ms if self._frozen else self._server_ms + _wall_ms() - self._wall_ms
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @dataclass
 class TidepoolServer:
     """The session's server: started by the plugin, or the one at `--tidepool-url`."""
@@ -117,7 +92,7 @@ class TidepoolServer:
     accounts: list[DevAccount]  # as they were when the session started
     process: DevServer | None = None  # None: a server the plugin did not start
     _transport: _SessionTransport = field(default_factory=_SessionTransport, repr=False)
-    _signing_clock: _SigningClock = field(default_factory=_SigningClock, repr=False)
+    _signing_clock: ServerClock = field(default_factory=ServerClock, repr=False)
 
     @property
     def api_url(self) -> str:
@@ -153,7 +128,7 @@ class Clock:
     The clients of `TidepoolServer.client()` (the `tidepool` fixture's too) sign with the time
     set here; move the server clock through this, not through the sandbox calls."""
 
-    def __init__(self, sandbox: Sandbox, signing: _SigningClock) -> None:
+    def __init__(self, sandbox: Sandbox, signing: ServerClock) -> None:
         self._sandbox = sandbox
         self._signing = signing
 

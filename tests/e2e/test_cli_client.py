@@ -399,3 +399,14 @@ def test_keygen_out_writes_a_solana_keypair_file_for_key_file(cli: Cli, tmp_path
     assert cli.json("orders", "--key-file", str(path), key=None) == []
     assert "exists" in one_line_error(cli("keygen", "--out", str(path)), 2)
     assert cli.json("keygen", "--out", str(path), "--force")["public_key"] != made["public_key"]
+
+
+def test_orders_still_go_through_after_the_server_clock_moves_a_day_ahead(cli: Cli) -> None:
+    """The CLI signs with the server's time (`tidepool time`), not this machine's: a request
+    signed with the wall clock after `time advance 1d` would have expired a day ago. Last in the
+    module: the server's clock never goes back."""
+    moved = cli.ok("time", "advance", "1d")  # --url from TIDEPOOL_URL, as for every command
+    assert "running" in moved
+    line = cli.ok("order create --symbol BTC --side bid --price 95000 --amount 0.001")
+    order_id = int(line.split()[1])
+    assert [o["order_id"] for o in cli.json("orders")] == [order_id]

@@ -6,11 +6,17 @@ environment variable TIDEPOOL_KEY (base58 of a 32-byte seed or a 64-byte secret,
 file's path). `--agent-key` signs instead, for the key's account or `--account`. A key is read
 only when a command needs one, and never echoed in an error. The WebSocket commands (`book`,
 `watch`) also take `--ws-url`, by default the one that goes with `--url` (`tidepool.client.ws_url`).
+
+A command that signs asks a Tidepool server for its clock first (`GET /sandbox/time`) and signs
+with that time (`tidepool.client.ServerClock`): after `tidepool time advance 1d` the server's
+clock is a day ahead of this machine's, and a request signed with the wall clock would have
+expired a day ago. Pacifica, or a server without the sandbox routes, gets the wall clock.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -18,7 +24,17 @@ from typing import Final
 
 from solders.keypair import Keypair
 
-from tidepool.client import LOCAL_URL, Client, WebSocketClient, load_keypair, ws_url
+from tidepool.client import (
+    LOCAL_URL,
+    MAINNET_URL,
+    TESTNET_URL,
+    ApiError,
+    Client,
+    ServerClock,
+    WebSocketClient,
+    load_keypair,
+    ws_url,
+)
 
 __all__ = [
     "KEY_ENV",
@@ -146,7 +162,13 @@ def open_client(
     """The REST client the options describe (`_keys` says what `signs` and `reads_account`
     require)."""
     key, agent = _keys(args, signs=signs, reads_account=reads_account)
-    return Client(url(args), key=key, agent_key=agent, account=args.account)
+    clock = ServerClock()
+    client = Client(url(args), key=key, agent_key=agent, account=args.account, clock=clock)
+    if signs and client.base_url not in (MAINNET_URL, TESTNET_URL):
+        # No sandbox routes there (--sandbox off): ApiError, and the wall clock it is.
+        with contextlib.suppress(ApiError):
+            clock.follow(client.sandbox.time())
+    return client
 
 
 def open_ws_client(args: argparse.Namespace, *, reads_account: bool = False) -> WebSocketClient:

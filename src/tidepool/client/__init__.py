@@ -84,6 +84,7 @@ from tidepool.client.sandbox_models import (
     SnapshotId,
     StateHash,
 )
+from tidepool.client.serverclock import ServerClock
 from tidepool.client.sync_client import Client
 from tidepool.client.urls import (
     DEFAULT_PORT,
@@ -175,6 +176,7 @@ __all__ = [
     "RateLimited",
     "ResetSummary",
     "Sandbox",
+    "ServerClock",
     "ServerError",
     "ServerTime",
     "SignatureError",
