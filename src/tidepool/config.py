@@ -131,7 +131,8 @@ class Config:
     speedbump_ms: int = option(
         100,
         whole(0),
-        "GTC/IOC creates wait a random delay in [N/2, N] ms before matching; 0 turns it off",
+        "market orders, GTC/IOC creates and batches holding either wait a random delay in "
+        "[N/2, N] ms before matching; 0 turns it off",
     )
     seed: int = option(
         0,
@@ -147,7 +148,8 @@ class Config:
     sandbox: bool = option(
         True,
         boolean,
-        "off: no /sandbox/ routes (faucet, mark price, state hash); they take no signature",
+        "off: no /sandbox/ routes (faucet, balance, marks, time, snapshot and revert, reset, "
+        "...: docs/sandbox.md); they take no signature",
         shown="on",
         metavar="{on,off}",
     )

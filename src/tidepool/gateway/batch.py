@@ -31,8 +31,6 @@ from tidepool.gateway.operations import BY_BATCH_ACTION
 from tidepool.gateway.request import Request, decode_json_object
 from tidepool.gateway.signed import command, typed
 
-MAX_ACTIONS = MAX_BATCH_ACTIONS
-
 
 class BatchActionRequest(msgspec.Struct, frozen=True):
     type: str
@@ -54,8 +52,8 @@ async def execute(
     """Run one batch body (REST's, or WebSocket's `batch_orders`): each action's signed body
     with its result, in action order. Raises WireError as the module docstring says."""
     request = typed(raw, BatchRequest)
-    if len(request.actions) > MAX_ACTIONS:
-        raise WireError(invalid_parameters(f"a batch holds at most {MAX_ACTIONS} actions"))
+    if len(request.actions) > MAX_BATCH_ACTIONS:
+        raise WireError(invalid_parameters(f"a batch holds at most {MAX_BATCH_ACTIONS} actions"))
     slots: list[BatchAction | Reject] = []
     for i, action in enumerate(request.actions):
         op = BY_BATCH_ACTION.get(action.type)

@@ -51,7 +51,7 @@ NOT_MODELLED = (
     "builder-code fees (accepted and ignored)",
     "IP whitelists",
     "rate-limit tiers and heavy-request costs (one configurable quota: serve --rate-limit)",
-    "WebSocket transfer, liquidation and TWAP channels, and WebSocket with --workers",
+    "WebSocket transfer, liquidation, TWAP and order-strategy channels",
 )
 
 

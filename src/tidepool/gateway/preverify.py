@@ -24,9 +24,10 @@ from typing import Any
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from tidepool.engine.commands import MAX_BATCH_ACTIONS
 from tidepool.gateway import ws_trading
 from tidepool.gateway.app import normalize
-from tidepool.gateway.batch import MAX_ACTIONS, BatchRequest
+from tidepool.gateway.batch import BatchRequest
 from tidepool.gateway.errors import WireError
 from tidepool.gateway.operations import BY_BATCH_ACTION, BY_PATH
 from tidepool.gateway.request import API, Triple, Verified, decode_json_object
@@ -98,7 +99,7 @@ def _collector(found: list[Triple]) -> SignatureCheck:
 
 def _batch(raw: dict[str, Any], check: SignatureCheck) -> None:
     request = typed(raw, BatchRequest)
-    for action in request.actions[:MAX_ACTIONS]:
+    for action in request.actions[:MAX_BATCH_ACTIONS]:
         op = BY_BATCH_ACTION.get(action.type)
         if op is None:
             break
