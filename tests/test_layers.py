@@ -34,7 +34,6 @@ LAYERS: dict[str, int] = {
     "liquidity": 4,  # the market maker and the price walk: clients of the pipeline
     "server": 5,
     "cli_client": 5,  # the client commands: tidepool.client only; below cli, which adds them
-    "cli_sandbox": 6,  # the sandbox commands: on the client, with the client commands' --url
     "cli": 7,
     "__main__": 8,
     "__init__": 0,

@@ -1,6 +1,6 @@
-"""`tidepool` command line: serve, the sandbox cheats of a running server (`tidepool.cli_sandbox`),
-offline journal tools, and the client commands of `tidepool.cli_client` (keygen, order, orders,
-positions, account, book, watch)."""
+"""`tidepool` command line: serve, offline journal tools, and the client commands of
+`tidepool.cli_client` (keygen, order, orders, positions, account, book, watch, and the sandbox
+cheats of a running server: faucet, balance, mark, time, snapshot, revert, reset)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tidepool import __version__, cli_sandbox
+from tidepool import __version__
 from tidepool.config import Config, load_markets
 from tidepool.configsources import ConfigError, add_flags, resolve
 from tidepool.domain.markets import MarketSpec
@@ -44,8 +44,6 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     add_flags(a, only=_DEV_ACCOUNT_SETTINGS)
     a.add_argument("--json", action="store_true", help="as --config-out writes them")
 
-    cli_sandbox.add_parsers(sub)
-
     j = sub.add_parser("journal", help="offline state-dir tools")
     jsub = j.add_subparsers(dest="journal_command", required=True)
     v = jsub.add_parser("verify", help="check a state dir without starting a server")
@@ -64,7 +62,7 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     if next((a for a in argv if not a.startswith("-")), None) not in _SERVER_COMMANDS:
         from tidepool import cli_client
 
-        cli_client.add_commands(sub)  # keygen, order ..., orders, positions, account, book, watch
+        cli_client.add_commands(sub)  # keygen, order ..., book, watch, faucet, mark, time, ...
     return p
 
 
@@ -75,8 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "accounts":
         return _accounts(args)
-    if args.command in cli_sandbox.COMMANDS:
-        return cli_sandbox.run(args)
     if args.command == "journal":
         return _journal(args)
     from tidepool import cli_client

@@ -135,6 +135,14 @@ def test_json_output_is_one_document_a_script_can_read(cli: Cli) -> None:
     assert account["orders_count"] == 0
 
 
+def test_a_tiny_amount_prints_in_plain_digits_as_the_exchange_wrote_it(cli: Cli) -> None:
+    account = str(Keypair().pubkey())
+    assert cli.json("balance", account, "0.00000001")["balance"] == "0.00000001"
+    assert cli.json("account", "--account", account)["balance"] == "0.00000001"
+    table = dict(line.split() for line in cli.ok("account", "--account", account).splitlines())
+    assert table["balance"] == "0.00000001"
+
+
 def test_a_market_order_fills_against_the_book_and_shows_as_a_position(cli: Cli) -> None:
     cli.ok("order create --symbol SOL --side ask --price 150.5 --amount 2", key=BOB.secret_key)
     made = cli.json("order market --symbol SOL --side bid --amount 1")

@@ -242,6 +242,17 @@ def test_a_refused_cli_command_prints_one_line_and_exits_non_zero(
     assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
 
 
+def test_a_refused_cli_command_with_json_prints_the_error_document_and_exits_1(
+    untouched: ServerProcess,
+) -> None:
+    done = _cli(untouched, "revert", "999", "--json")
+    assert done.returncode == 1, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert (error["status"], error["code"]) == (404, 404)
+    assert error["message"].startswith("Snapshot 999 not found")
+    assert done.stderr == f"tidepool: {error['message']}\n"
+
+
 @contextmanager
 def _silent_port() -> Iterator[int]:
     """A port nothing listens on while the block runs (bound, never listened to)."""

@@ -1,5 +1,5 @@
-"""Which module runs each client command, and how its errors become a line and an exit code
-(the codes are listed in `tidepool.cli_client`)."""
+"""Which module runs each client command (the sandbox commands among them), and how its errors
+become a line and an exit code (the codes are listed in `tidepool.cli_client`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from tidepool.cli_client import book, keygen, reads, trading, watch
+from tidepool.cli_client import book, keygen, reads, sandbox, trading, watch
+from tidepool.cli_client.options import url
 from tidepool.cli_client.output import Output, report
 from tidepool.client import ApiError, ClientError, DecodingError, TransportError
 
@@ -25,7 +26,7 @@ __all__ = [
 EXIT_OK, EXIT_API, EXIT_USAGE, EXIT_TRANSPORT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 # The modules that add commands, each with `register(subparsers)`.
-_MODULES: tuple[Any, ...] = (keygen, trading, reads, book, watch)
+_MODULES: tuple[Any, ...] = (keygen, trading, reads, book, watch, sandbox)
 COMMANDS = frozenset(name for module in _MODULES for name in module.COMMANDS)
 
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         report(out, f"{exc.message} (HTTP {exc.status}{_code(exc)})", exc.status, exc.code)
         return EXIT_API
     except TransportError as exc:
-        report(out, f"no answer: {exc}", None, None)
+        report(out, _no_answer(args, exc), None, None)
         return EXIT_TRANSPORT
     except DecodingError as exc:
         report(out, str(exc), None, None)
@@ -61,6 +62,16 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _no_answer(args: argparse.Namespace, exc: TransportError) -> str:
+    if args.command in sandbox.COMMANDS:
+        # Only a Tidepool server has the sandbox routes: the likely fix is to start one.
+        return (
+            f"no Tidepool server at {url(args)} ({exc.__cause__ or exc}); start one with "
+            "`tidepool serve`, or point --url at it"
+        )
+    return f"no answer: {exc}"
 
 
 def _code(exc: ApiError) -> str:

@@ -50,8 +50,9 @@ KEY_ENV: Final = "TIDEPOOL_KEY"
 URL_ENV: Final = "TIDEPOOL_URL"
 
 
-def connection_options() -> argparse.ArgumentParser:
-    """A parent parser: `--url`, the keys, `--json`."""
+def connection_options(*, keys: bool = True) -> argparse.ArgumentParser:
+    """A parent parser: `--url`, the keys (not with `keys=False`: for the sandbox commands, which
+    sign nothing and read no account), `--json`."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("connection")
     g.add_argument(
@@ -59,6 +60,15 @@ def connection_options() -> argparse.ArgumentParser:
         help=f"the exchange's REST root or host (default: ${URL_ENV}, else {LOCAL_URL}; "
         "Pacifica: https://api.pacifica.fi/api/v1)",
     )
+    if keys:
+        _key_options(g)
+    g.add_argument(
+        "--json", action="store_true", help="print one JSON document (scripts), errors included"
+    )
+    return p
+
+
+def _key_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument(
         "--key-file",
         type=Path,
@@ -74,10 +84,6 @@ def connection_options() -> argparse.ArgumentParser:
         help="the account's address, when it is not the key's (agent signing, reading another "
         "account)",
     )
-    g.add_argument(
-        "--json", action="store_true", help="print one JSON document (scripts), errors included"
-    )
-    return p
 
 
 def ws_options() -> argparse.ArgumentParser:

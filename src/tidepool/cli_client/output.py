@@ -26,7 +26,21 @@ _PIPE_WIDTH = 10_000
 
 def to_json(value: Any) -> bytes:
     """Structs, Decimals (as strings, never floats) and builtins as compact JSON."""
-    return msgspec.json.encode(value)
+    return msgspec.json.encode(
+        _plain_decimals(msgspec.to_builtins(value, builtin_types=(Decimal,)))
+    )
+
+
+def _plain_decimals(value: Any) -> Any:
+    """Decimals as plain digits, as the wire writes them: msgspec writes str(), and the
+    0.00000001 the server sent would print as 1E-8."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return {key: _plain_decimals(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_decimals(item) for item in value]
+    return value
 
 
 class Output:

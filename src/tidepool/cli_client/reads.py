@@ -8,6 +8,7 @@ strings, as the REST API sends them.
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -52,7 +53,7 @@ def _orders(args: argparse.Namespace, out: Output) -> None:
         for o in orders
     ]
     human = out.make_table(columns, rows, f"{len(rows)} open orders") if rows else "no open orders"
-    out.show(msgspec.to_builtins(orders.items), human)
+    out.show(orders.items, human)
 
 
 def _positions(args: argparse.Namespace, out: Output) -> None:
@@ -74,13 +75,14 @@ def _positions(args: argparse.Namespace, out: Output) -> None:
         for p in positions
     ]
     human = out.make_table(columns, rows, f"{len(rows)} positions") if rows else "no positions"
-    out.show(msgspec.to_builtins(positions.items), human)
+    out.show(positions.items, human)
 
 
 def _account(args: argparse.Namespace, out: Output) -> None:
     with open_client(args, reads_account=True) as client:
         account = client.account()
         address = client.address
-    fields = msgspec.to_builtins(account)
+    # Decimals kept: the table and the JSON print them as plain digits, as the wire does.
+    fields = msgspec.to_builtins(account, builtin_types=(Decimal,))
     rows = [(name, value) for name, value in fields.items() if not isinstance(value, list)]
     out.show(fields, out.make_table(["field", "value"], rows, f"account {address}"))
