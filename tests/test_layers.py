@@ -34,8 +34,8 @@ LAYERS: dict[str, int] = {
     "liquidity": 4,  # the market maker and the price walk: clients of the pipeline
     "server": 5,
     "cli_client": 5,  # the client commands: tidepool.client only; below cli, which adds them
-    "cli": 7,
-    "__main__": 8,
+    "cli": 6,
+    "__main__": 7,
     "__init__": 0,
 }
 ENGINE_MAY_IMPORT = {"domain", "engine"}
