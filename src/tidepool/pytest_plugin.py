@@ -36,6 +36,7 @@ pytest is not a dependency of tidepool: only pytest imports this module, through
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -116,9 +117,9 @@ class TidepoolServer:
         options.setdefault("clock", self._signing_clock)
         return WebSocketClient(self.ws_url, **options)
 
-    @property
+    @functools.cached_property
     def sandbox(self) -> Sandbox:
-        """The cheats, unsigned (client.sandbox)."""
+        """The cheats, unsigned (client.sandbox), on one client for the session."""
         return Client(self.url, transport=self._transport).sandbox
 
 
