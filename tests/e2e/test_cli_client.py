@@ -36,12 +36,15 @@ pytestmark = pytest.mark.e2e
 
 SEED = 3
 ALICE, BOB = dev_accounts(SEED, 2)
+# What `pip install` made of [project.scripts]: the command users type.
+CONSOLE_SCRIPT = Path(sys.executable).with_name("tidepool")
 TIMEOUT = 60.0  # generous: the machine is shared; nothing here waits this long when it works
 
 
 class Cli:
-    """Runs `python -m tidepool` (the console script's entry point, cli.main) as a user would,
-    with TIDEPOOL_URL pointing at the server and TIDEPOOL_KEY holding alice's key."""
+    """Runs the `tidepool` console script that installing the project put next to this Python,
+    as a user would, with TIDEPOOL_URL pointing at the server and TIDEPOOL_KEY holding alice's
+    key."""
 
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
@@ -55,7 +58,7 @@ class Cli:
 
     def command(self, line: str, *more: str) -> list[str]:
         """`tidepool` with the words of `line` (a shell line) and then `more` as they are."""
-        return [sys.executable, "-m", "tidepool", *shlex.split(line), *more]
+        return [str(CONSOLE_SCRIPT), *shlex.split(line), *more]
 
     def __call__(
         self, line: str, *more: str, key: str | None = ALICE.secret_key
