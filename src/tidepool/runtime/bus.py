@@ -86,34 +86,38 @@ class Delivery(msgspec.Struct, frozen=True):
     updates: tuple[HistoryEntry, ...] = ()
 
 
-def topics_of(event: Event) -> Iterable[Topic]:
-    """The topics an event belongs to (the table in the module docstring)."""
-    if isinstance(event, OrderFilled):
+def topics_of(event: Event) -> tuple[Topic, ...]:
+    """The topics an event belongs to (the table in the module docstring). Always in the same
+    order: a fill's market topics, then the maker's, then the taker's (once for a self-trade),
+    as the order of a command's deliveries follows it."""
+    if isinstance(event, OrderAccepted | OrderCancelled):  # the most frequent first
         symbol = event.symbol
-        yield from (("book", symbol), ("bbo", symbol), ("trades", symbol), ("candle", symbol))
-        maker, taker = event.maker_account, event.taker_account
-        # The maker's first, then the taker's (once for a self-trade): the order is the same
-        # in every run, as the order of a command's deliveries follows it.
-        for account in (maker,) if maker == taker else (maker, taker):
-            yield from _order_topics(account)
-            yield ("account_trades", account)
-    elif isinstance(event, OrderAccepted | OrderCancelled):
-        yield from (("book", event.symbol), ("bbo", event.symbol))
-        yield from _order_topics(event.account)
-    elif isinstance(event, StopTriggered):
-        yield from _order_topics(event.account)
-    elif isinstance(event, PositionChanged):
-        yield from (("account_positions", event.account), ("account_info", event.account))
-    elif isinstance(event, BalanceChanged):
-        yield ("account_info", event.account)
-    elif isinstance(event, MarkPriceSet):
-        yield ("prices", "")
-    elif isinstance(event, MarginSettingChanged):
-        yield from (("account_margin", event.account), ("account_leverage", event.account))
+        return ("book", symbol), ("bbo", symbol), *_order_topics(event.account)
+    if isinstance(event, OrderFilled):
+        symbol, maker, taker = event.symbol, event.maker_account, event.taker_account
+        market = ("book", symbol), ("bbo", symbol), ("trades", symbol), ("candle", symbol)
+        if maker == taker:
+            return *market, *_fill_topics(maker)
+        return *market, *_fill_topics(maker), *_fill_topics(taker)
+    if isinstance(event, StopTriggered):
+        return _order_topics(event.account)
+    if isinstance(event, PositionChanged):
+        return ("account_positions", event.account), ("account_info", event.account)
+    if isinstance(event, BalanceChanged):
+        return (("account_info", event.account),)
+    if isinstance(event, MarkPriceSet):
+        return (("prices", ""),)
+    if isinstance(event, MarginSettingChanged):
+        return ("account_margin", event.account), ("account_leverage", event.account)
+    return ()
 
 
 def _order_topics(account: str) -> tuple[Topic, Topic]:
     return ("account_orders", account), ("account_order_updates", account)
+
+
+def _fill_topics(account: str) -> tuple[Topic, Topic, Topic]:
+    return *_order_topics(account), ("account_trades", account)
 
 
 class Subscription:
@@ -252,24 +256,31 @@ class Bus:
     ) -> list[Delivery]:
         """One command's delivery of each topic someone listens to, in the order of the
         topics' first events (then the topics with order changes only)."""
+        listened = self._by_topic
         by_topic: dict[Topic, list[Event]] = {}
         for event in events:
-            if type(event) is StateReplaced:  # every subscriber's state is void
-                for topic in self._by_topic:
-                    by_topic.setdefault(topic, []).append(event)
-                continue
-            for topic in topics_of(event):
-                if topic in self._by_topic:
-                    by_topic.setdefault(topic, []).append(event)
+            # StateReplaced (a sandbox revert or reset): every subscriber's state is void.
+            topics = tuple(listened) if type(event) is StateReplaced else topics_of(event)
+            for topic in topics:
+                if topic in listened:
+                    if topic in by_topic:
+                        by_topic[topic].append(event)
+                    else:
+                        by_topic[topic] = [event]
         changes: dict[Topic, list[HistoryEntry]] = {}
         for account, entry in updates:
             for topic in _order_topics(account):
-                if topic in self._by_topic:
-                    changes.setdefault(topic, []).append(entry)
-        return [
-            Delivery(topic, seq, li, tuple(by_topic.get(topic, ())), tuple(changes.get(topic, ())))
-            for topic in [*by_topic, *(t for t in changes if t not in by_topic)]
+                if topic in listened:
+                    if topic in changes:
+                        changes[topic].append(entry)
+                    else:
+                        changes[topic] = [entry]
+        deliveries = [
+            Delivery(topic, seq, li, tuple(of_topic), tuple(changes.pop(topic, ())))
+            for topic, of_topic in by_topic.items()
         ]
+        deliveries += [Delivery(t, seq, li, (), tuple(of_t)) for t, of_t in changes.items()]
+        return deliveries
 
     def _drain(self) -> None:
         """Run every listener's deliveries due, in publish order."""
