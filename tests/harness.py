@@ -46,6 +46,27 @@ OP_TYPES = {
 }
 
 
+class MemoryLink:
+    """What the server's WebSocket protocol offers a session (ws_session.Link), in memory: the
+    frames it is given, decoded, in `sent`."""
+
+    def __init__(self) -> None:
+        self.last_heard = asyncio.get_running_loop().time()
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def send_frame(self, data: bytes) -> None:
+        self.sent.put_nowait(json.loads(data))
+
+    async def next(self, channel: str) -> dict[str, Any]:
+        """The next frame of `channel` (those of other channels before it are passed over)."""
+        while True:
+            frame = await asyncio.wait_for(self.sent.get(), 10)
+            if frame.get("channel") == channel:
+                return frame
+
+
 class _WorkerLayout(AsgiApp):
     """The request path of `serve --workers N` without the processes: the signature work as a
     gateway worker does it, then the engine process's dispatch trusting those verdicts."""

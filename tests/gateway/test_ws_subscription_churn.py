@@ -8,7 +8,7 @@ import asyncio
 import json
 from typing import Any
 
-from harness import Harness
+from harness import Harness, MemoryLink
 from pacifica_recipe import keypair
 from tidepool.gateway.ws_session import LINK_EXTENSION
 
@@ -28,31 +28,12 @@ CHURNED: tuple[dict[str, Any], ...] = (
 )
 
 
-class _Link:
-    """What the server's WebSocket protocol offers a session (ws_session.Link), in memory."""
-
-    def __init__(self) -> None:
-        self.last_heard = asyncio.get_running_loop().time()
-        self.writable = asyncio.Event()
-        self.writable.set()
-        self.sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-
-    def send_frame(self, data: bytes) -> None:
-        self.sent.put_nowait(json.loads(data))
-
-    async def next(self, channel: str) -> dict[str, Any]:
-        while True:
-            frame = await asyncio.wait_for(self.sent.get(), 10)
-            if frame.get("channel") == channel:
-                return frame
-
-
 def test_a_thousand_subscribe_unsubscribe_cycles_leave_no_task_and_no_bus_subscriber() -> None:
     hx = Harness()
     bus = hx.sequencer.bus
 
     async def scenario() -> None:
-        link = _Link()
+        link = MemoryLink()
         incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         incoming.put_nowait({"type": "websocket.connect"})
 
@@ -77,7 +58,7 @@ def test_a_thousand_subscribe_unsubscribe_cycles_leave_no_task_and_no_bus_subscr
             frame("unsubscribe", CHURNED[i % len(CHURNED)])
             await link.next("unsubscribe")
         assert bus.idle
-        # A channel's task, cancelled when its last subscriber leaves, ends on its next turn.
+        # Anything a cycle started (a session's or a channel's callback) ends on its next turn.
         ending = asyncio.all_tasks() - tasks
         if ending:
             _, still_running = await asyncio.wait(ending, timeout=10)

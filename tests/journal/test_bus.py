@@ -9,6 +9,7 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from msgspec.structs import replace
 
 from tidepool.domain.markets import DEFAULT_MARKETS
@@ -202,3 +203,81 @@ def test_every_order_change_of_a_command_is_one_update_showing_the_order_as_it_l
     # Each resting maker's own create delivered its `make` (rested) update earlier.
     made = [u.event_type for d in deliveries if d.seq < last for u in d.updates]
     assert made == ["make", "make", "make"]
+
+
+def test_a_listener_gets_each_command_s_deliveries_in_topic_order_after_the_answer() -> None:
+    """A crossing order touches the book, the trades and both accounts: a listener of all of
+    them is called once per topic, in the order of the command's events (the taker accepted,
+    then its fill: market topics, then the maker's, then the taker's), commands in seq order,
+    and only once the sequencer has answered."""
+    seqr = _sequencer()
+    topics = [("account_trades", "acct1"), ("account_order_updates", "acct0")]
+    topics += [("trades", "BTC"), ("book", "BTC"), ("account_order_updates", "acct1")]
+    got: list[tuple[int, tuple[str, str]]] = []
+    seqr.bus.listen(topics, lambda d: got.append((d.seq, d.topic)))
+
+    async def go() -> tuple[int, int]:
+        await _fund(seqr)
+        await seqr.submit(_create("acct0", 100_000, side="ask", tif="ALO"))
+        maker = seqr.last_seq
+        await seqr.submit(_create("acct1", 100_000, side="bid", tif="IOC"))
+        assert got == []  # neither answer waited for a listener
+        await asyncio.sleep(0)
+        return maker, seqr.last_seq
+
+    maker_seq, taker_seq = asyncio.run(go())
+    assert taker_seq == maker_seq + 1
+    assert got == [
+        (maker_seq, ("book", "BTC")),
+        (maker_seq, ("account_order_updates", "acct0")),
+        (taker_seq, ("book", "BTC")),
+        (taker_seq, ("account_order_updates", "acct1")),
+        (taker_seq, ("trades", "BTC")),
+        (taker_seq, ("account_order_updates", "acct0")),
+        (taker_seq, ("account_trades", "acct1")),
+    ]
+
+
+def test_a_listener_that_raises_is_logged_and_costs_no_other_listener_a_delivery(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seqr = _sequencer()
+    topic = [("account_order_updates", "acct0")]
+    calls: list[int] = []
+    fine: list[int] = []
+
+    def broken(delivery: Delivery) -> None:
+        calls.append(delivery.seq)
+        raise RuntimeError("a bug in a push")
+
+    seqr.bus.listen(topic, broken)
+    seqr.bus.listen(topic, lambda d: fine.append(d.seq))
+
+    async def go() -> None:
+        await _fund(seqr)
+        for i in range(3):
+            await seqr.submit(_create("acct0", 90_000 + i))
+        await asyncio.sleep(0)
+
+    asyncio.run(go())
+    assert len(fine) == 3 and calls == fine  # each listener got every command
+    assert seqr.bus.failed == 3
+    assert sum("a bug in a push" in (r.exc_text or "") for r in caplog.records) == 3
+
+
+def test_a_listener_closed_before_its_deliveries_ran_gets_none_of_them() -> None:
+    seqr = _sequencer()
+    got: list[int] = []
+    listener = seqr.bus.listen([("account_order_updates", "acct0")], lambda d: got.append(d.seq))
+
+    async def go() -> None:
+        await _fund(seqr)
+        await seqr.submit(_create("acct0", 90_000))
+        listener.close()  # published, not yet run: dropped with the listener
+        await asyncio.sleep(0)
+        await seqr.submit(_create("acct0", 90_001))
+        await asyncio.sleep(0)
+
+    asyncio.run(go())
+    assert got == []
+    assert seqr.bus.idle

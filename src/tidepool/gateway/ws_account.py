@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
 from tidepool.engine.events import MarginSettingChanged, OrderFilled
 from tidepool.engine.money import average_price, in_decimal_context
@@ -211,25 +212,45 @@ class _Progress:
     @classmethod
     def before(cls, engine: Engine, entry: HistoryEntry) -> _Progress:
         """The order as its entries before `entry` left it (entries are immutable, so later
-        changes already in the engine do not show)."""
-        record = engine.order(entry.order_id)
-        if record is None:  # the engine was rebuilt without the command: shown as it is
+        changes already in the engine do not show).
+
+        Read from the order's entries alone where they say it all (most orders, and every
+        create: no record to build). The command that creates an order logs its first entry,
+        so that entry's time is the order's creation time; the order's own price is that of
+        its last entry that is not a fill, and comes from the engine's record only while it
+        has nothing but fills (a taker's)."""
+        history = engine.order_history(entry.order_id)  # newest first
+        if not history:  # the engine was rebuilt without the command: shown as it is
             return cls(entry.price_ticks, entry.created_at)
-        progress = cls(record.price_ticks, record.created_at)
-        for earlier in reversed(engine.order_history(entry.order_id)):
+        progress = cls(entry.price_ticks, history[-1].created_at)
+        priced = not _is_fill(entry)  # `entry` sets the price itself
+        for earlier in reversed(history):
             if earlier.history_id >= entry.history_id:
                 break
             progress.add(earlier)
+            priced = priced or not _is_fill(earlier)
+        if not priced:
+            record = engine.order(entry.order_id)
+            if record is not None:
+                progress.price_ticks = record.price_ticks
         return progress
 
     def add(self, entry: HistoryEntry) -> None:
         self.history_id = entry.history_id
-        if entry.event_type.startswith("fulfill"):  # a fill: its price is the fill's
+        if _is_fill(entry):  # a fill: its price is the fill's
             self.units += (entry.filled_lots - self.filled_lots) * entry.price_ticks
             self.filled_lots = entry.filled_lots
             self.last_fill = entry.price_ticks
         else:
             self.price_ticks = entry.price_ticks
+
+
+def _is_fill(entry: HistoryEntry) -> bool:
+    return entry.event_type.startswith("fulfill")
+
+
+def _average(spec: MarketSpec, progress: _Progress) -> str:
+    return views.money(average_price(spec, progress.units, progress.filled_lots))
 
 
 class OrderUpdatesChannel(Channel):
@@ -244,10 +265,12 @@ class OrderUpdatesChannel(Channel):
 
     def push(self, delivery: Delivery) -> None:
         if delivery.updates:
-            items = [self.item(entry, delivery.li) for entry in delivery.updates]
-            self.broadcast({"channel": "account_order_updates", "data": items})
+            self.broadcast({"channel": "account_order_updates", "data": self.items(delivery)})
 
-    @in_decimal_context
+    @in_decimal_context  # once per push, not per item
+    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
+        return [self.item(entry, delivery.li) for entry in delivery.updates]
+
     def item(self, entry: HistoryEntry, li: int) -> dict[str, Any]:
         spec = self.ex.markets[entry.symbol]
         progress = self._progress.get(entry.order_id)
@@ -264,7 +287,9 @@ class OrderUpdatesChannel(Channel):
             "u": self.key[1],
             "s": entry.symbol,
             "d": entry.side,
-            "p": views.money(average_price(spec, progress.units, progress.filled_lots)),
+            # Most updates are of orders with nothing filled (a create, a cancel): no decimal
+            # arithmetic for their average.
+            "p": _average(spec, progress) if progress.filled_lots else "0",
             "ip": spec.format_price(progress.price_ticks),
             "lp": None if progress.last_fill is None else spec.format_price(progress.last_fill),
             "a": spec.format_amount(entry.initial_lots),

@@ -2,24 +2,24 @@
 (a source and its params: `("book", "BTC", 1)`, `("prices",)`...), shared by every session that
 subscribed to it.
 
-A channel holds one bus subscription (runtime/bus.py) for its topics and one task that reads it,
-turns each delivery into a push, encodes it ONCE and offers the same bytes to every subscribed
-session (gateway/ws_session.py: a session that cannot keep up is closed, nobody waits). The
-channel exists while it has subscribers: the last one leaving closes its bus subscription and
-its task, so subscribe/unsubscribe cycles leave nothing behind, and a bus nobody listens to
-costs the sequencer one check.
+A channel is a bus listener (runtime/bus.py) of its topics: the bus calls it with each delivery,
+from the one callback that runs all the deliveries of a command once the sequencer is back on
+the event loop (no queue and no task per channel). It turns the delivery into a push, encodes
+it ONCE and offers the same bytes to every subscribed session (gateway/ws_session.py: a session
+that cannot keep up is closed with 1008, nobody waits). The channel exists while it has
+subscribers: the last one leaving closes its listener, so subscribe/unsubscribe cycles leave
+nothing behind, and a bus nobody listens to costs the sequencer one check.
 
 Pushes of a topic go out in engine order, each with the `li` of the command that caused it
-(spec A8). If the channel's own bus queue overflows (its task starved for CHANNEL_BACKLOG
-commands), its sessions are closed with 1011, since they would otherwise miss pushes silently.
-A sandbox revert or reset (the StateReplaced event) closes them with 1012: their snapshots and
-`li` no longer hold, and a reconnect gets fresh ones.
+(spec A8). A channel cannot fall behind the engine: its push is done with the command, so the
+only backlog is each session's own, bounded per session. A push that raises is logged by the
+bus, and the channel goes on with the next delivery (the other channels are not concerned).
+A sandbox revert or reset (the StateReplaced event) closes the sessions with 1012: their
+snapshots and `li` no longer hold, and a reconnect gets fresh ones.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -30,10 +30,7 @@ from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery, Topic
 
-log = logging.getLogger("tidepool.ws")
-
 ChannelKey = tuple[str | int, ...]
-CHANNEL_BACKLOG = 1 << 16  # deliveries a channel task may fall behind before it gives up
 
 encoder = msgspec.json.Encoder(decimal_format="string")
 # The close reason of a sandbox revert or reset (code 1012, "service restart").
@@ -48,8 +45,10 @@ class Channel:
         self.ex = ex
         self.key = key
         self.sessions: set[Session] = set()
-        self._sub = ex.sequencer.bus.subscribe(topics, CHANNEL_BACKLOG)
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._listener = ex.sequencer.bus.listen(topics, self.deliver)
+
+    def __repr__(self) -> str:  # what the bus logs of a push that raised
+        return f"<{type(self).__name__} {self.key}>"
 
     def push(self, delivery: Delivery) -> None:
         raise NotImplementedError
@@ -63,25 +62,17 @@ class Channel:
             session.offer(frame)
 
     def close(self) -> None:
-        self._sub.close()
-        self._task.cancel()
+        self._listener.close()
 
-    async def _run(self) -> None:
-        async for delivery in self._sub:
-            if delivery.events and type(delivery.events[0]) is StateReplaced:
-                # A sandbox revert or reset: what the subscribers hold is void and ids go back
-                # (`li` too), so they reconnect and start again from fresh snapshots.
-                for session in tuple(self.sessions):
-                    session.close(1012, STATE_REPLACED)
-                continue
-            try:
-                self.push(delivery)
-            except Exception:  # a bug in one push must not end the stream for everyone
-                log.exception("ws: push of %s failed", self.key)
-        if self._sub.closed != "unsubscribed":
-            log.warning("ws: channel %s fell behind the engine: %s", self.key, self._sub.closed)
+    def deliver(self, delivery: Delivery) -> None:
+        """The bus's call for each delivery of the channel's topics."""
+        if delivery.events and type(delivery.events[0]) is StateReplaced:
+            # A sandbox revert or reset: what the subscribers hold is void and ids go back
+            # (`li` too), so they reconnect and start again from fresh snapshots.
             for session in tuple(self.sessions):
-                session.close(1011, "server fell behind")
+                session.close(1012, STATE_REPLACED)
+            return
+        self.push(delivery)
 
 
 class Hub:

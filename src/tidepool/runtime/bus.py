@@ -24,13 +24,24 @@ left it (its event, cumulative filled and cancelled amounts, status): one
 `account_order_updates` item each, a cancel_all's cancels and a taker's successive fills
 included.
 
+Two kinds of subscriber:
+- `listen(topics, push)`: a `Listener`, a synchronous callback. The bus calls it for every
+  delivery of its topics, from ONE callback scheduled on the event loop for all the deliveries
+  of the commands published since the last one ran (one `call_soon` per published command at
+  most, not a queue put and a task wake-up per subscriber). The WebSocket channels are listeners:
+  their work is done when the command is, so they cannot fall behind, and nothing waits on them.
+- `subscribe(topics, maxsize)`: a `Subscription` with a bounded queue, for a consumer that must
+  await between deliveries (the market maker submits commands of its own).
+
 Invariants:
 - One `Delivery` per command and topic, holding that topic's events in engine order, with the
   command's seq and `li`, the last order id after it. Deliveries reach every subscriber in seq
-  order, so `li` never decreases on a topic.
-- Publishing never blocks and never raises into the sequencer: each subscriber has a bounded
-  queue; a subscriber whose queue is full is dropped, its `closed` says why, and its iterator
-  ends. Others are not delayed.
+  order, so `li` never decreases on a topic; a listener gets one command's deliveries in the
+  order of the topics of its events (book before account updates for an order accepted).
+- Publishing never blocks and never raises into the sequencer. A listener that raises is logged
+  and the others still get the delivery (and it gets the next one); a listener closed before
+  its deliveries ran gets none. A subscription whose queue is full is dropped, its `closed` says
+  why, and its iterator ends. Others are not delayed.
 - Nothing is routed while nobody subscribes: the cost to the sequencer is one check.
 """
 
@@ -39,7 +50,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import msgspec
 
@@ -75,31 +86,38 @@ class Delivery(msgspec.Struct, frozen=True):
     updates: tuple[HistoryEntry, ...] = ()
 
 
-def topics_of(event: Event) -> Iterable[Topic]:
-    """The topics an event belongs to (the table in the module docstring)."""
-    if isinstance(event, OrderFilled):
+def topics_of(event: Event) -> tuple[Topic, ...]:
+    """The topics an event belongs to (the table in the module docstring). Always in the same
+    order: a fill's market topics, then the maker's, then the taker's (once for a self-trade),
+    as the order of a command's deliveries follows it."""
+    if isinstance(event, OrderAccepted | OrderCancelled):  # the most frequent first
         symbol = event.symbol
-        yield from (("book", symbol), ("bbo", symbol), ("trades", symbol), ("candle", symbol))
-        for account in {event.maker_account, event.taker_account}:
-            yield from _order_topics(account)
-            yield ("account_trades", account)
-    elif isinstance(event, OrderAccepted | OrderCancelled):
-        yield from (("book", event.symbol), ("bbo", event.symbol))
-        yield from _order_topics(event.account)
-    elif isinstance(event, StopTriggered):
-        yield from _order_topics(event.account)
-    elif isinstance(event, PositionChanged):
-        yield from (("account_positions", event.account), ("account_info", event.account))
-    elif isinstance(event, BalanceChanged):
-        yield ("account_info", event.account)
-    elif isinstance(event, MarkPriceSet):
-        yield ("prices", "")
-    elif isinstance(event, MarginSettingChanged):
-        yield from (("account_margin", event.account), ("account_leverage", event.account))
+        return ("book", symbol), ("bbo", symbol), *_order_topics(event.account)
+    if isinstance(event, OrderFilled):
+        symbol, maker, taker = event.symbol, event.maker_account, event.taker_account
+        market = ("book", symbol), ("bbo", symbol), ("trades", symbol), ("candle", symbol)
+        if maker == taker:
+            return *market, *_fill_topics(maker)
+        return *market, *_fill_topics(maker), *_fill_topics(taker)
+    if isinstance(event, StopTriggered):
+        return _order_topics(event.account)
+    if isinstance(event, PositionChanged):
+        return ("account_positions", event.account), ("account_info", event.account)
+    if isinstance(event, BalanceChanged):
+        return (("account_info", event.account),)
+    if isinstance(event, MarkPriceSet):
+        return (("prices", ""),)
+    if isinstance(event, MarginSettingChanged):
+        return ("account_margin", event.account), ("account_leverage", event.account)
+    return ()
 
 
 def _order_topics(account: str) -> tuple[Topic, Topic]:
     return ("account_orders", account), ("account_order_updates", account)
+
+
+def _fill_topics(account: str) -> tuple[Topic, Topic, Topic]:
+    return *_order_topics(account), ("account_trades", account)
 
 
 class Subscription:
@@ -145,18 +163,54 @@ class Subscription:
             yield delivery
 
 
+Push = Callable[[Delivery], None]
+
+
+class Listener:
+    """One synchronous subscriber: `push(delivery)` for each delivery of its `topics`, called
+    from the event loop, never from inside the sequencer. Ends with `close`."""
+
+    def __init__(self, bus: Bus, topics: frozenset[Topic], push: Push) -> None:
+        self._bus = bus
+        self.topics = topics
+        self.push = push
+        self.closed: str | None = None
+
+    def _close(self, reason: str) -> None:
+        if self.closed is None:
+            self.closed = reason
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+
+Subscriber = Subscription | Listener
+
+
 class Bus:
     def __init__(self) -> None:
-        self._by_topic: defaultdict[Topic, set[Subscription]] = defaultdict(set)
-        self.dropped = 0  # subscribers closed for falling behind, since start
+        self._by_topic: defaultdict[Topic, set[Subscriber]] = defaultdict(set)
+        # Listeners' deliveries published and not run yet, in publish order; one scheduled
+        # `_drain` runs them all.
+        self._due: list[tuple[Listener, Delivery]] = []
+        self.dropped = 0  # subscriptions closed for falling behind, since start
+        self.failed = 0  # listener calls that raised, since start
 
     def subscribe(self, topics: Iterable[Topic], maxsize: int = DEFAULT_QUEUE) -> Subscription:
         sub = Subscription(self, frozenset(topics), maxsize)
-        for topic in sub.topics:
-            self._by_topic[topic].add(sub)
+        self._add(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription, reason: str = "unsubscribed") -> None:
+    def listen(self, topics: Iterable[Topic], push: Push) -> Listener:
+        listener = Listener(self, frozenset(topics), push)
+        self._add(listener)
+        return listener
+
+    def _add(self, sub: Subscriber) -> None:
+        for topic in sub.topics:
+            self._by_topic[topic].add(sub)
+
+    def unsubscribe(self, sub: Subscriber, reason: str = "unsubscribed") -> None:
         for topic in sub.topics:
             subscribers = self._by_topic.get(topic)
             if subscribers is not None:
@@ -176,30 +230,66 @@ class Bus:
         events: Iterable[Event],
         updates: Iterable[tuple[str, HistoryEntry]] = (),
     ) -> None:
-        """Route one command's events and order changes. Never blocks; a full subscriber is
-        dropped."""
+        """Route one command's events and order changes. Never blocks; a full subscription is
+        dropped; listeners run once the sequencer has returned to the event loop."""
         if not self._by_topic:
             return
+        due = self._due
+        was_due = bool(due)
+        for delivery in self._deliveries(seq, li, events, updates):
+            for sub in tuple(self._by_topic.get(delivery.topic, ())):
+                if isinstance(sub, Listener):
+                    due.append((sub, delivery))
+                elif not sub._offer(delivery):
+                    self.dropped += 1
+                    log.warning("bus: dropped a subscriber of %s: %s", delivery.topic, sub.closed)
+                    self.unsubscribe(sub, sub.closed or "slow consumer")
+        if due and not was_due:
+            asyncio.get_running_loop().call_soon(self._drain)
+
+    def _deliveries(
+        self,
+        seq: int,
+        li: int,
+        events: Iterable[Event],
+        updates: Iterable[tuple[str, HistoryEntry]],
+    ) -> list[Delivery]:
+        """One command's delivery of each topic someone listens to, in the order of the
+        topics' first events (then the topics with order changes only)."""
+        listened = self._by_topic
         by_topic: dict[Topic, list[Event]] = {}
         for event in events:
-            if type(event) is StateReplaced:  # every subscriber's state is void
-                for topic in self._by_topic:
-                    by_topic.setdefault(topic, []).append(event)
-                continue
-            for topic in topics_of(event):
-                if topic in self._by_topic:
-                    by_topic.setdefault(topic, []).append(event)
+            # StateReplaced (a sandbox revert or reset): every subscriber's state is void.
+            topics = tuple(listened) if type(event) is StateReplaced else topics_of(event)
+            for topic in topics:
+                if topic in listened:
+                    if topic in by_topic:
+                        by_topic[topic].append(event)
+                    else:
+                        by_topic[topic] = [event]
         changes: dict[Topic, list[HistoryEntry]] = {}
         for account, entry in updates:
             for topic in _order_topics(account):
-                if topic in self._by_topic:
-                    changes.setdefault(topic, []).append(entry)
-        for topic in [*by_topic, *(t for t in changes if t not in by_topic)]:
-            delivery = Delivery(
-                topic, seq, li, tuple(by_topic.get(topic, ())), tuple(changes.get(topic, ()))
-            )
-            for sub in list(self._by_topic.get(topic, ())):
-                if not sub._offer(delivery):
-                    self.dropped += 1
-                    log.warning("bus: dropped a subscriber of %s: %s", topic, sub.closed)
-                    self.unsubscribe(sub, sub.closed or "slow consumer")
+                if topic in listened:
+                    if topic in changes:
+                        changes[topic].append(entry)
+                    else:
+                        changes[topic] = [entry]
+        deliveries = [
+            Delivery(topic, seq, li, tuple(of_topic), tuple(changes.pop(topic, ())))
+            for topic, of_topic in by_topic.items()
+        ]
+        deliveries += [Delivery(t, seq, li, (), tuple(of_t)) for t, of_t in changes.items()]
+        return deliveries
+
+    def _drain(self) -> None:
+        """Run every listener's deliveries due, in publish order."""
+        due, self._due = self._due, []
+        for listener, delivery in due:
+            if listener.closed is not None:
+                continue
+            try:
+                listener.push(delivery)
+            except Exception:  # a bug in one listener must not cost the others their pushes
+                self.failed += 1
+                log.exception("bus: a listener of %s failed: %r", delivery.topic, listener.push)

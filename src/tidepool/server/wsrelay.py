@@ -13,8 +13,8 @@ The worker owns the sockets, the engine process owns the state and the session l
   its signatures if it is a trading operation (gateway.preverify: the ed25519 work stays in the
   workers, as for REST), and its end (`WsEnded`);
 - writes what the engine process sends (`WsPush`: the same bytes to each connection named) and
-  closes a connection when the engine process says so (`WsClose`: 1011 when a channel fell
-  behind).
+  closes a connection when the engine process says so (`WsClose`: 1011 when this worker's
+  link fell behind).
 
 When the engine process goes away every connection is closed with 1011 and the worker exits.
 """
