@@ -213,9 +213,7 @@ class Bus:
         self._add(sub)
         return sub
 
-    def listen(
-        self, topics: Iterable[Topic], push: Push, flush: Flush | None = None
-    ) -> Listener:
+    def listen(self, topics: Iterable[Topic], push: Push, flush: Flush | None = None) -> Listener:
         listener = Listener(self, frozenset(topics), push, flush)
         self._add(listener)
         return listener
