@@ -12,6 +12,7 @@ from solders.keypair import Keypair
 
 from harness import Harness, MemoryLink
 from pacifica_recipe import keypair
+from tidepool.engine.commands import CancelAllOrders, CreateOrder
 from tidepool.gateway.ws_account import OrderUpdatesChannel
 from tidepool.gateway.ws_session import SocketSession
 from tidepool.runtime.bus import Delivery
@@ -123,6 +124,55 @@ def test_updates_of_orders_placed_before_subscribing_show_their_creation_time_an
             assert (u["ct"], u["ip"]) == (order["created_at"], order["initial_price"]), u
             assert u["ct"] < u["ut"] or u["i"] == 3  # the taker was made by this command
         assert {u["i"]: u["ip"] for u in items} == {1: "100010", 2: "99990", 3: "100020"}
+        _end(hx, session)
+    finally:
+        hx.close()
+
+
+def test_commands_published_before_one_drain_reach_a_subscriber_as_one_frame_in_li_order() -> None:
+    """At saturation one bus drain holds many commands: their order updates go out as ONE
+    `account_order_updates` frame holding every item in engine order (a cancel_all's several
+    items included), not one frame per command."""
+    hx = Harness()
+    hx.faucet(ALICE)
+    alice = str(ALICE.pubkey())
+
+    def bid(price_ticks: int) -> CreateOrder:
+        return CreateOrder(
+            account=alice,
+            symbol="BTC",
+            side="bid",
+            price_ticks=price_ticks,
+            size_lots=100,
+            tif="ALO",
+            reduce_only=False,
+        )
+
+    async def published_at_once(link: MemoryLink) -> list[dict[str, Any]]:
+        # With no journal the sequencer publishes inside `submit` without yielding: all four
+        # commands are on the bus before its drain runs.
+        for command in (bid(90_000), bid(90_001), bid(90_002)):
+            await hx.sequencer.submit(command)
+        await hx.sequencer.submit(
+            CancelAllOrders(account=alice, symbol=None, exclude_reduce_only=False)
+        )
+        frame = await link.next("account_order_updates")
+        await asyncio.sleep(0)  # a second frame of the drain would be sent by now
+        rest = [link.sent.get_nowait() for _ in range(link.sent.qsize())]
+        assert [f for f in rest if f["channel"] == "account_order_updates"] == []
+        return list(frame["data"])
+
+    try:
+        link, session = hx.loop.run_until_complete(_session(hx, _order_updates(ALICE)))
+        items = hx.loop.run_until_complete(published_at_once(link))
+        assert [(u["i"], u["oe"], u["li"]) for u in items] == [
+            (1, "make", 1),
+            (2, "make", 2),
+            (3, "make", 3),
+            (1, "cancel", 3),
+            (2, "cancel", 3),
+            (3, "cancel", 3),
+        ]
         _end(hx, session)
     finally:
         hx.close()

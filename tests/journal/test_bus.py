@@ -281,3 +281,42 @@ def test_a_listener_closed_before_its_deliveries_ran_gets_none_of_them() -> None
     asyncio.run(go())
     assert got == []
     assert seqr.bus.idle
+
+
+def test_a_listener_flushes_once_per_drain_after_its_deliveries_and_only_when_it_got_one() -> None:
+    """Commands published before one drain: a listener with `flush` is flushed once, after all
+    its pushes of that drain; one that got nothing in a drain, or was closed in it, is not."""
+    seqr = _sequencer()
+    calls: list[str] = []
+
+    def listen(name: str, account: str) -> None:
+        def push(delivery: Delivery) -> None:
+            calls.append(f"{name} push {delivery.seq}")
+
+        topics = [("account_order_updates", account)]
+        seqr.bus.listen(topics, push, lambda: calls.append(f"{name} flush"))
+
+    listen("a", "acct0")
+    listen("b", "acct1")
+    closing = seqr.bus.listen(
+        [("account_order_updates", "acct0")], lambda d: closing.close(), lambda: calls.append("x")
+    )
+
+    async def go() -> tuple[int, int]:
+        await _fund(seqr)
+        await seqr.submit(_create("acct0", 90_000))
+        first = seqr.last_seq
+        await seqr.submit(_create("acct0", 90_001))
+        await asyncio.sleep(0)  # one drain: both commands
+        await seqr.submit(_create("acct1", 90_002))
+        await asyncio.sleep(0)  # the next drain: only acct1's
+        return first, seqr.last_seq
+
+    first, last = asyncio.run(go())
+    assert calls == [
+        f"a push {first}",
+        f"a push {first + 1}",
+        "a flush",
+        f"b push {last}",
+        "b flush",
+    ]

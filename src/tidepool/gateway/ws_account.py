@@ -10,8 +10,9 @@
 | `account_info`          | `{"ae","as","aw","b","f","mu","cm","oc","pb","pc","sc","sb","t"}`:|
 |                         | at once, then after each change of balance, position, orders or  |
 |                         | leverage, and after a mark move that changed one of its values   |
-| `account_order_updates` | one item per order change, in engine order (new events only)     |
-| `account_trades`        | one item per fill of the account (new events only)               |
+| `account_order_updates` | one item per order change, in engine order (new events only);    |
+|                         | one frame holds the items of every command of one bus drain      |
+| `account_trades`        | one item per fill of the account (new events only), as above     |
 | `account_margin`        | `{"u","t","s","i"}` when a market's margin mode changes          |
 | `account_leverage`      | `{"u","t","s","l"}` when a market's leverage changes             |
 
@@ -38,7 +39,7 @@ from tidepool.engine.money import average_price, in_decimal_context
 from tidepool.engine.views import FillRecord, HistoryEntry
 from tidepool.gateway import views
 from tidepool.gateway.exchange import Exchange
-from tidepool.gateway.ws_fanout import Channel, ChannelKey, encoder
+from tidepool.gateway.ws_fanout import Channel, ChannelKey, ItemsChannel, encoder
 from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery, Topic
 
@@ -253,7 +254,7 @@ def _average(spec: MarketSpec, progress: _Progress) -> str:
     return views.money(average_price(spec, progress.units, progress.filled_lots))
 
 
-class OrderUpdatesChannel(Channel):
+class OrderUpdatesChannel(ItemsChannel):
     """`account_order_updates`: one item per order change of each command (a cancel_all's
     every cancel, a taker's every fill), from the delivery's history entries."""
 
@@ -262,10 +263,6 @@ class OrderUpdatesChannel(Channel):
         # Open orders seen here: their progress up to the last change pushed, so an order with
         # many fills costs one step per fill; an order leaves when it becomes terminal.
         self._progress: dict[int, _Progress] = {}
-
-    def push(self, delivery: Delivery) -> None:
-        if delivery.updates:
-            self.broadcast({"channel": "account_order_updates", "data": self.items(delivery)})
 
     @in_decimal_context  # once per push, not per item
     def items(self, delivery: Delivery) -> list[dict[str, Any]]:
@@ -310,10 +307,10 @@ class OrderUpdatesChannel(Channel):
         super().close()
 
 
-class TradesChannel(Channel):
+class TradesChannel(ItemsChannel):
     """`account_trades`: the account's side of each fill, as GET /trades/history shows it."""
 
-    def push(self, delivery: Delivery) -> None:
+    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
         account = str(self.key[1])
         items = []
         for event in delivery.events:
@@ -321,17 +318,16 @@ class TradesChannel(Channel):
                 continue
             # The maker's entry is the fill's history id, the taker's the next one.
             if event.maker_account == account:
-                items += self.items(self.fill(account, event.history_id), delivery.li)
+                items += self.fill_items(self.fill(account, event.history_id), delivery.li)
             if event.taker_account == account:
-                items += self.items(self.fill(account, event.history_id + 1), delivery.li)
-        if items:
-            self.broadcast({"channel": "account_trades", "data": items})
+                items += self.fill_items(self.fill(account, event.history_id + 1), delivery.li)
+        return items
 
     def fill(self, account: str, history_id: int) -> FillRecord | None:
         fills, _ = self.ex.engine.fills_page(account, 1, before_history_id=history_id + 1)
         return fills[0] if fills and fills[0].history_id == history_id else None
 
-    def items(self, fill: FillRecord | None, li: int) -> list[dict[str, Any]]:
+    def fill_items(self, fill: FillRecord | None, li: int) -> list[dict[str, Any]]:
         if fill is None:  # the engine was rebuilt without it (the command failed)
             return []
         item = _short(views.account_fill(self.ex.markets[fill.symbol], fill), _FILL_KEYS)

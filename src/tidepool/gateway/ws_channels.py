@@ -6,7 +6,7 @@
 | `book`   | `symbol`, `agg_level` (1)  | the full book: at once, then at most every 250 ms while |
 |          |                            | it changed                                              |
 | `bbo`    | `symbol`                   | best bid and ask, when they change                      |
-| `trades` | `symbol`                   | each command's taker fills                              |
+| `trades` | `symbol`                   | each command's taker fills (one frame per bus drain)    |
 
 The account channels (`account_*`, param `account`) are in gateway/ws_account.py, `candle` and
 `mark_price_candle` (`symbol`, `interval`) in gateway/ws_candles.py. The channels of what
@@ -27,7 +27,7 @@ from tidepool.engine.events import OrderAccepted, OrderCancelled, OrderFilled
 from tidepool.gateway import candles, ws_account, ws_candles
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.markets import AGG_LEVELS, book_data, price_items
-from tidepool.gateway.ws_fanout import Channel, ChannelKey, encoder
+from tidepool.gateway.ws_fanout import Channel, ChannelKey, ItemsChannel, encoder
 from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery
 
@@ -106,10 +106,10 @@ class PricesChannel(Channel):
         self.broadcast({"channel": "prices", "data": price_items(self.ex)})
 
 
-class TradesChannel(Channel):
+class TradesChannel(ItemsChannel):
     """`{"h","s","a","p","d","tc","t","li"}` per taker fill: the public trade GET /trades shows."""
 
-    def push(self, delivery: Delivery) -> None:
+    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
         spec = self.ex.markets[str(self.key[1])]
         engine = self.ex.engine
         items = []
@@ -131,8 +131,7 @@ class TradesChannel(Channel):
                     "li": delivery.li,
                 }
             )
-        if items:
-            self.broadcast({"channel": "trades", "data": items})
+        return items
 
 
 class BookChannel(Channel):

@@ -25,11 +25,17 @@ left it (its event, cumulative filled and cancelled amounts, status): one
 included.
 
 Two kinds of subscriber:
-- `listen(topics, push)`: a `Listener`, a synchronous callback. The bus calls it for every
-  delivery of its topics, from ONE callback scheduled on the event loop for all the deliveries
-  of the commands published since the last one ran (one `call_soon` per published command at
-  most, not a queue put and a task wake-up per subscriber). The WebSocket channels are listeners:
-  their work is done when the command is, so they cannot fall behind, and nothing waits on them.
+- `listen(topics, push, flush=None)`: a `Listener`, a synchronous callback. The bus calls it
+  for every delivery of its topics, from ONE callback (a "drain") scheduled on the event loop
+  for all the deliveries of the commands published since the last one ran (one `call_soon` per
+  published command at most, not a queue put and a task wake-up per subscriber). The WebSocket
+  channels are listeners: their work is done when the command is, so they cannot fall behind,
+  and nothing waits on them.
+  `flush()`, if given, is called once at the end of each drain in which the listener got at
+  least one delivery (after every listener's pushes of that drain, in the order of the
+  listeners' first deliveries in it), and never for a listener closed by then. At saturation a
+  drain holds many commands: a listener may gather what its pushes of one drain produce and
+  act once for all of them (a WebSocket channel sends one frame of all its items).
 - `subscribe(topics, maxsize)`: a `Subscription` with a bounded queue, for a consumer that must
   await between deliveries (the market maker submits commands of its own).
 
@@ -38,10 +44,11 @@ Invariants:
   command's seq and `li`, the last order id after it. Deliveries reach every subscriber in seq
   order, so `li` never decreases on a topic; a listener gets one command's deliveries in the
   order of the topics of its events (book before account updates for an order accepted).
-- Publishing never blocks and never raises into the sequencer. A listener that raises is logged
-  and the others still get the delivery (and it gets the next one); a listener closed before
-  its deliveries ran gets none. A subscription whose queue is full is dropped, its `closed` says
-  why, and its iterator ends. Others are not delayed.
+- Publishing never blocks and never raises into the sequencer. A listener whose push or flush
+  raises is logged and the others still get the delivery (and it gets the next one, and its
+  flush of that drain); a listener closed before its deliveries ran gets none. A subscription
+  whose queue is full is dropped, its `closed` says why, and its iterator ends. Others are not
+  delayed.
 - Nothing is routed while nobody subscribes: the cost to the sequencer is one check.
 """
 
@@ -164,16 +171,21 @@ class Subscription:
 
 
 Push = Callable[[Delivery], None]
+Flush = Callable[[], None]
 
 
 class Listener:
     """One synchronous subscriber: `push(delivery)` for each delivery of its `topics`, called
-    from the event loop, never from inside the sequencer. Ends with `close`."""
+    from the event loop, never from inside the sequencer, then `flush()` (if any) once at the end
+    of the drain. Ends with `close`."""
 
-    def __init__(self, bus: Bus, topics: frozenset[Topic], push: Push) -> None:
+    def __init__(
+        self, bus: Bus, topics: frozenset[Topic], push: Push, flush: Flush | None = None
+    ) -> None:
         self._bus = bus
         self.topics = topics
         self.push = push
+        self.flush = flush
         self.closed: str | None = None
 
     def _close(self, reason: str) -> None:
@@ -201,8 +213,8 @@ class Bus:
         self._add(sub)
         return sub
 
-    def listen(self, topics: Iterable[Topic], push: Push) -> Listener:
-        listener = Listener(self, frozenset(topics), push)
+    def listen(self, topics: Iterable[Topic], push: Push, flush: Flush | None = None) -> Listener:
+        listener = Listener(self, frozenset(topics), push, flush)
         self._add(listener)
         return listener
 
@@ -283,13 +295,25 @@ class Bus:
         return deliveries
 
     def _drain(self) -> None:
-        """Run every listener's deliveries due, in publish order."""
+        """Run every listener's deliveries due, in publish order, then the flushes of the
+        listeners that got one."""
         due, self._due = self._due, []
+        flushing: dict[Listener, Flush] = {}  # in the order of their first delivery
         for listener, delivery in due:
             if listener.closed is not None:
                 continue
+            if listener.flush is not None:
+                flushing[listener] = listener.flush
             try:
                 listener.push(delivery)
             except Exception:  # a bug in one listener must not cost the others their pushes
                 self.failed += 1
                 log.exception("bus: a listener of %s failed: %r", delivery.topic, listener.push)
+        for listener, flush in flushing.items():
+            if listener.closed is not None:
+                continue
+            try:
+                flush()
+            except Exception:  # as for a push: the others still flush
+                self.failed += 1
+                log.exception("bus: a listener's flush failed: %r", flush)
