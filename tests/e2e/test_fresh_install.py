@@ -36,10 +36,6 @@ ROOT = Path(__file__).resolve().parents[2]
 _PIP_NETWORK = ("--timeout", "15", "--retries", "2", "--no-input", "--disable-pip-version-check")
 _PIP_DEADLINE_S = 300
 
-# Modules that only a host program imports, and the package that host brings: pytest loads the
-# plugin through its entry point, and pytest is no runtime dependency of tidepool.
-_HOSTED = {"tidepool.pytest_plugin": "pytest"}
-
 # Imported inside the virtualenv. `__main__` is skipped because importing it runs the CLI; the
 # serve test runs that path. A package whose import fails re-raises instead of being skipped.
 _IMPORT_EVERY_MODULE = """
@@ -47,10 +43,10 @@ import importlib, pkgutil, tidepool
 def reraise(name):
     raise
 for module in pkgutil.walk_packages(tidepool.__path__, "tidepool.", onerror=reraise):
-    if not module.name.endswith(".__main__") and module.name not in HOSTED:
+    if not module.name.endswith(".__main__"):
         importlib.import_module(module.name)
 print(tidepool.__file__)
-""".replace("HOSTED", repr(set(_HOSTED)))
+"""
 
 
 def _clean_env() -> dict[str, str]:
@@ -218,7 +214,6 @@ def test_every_package_tidepool_imports_is_a_declared_runtime_dependency() -> No
         f"{name} ({path.relative_to(ROOT)})"
         for path, name in _third_party_imports(ROOT / "src" / "tidepool")
         if not declared & {_normalized(d) for d in distributions.get(name, [name])}
-        and _HOSTED.get(_module_of(path)) != name
     }
     assert not undeclared, f"imported but not in [project].dependencies: {sorted(undeclared)}"
 
@@ -238,10 +233,6 @@ def _third_party_imports(package: Path) -> set[tuple[Path, str]]:
                 if top != "tidepool" and top not in sys.stdlib_module_names:
                     found.add((path, top))
     return found
-
-
-def _module_of(path: Path) -> str:
-    return ".".join(path.relative_to(ROOT / "src").with_suffix("").parts)
 
 
 def _normalized(name: str) -> str:
