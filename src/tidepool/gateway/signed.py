@@ -103,8 +103,8 @@ def verify(ex: Exchange, req: Request, raw: dict[str, Any], op: Operation) -> tu
     except SignatureRefused as exc:
         if ex.explain_auth and trace is not None:
             # The wire message is the check that failed (this is the failure path only).
-            check = msgspec.json.decode(exc.response.body)["error"]
-            trace.auth = explain(ex, raw, op, check)
+            failed = msgspec.json.decode(exc.response.body)["error"]
+            trace.auth = explain(ex, raw, op, failed)
         raise
     agent: str | UnsetType = UNSET if use.signer == body.account else use.signer
     if agent is not UNSET and op.main_key_only:
