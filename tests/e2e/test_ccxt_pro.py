@@ -14,6 +14,7 @@ import ccxt.pro
 import httpx
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from test_ccxt import _ccxt_safe_keypair
 
 from server_process import ServerProcess
@@ -55,6 +56,26 @@ def _open_orders(server: ServerProcess, ex: Any) -> dict[int, dict[str, Any]]:
     return {order["order_id"]: order for order in reply.json()["data"]}
 
 
+async def _subscriptions(server: ServerProcess) -> int:
+    """The server's count of channel subscriptions (GET /metrics)."""
+    async with httpx.AsyncClient(timeout=5) as http:
+        scrape = (await http.get(f"{server.url}/metrics")).text
+    for family in text_string_to_metric_families(scrape):
+        if family.name == "tidepool_ws_subscriptions":
+            return int(family.samples[0].value)
+    raise AssertionError("no tidepool_ws_subscriptions gauge")
+
+
+async def _subscribed(server: ServerProcess, count: int) -> None:
+    """Wait until the server holds `count` subscriptions: a watch sends its subscribe when it
+    starts, and what happens on another connection before the server has it is not pushed."""
+    for _ in range(1500):  # up to 30 s on a loaded machine
+        if await _subscriptions(server) >= count:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail(f"the server never held {count} subscriptions")
+
+
 async def _until(watch: asyncio.Future[Any], trigger: Callable[[], Awaitable[None]]) -> Any:
     """What `watch` resolves to, firing `trigger` until it does: ccxt.pro sends the subscribe
     when the watch starts, and a trigger fired before the server has it is not pushed."""
@@ -83,8 +104,9 @@ def test_watch_order_book_and_trades_follow_orders_placed_over_ws(server: Server
                     break
             else:
                 pytest.fail(f"the ask never showed: {book['asks']}")
+            held = await _subscriptions(server)
             trades_task = asyncio.ensure_future(maker.watch_trades(BTC))
-            await asyncio.sleep(0.2)  # the subscription is in place before the trade
+            await _subscribed(server, held + 1)
             await taker.create_order_ws(BTC, "limit", "buy", 0.0004, 104000, {"timeInForce": "IOC"})
             trades = await asyncio.wait_for(trades_task, 10)
             assert trades[-1]["price"] == 104000 and trades[-1]["amount"] == 0.0004
@@ -105,10 +127,11 @@ def test_watch_orders_my_trades_and_ohlcv_follow_a_trade(server: ServerProcess) 
         try:
             await maker.load_markets()
             await taker.load_markets()
+            held = await _subscriptions(server)
             orders = asyncio.ensure_future(maker.watch_orders(BTC))
             mine = asyncio.ensure_future(taker.watch_my_trades(BTC))
             candles = asyncio.ensure_future(taker.watch_ohlcv(BTC, "1m"))
-            await asyncio.sleep(0.3)  # the subscriptions are in place before the orders
+            await _subscribed(server, held + 3)
             ask = await maker.create_order_ws(BTC, "limit", "sell", 0.001, 103000)
             (opened,) = await asyncio.wait_for(orders, 10)
             assert (opened["id"], opened["status"], opened["amount"]) == (ask["id"], "open", 0.001)

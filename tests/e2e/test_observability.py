@@ -221,3 +221,36 @@ def test_metrics_show_commands_queued_behind_the_speedbump(tmp_path: Path, layou
             assert seen == (3, 3)
             assert [a.result().status_code for a in answers] == [200, 200, 200]
         assert gauges() == (0, 0)
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_metrics_count_websocket_connections_and_their_subscriptions(
+    tmp_path: Path, layout: str
+) -> None:
+    """A subscription counts once however often it is repeated, an unsubscribe takes it off,
+    and a closed connection takes all of its own off."""
+    from websockets.sync.client import connect
+
+    book = {"source": "book", "symbol": "BTC", "agg_level": 1}
+    with _serve(tmp_path, layout) as srv:
+
+        def ws_gauges() -> tuple[float, float]:
+            samples = _samples(httpx.get(f"{srv.url}/metrics").text)
+            return samples[("tidepool_ws_connections", ())], samples[
+                ("tidepool_ws_subscriptions", ())
+            ]
+
+        def until(expected: tuple[float, float]) -> tuple[float, float]:
+            deadline = time.monotonic() + 30
+            while (seen := ws_gauges()) != expected and time.monotonic() < deadline:
+                time.sleep(0.02)
+            return seen
+
+        assert ws_gauges() == (0, 0)
+        with connect(srv.url.replace("http://", "ws://") + "/ws") as ws:
+            for params in (book, {"source": "prices"}, book):
+                ws.send(json.dumps({"method": "subscribe", "params": params}))
+            assert until((1, 2)) == (1, 2)
+            ws.send(json.dumps({"method": "unsubscribe", "params": {"source": "prices"}}))
+            assert until((1, 1)) == (1, 1)
+        assert until((0, 0)) == (0, 0)

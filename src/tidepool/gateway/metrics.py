@@ -44,6 +44,7 @@ class RequestStats:
         self.latency: dict[str, list[int]] = {}
         self.latency_sum: dict[str, float] = {}
         self.ws_connections = 0  # open WebSocket connections (gateway.websocket)
+        self.ws_subscriptions = 0  # their channel subscriptions (gateway.websocket)
 
     def request(self, route: str, status: int, seconds: float) -> None:
         key = (route, status)
@@ -124,6 +125,11 @@ class ExchangeCollector:
         )
         yield GaugeMetricFamily(
             "tidepool_ws_connections", "Open WebSocket connections", value=stats.ws_connections
+        )
+        yield GaugeMetricFamily(
+            "tidepool_ws_subscriptions",
+            "Channel subscriptions of the open WebSocket connections",
+            value=stats.ws_subscriptions,
         )
         yield GaugeMetricFamily(
             "tidepool_ready",

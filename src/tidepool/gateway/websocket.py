@@ -149,6 +149,7 @@ class Connection:
 
     def _stop(self, _: object) -> None:
         self.ex.stats.ws_connections -= 1
+        self.ex.stats.ws_subscriptions -= len(self.channels)
         for key in self.channels:
             self.hub.leave(key, self.session)
         self.channels.clear()
@@ -182,11 +183,14 @@ class Connection:
         if method == "subscribe":
             # The ack first, then what the channel sends at once (the book's snapshot).
             self.session.offer(encoder.encode({"channel": "subscribe", "data": params}))
-            self.channels.add(key)
+            if key not in self.channels:
+                self.channels.add(key)
+                self.ex.stats.ws_subscriptions += 1
             self.hub.join(key, self.session)
         else:
             if key in self.channels:
                 self.channels.discard(key)
+                self.ex.stats.ws_subscriptions -= 1
                 self.hub.leave(key, self.session)
             ack = {"channel": "unsubscribe", "data": {**params, "data": params}}
             self.session.offer(encoder.encode(ack))
