@@ -4,7 +4,8 @@ work on the event loop.
 A revert or a reset is answered as soon as the new state is in place. The state it replaced
 (with 100,000 resting orders, about a million objects and ~70 ms of freeing) is handed here
 (runtime/pipeline.py) and freed one piece of engine/teardown.py per turn of the event loop:
-a request that arrives meanwhile waits for one piece (~0.5 ms), never for the whole.
+a request that arrives meanwhile waits for a piece (at most ~1 ms) per loop turn it takes, never
+for the whole.
 
 Invariants:
 - At most one task runs; it frees the states in the order they were added, on the loop that
