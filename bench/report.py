@@ -219,6 +219,8 @@ def _sandbox(report: Report) -> list[Target]:
                 "<= 50",
                 ms,
                 ms <= 50.0,
+                f"then freed in pieces: {row['reset_free_ms']:.1f} ms, the longest "
+                f"{row['reset_free_longest_piece_ms']:.2f} ms",
             )
         )
     st = sb["start"]

@@ -8,6 +8,10 @@
 - reset: `ResetState` funding 10 accounts (as the server funds its dev accounts) on the same
   state; each round takes a snapshot first and reverts to it afterwards (neither timed), so
   every reset drops the N orders.
+- freeing: a revert or a reset is answered before the state it replaced is freed; the server
+  frees it afterwards in pieces between other requests (runtime/reclaim.py). Timed here apart
+  from the command, as the server runs it: in all, and its longest piece (what another
+  request may wait for).
 - start to ready: `python -m tidepool serve` on an empty state dir with its 10 dev accounts
   funded (the default), from `Popen` to the listening line, and to the first `GET /ready`
   answered 200; a fresh state dir each time, the best of `starts`.
@@ -66,7 +70,22 @@ def cheats(size: int, repeats: int) -> dict[str, Any]:
         seq = b.next()
         _ok(apply(RevertSnapshot(seq=seq, ts_ms=TS + seq, snapshot_id=snapshot_id)), "revert")
 
+    def free() -> tuple[float, float]:
+        """Free the state the last revert or reset replaced, in pieces as the server does:
+        seconds in all and in the longest piece."""
+        pieces = b.engine.take_replaced()
+        assert pieces is not None
+        took, longest = 0.0, 0.0
+        while True:
+            t0 = time.perf_counter()
+            done = next(pieces, True) is True  # a piece yields None
+            piece = time.perf_counter() - t0
+            took, longest = took + piece, max(longest, piece)
+            if done:
+                return took, longest
+
     snap_s, revert_s, reset_s = [], [], []
+    freed: dict[str, list[tuple[float, float]]] = {"revert": [], "reset": []}
     for _ in range(repeats):
         t0 = time.perf_counter()
         taken = take()
@@ -74,6 +93,7 @@ def cheats(size: int, repeats: int) -> dict[str, Any]:
         revert(taken)
         snap_s.append(t1 - t0)
         revert_s.append(time.perf_counter() - t1)
+        freed["revert"].append(free())
     if b.engine.state_hash() != before:
         raise RuntimeError(f"the state hash after a revert differs ({size} orders)")
     for _ in range(repeats):
@@ -86,7 +106,9 @@ def cheats(size: int, repeats: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         _ok(apply(ResetState(seq=seq, ts_ms=TS + seq, fund=fund)), "reset")
         reset_s.append(time.perf_counter() - t0)
+        freed["reset"].append(free())
         revert(taken)
+        free()
     pairs = [s + r for s, r in zip(snap_s, revert_s, strict=True)]
     return {
         "resting_orders": size,
@@ -95,6 +117,11 @@ def cheats(size: int, repeats: int) -> dict[str, Any]:
         "snapshot_ms": min(snap_s) * 1e3,
         "revert_ms": min(revert_s) * 1e3,
         "reset_ms": min(reset_s) * 1e3,
+        **{
+            f"{what}_free{key}_ms": min(f[i] for f in runs) * 1e3
+            for what, runs in freed.items()
+            for i, key in enumerate(("", "_longest_piece"))
+        },
     }
 
 

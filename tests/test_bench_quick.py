@@ -78,6 +78,7 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
     assert [r["resting_orders"] for r in sandbox["cheats"]] == [200, 1000]
     for row in sandbox["cheats"]:
         assert row["snapshot_then_revert_ms"] > 0 and row["reset_ms"] > 0, row
+        assert row["reset_free_longest_piece_ms"] > 0 and row["revert_free_ms"] > 0, row
         assert row["snapshot_bytes"] > 0
     assert 0 < sandbox["start"]["listening_s"] <= sandbox["start"]["ready_s"]
 

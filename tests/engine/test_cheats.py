@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import gc
+import itertools
 from decimal import Decimal
 
-from enginekit import Driver
+from enginekit import Driver, market
 
+from tidepool.engine import teardown
 from tidepool.engine.commands import (
     Command,
+    CreateOrder,
     Faucet,
     ResetState,
     RevertSnapshot,
@@ -19,7 +22,7 @@ from tidepool.engine.commands import (
     SetMarkPrices,
     TakeSnapshot,
 )
-from tidepool.engine.engine import Engine
+from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.engine.events import StateReplaced
 from tidepool.engine.orders import Order
 
@@ -138,11 +141,13 @@ def _live_orders() -> int:
     return sum(type(o) is Order for o in gc.get_objects())
 
 
-def test_revert_and_reset_free_the_orders_they_replace() -> None:
+def test_a_replaced_state_waits_for_its_freeing_which_leaves_nothing_of_it() -> None:
     """The server's GC policy never collects what it froze (runtime/gcpolicy.py), so a state
     dropped by a revert or a reset must go by reference counting alone, resting orders (whose
-    book links are cycles) included: with the collector off, nothing of it may stay. Counted
-    against the orders other tests of this process left alive."""
+    book links are cycles) included: with the collector off, nothing of it may stay. The engine
+    parks it for the runtime, which frees it in pieces (Engine.take_replaced); one nobody took
+    goes with the next revert or reset. Counted against the orders other tests of this process
+    left alive."""
     gc.collect()
     others = _live_orders()
     d = Driver()
@@ -158,8 +163,54 @@ def test_revert_and_reset_free_the_orders_they_replace() -> None:
     try:
         assert _live_orders() - others == 15
         d.apply(RevertSnapshot, snapshot_id=1)
+        assert _live_orders() - others == 25  # the 10 restored, and the 15 replaced, parked
+        pieces = d.engine.take_replaced()
+        assert pieces is not None and d.engine.take_replaced() is None
+        for _ in pieces:
+            pass
         assert _live_orders() - others == 10
         d.apply(ResetState, fund=[Faucet(account="a", amount=Decimal(5))])
-        assert _live_orders() - others == 0
+        assert _live_orders() - others == 10  # parked, and never taken:
+        d.apply(ResetState, fund=[Faucet(account="a", amount=Decimal(5))])
+        assert _live_orders() - others == 0  # freed by the next reset
     finally:
         gc.enable()
+
+
+def test_a_large_replaced_state_is_freed_at_most_a_chunk_of_orders_per_piece() -> None:
+    """2,500 resting orders over 50 levels: each piece frees at most CHUNK of them, and all of
+    them in the end."""
+    gc.collect()
+    others = _live_orders()
+    engine = Engine((market("X"),), EngineConfig(price_band=None, max_open_orders=5_000))
+    engine.apply(Faucet(seq=1, ts_ms=1, account="a", amount=Decimal(10**9)))
+    for i in range(2_500):
+        seq = i + 2
+        order = CreateOrder(
+            seq=seq,
+            ts_ms=seq,
+            account="a",
+            symbol="X",
+            side="bid",
+            price_ticks=50 + i % 50,
+            size_lots=1,
+            tif="ALO",
+            reduce_only=False,
+        )
+        assert engine.apply(order).reject is None
+    engine.apply(ResetState(seq=3_000, ts_ms=3_000, fund=[]))
+    pieces = engine.take_replaced()
+    assert pieces is not None
+    gc.collect()
+    gc.disable()
+    try:
+        alive = [_live_orders() - others]
+        for _ in pieces:
+            alive.append(_live_orders() - others)
+        alive.append(_live_orders() - others)
+    finally:
+        gc.enable()
+    freed = [before - after for before, after in itertools.pairwise(alive)]
+    assert alive[0] == 2_500 and alive[-1] == 0
+    assert len([f for f in freed if f]) >= 3
+    assert max(freed) <= teardown.CHUNK

@@ -155,22 +155,6 @@ class OrderBook:
         assert level is not None, f"order {order.order_id} is not on the book"
         level.size_lots -= lots
 
-    def clear(self) -> None:
-        """Take every order off the book at once, because the state holding it is dropped (a
-        sandbox revert or reset). The FIFO links are reference cycles, which the server's GC
-        policy (runtime/gcpolicy.py) freezes and never collects: unlinked, the orders and
-        levels are freed by reference counting alone."""
-        for side in (self.bids, self.asks):
-            for level in side.levels.values():
-                order = level.head
-                level.head = level.tail = None
-                while order is not None:
-                    after = order.next
-                    order.level = order.prev = order.next = None
-                    order = after
-            side.levels.clear()
-            side.keys.clear()
-
     def depth(self, is_bid: bool, levels: int) -> list[tuple[int, int, int]]:
         out: list[tuple[int, int, int]] = []
         for level in self.side(is_bid).levels_best_first():

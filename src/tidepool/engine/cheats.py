@@ -16,7 +16,8 @@ Invariants:
   snapshot N and every later one are dropped (as anvil does), ids are never reused.
 - ResetState gives the state of a new state dir whose dev accounts were just funded: the same
   state hash as a new server with the same seed.
-- Reverts and resets keep the sandbox store (engine/sandbox.py says why).
+- Reverts and resets keep the sandbox store (engine/sandbox.py says why). The state they
+  replace is not freed while they are applied but parked for the runtime (engine/teardown.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 from msgspec.structs import replace
 
 from tidepool.domain.errors import Reject
-from tidepool.engine import admin, snapshot
+from tidepool.engine import admin, snapshot, teardown
 from tidepool.engine.commands import (
     ResetState,
     RevertSnapshot,
@@ -123,10 +124,14 @@ def reset_state(state: EngineState, step: Step, cmd: ResetState) -> Outcome:
 
 def _adopt(state: EngineState, other: EngineState) -> None:
     """Make `state` (the object the Engine and every handler hold) hold what `other` holds,
-    every derived index included, keeping its own sandbox store. The books it held are
-    cleared first, or the dropped state would stay in memory for good (OrderBook.clear)."""
-    store = state.sandbox
-    for book in state.books.values():
-        book.clear()
+    every derived index included, keeping its own sandbox store. What it held moves to a shell
+    parked in `state.replaced`, for the runtime to free in pieces (engine/teardown.py); one
+    parked earlier and never taken (no runtime: tests, tools) is freed here first, at once."""
+    if state.replaced is not None:
+        teardown.free(state.replaced)
+    old = EngineState.__new__(EngineState)
+    vars(old).update(vars(state))
+    old.replaced = None
     vars(state).update(vars(other))
-    state.sandbox = store
+    state.sandbox = old.sandbox
+    state.replaced = old

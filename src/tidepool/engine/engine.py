@@ -52,14 +52,24 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
 from msgspec import UNSET
 
 from tidepool.domain.markets import MarketSpec
-from tidepool.engine import admin, apikeys, cheats, invariants, risk, settings, snapshot, stops
+from tidepool.engine import (
+    admin,
+    apikeys,
+    cheats,
+    invariants,
+    risk,
+    settings,
+    snapshot,
+    stops,
+    teardown,
+)
 from tidepool.engine.cancels import cancel_all_orders, cancel_order
 from tidepool.engine.commands import (
     Batch,
@@ -397,6 +407,17 @@ class Engine:
     def clock_mark(self) -> ClockMark | None:
         """The last SetClock (None: never set): where the server clock stands."""
         return self._state.sandbox.clock
+
+    def take_replaced(self) -> Iterator[None] | None:
+        """The freeing, in pieces (engine/teardown.py), of the state the last revert or reset
+        replaced, if nobody took it yet. Run it between other work: each piece is short. Left
+        alone, that state is freed at once by the next revert or reset."""
+        state = self._state
+        replaced = state.replaced
+        if replaced is None:
+            return None
+        state.replaced = None
+        return teardown.pieces(replaced)
 
     def snapshot_ids(self) -> list[int]:
         """The sandbox snapshots a revert can go back to, ascending."""

@@ -18,6 +18,7 @@ Invariants:
 - `api_keys` maps each active API config key to its account, in creation order (apikeys.py).
 - `faucet_total` is every faucet credit; `fees_collected` every fee charged. Together with
   balances and PnL they satisfy collateral conservation (I9, see `invariants.py`).
+- `replaced` is None or a state that no longer takes commands (engine/teardown.py).
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ class EngineState:
         self.api_keys: dict[str, str] = {}
         # The sandbox's clock mark and snapshot store (engine/sandbox.py): not trading state.
         self.sandbox = SandboxBook()
+        # The state the last revert or reset replaced, until the runtime takes it to free it
+        # in pieces (engine/teardown.py): not state either, and in no snapshot or hash.
+        self.replaced: EngineState | None = None
 
     def record_fill(self, fill: FillRecord) -> None:
         """Keep one side of a fill; the taker's side is also the market's public trade."""

@@ -34,8 +34,9 @@ What it costs. Cyclic garbage is reclaimed only if it dies within two young coll
 being made; a cycle that outlives a gen-1 collection and dies later stays in memory (frozen)
 until the process exits. Reference counting still frees every acyclic object whenever it dies,
 frozen or not. The engine state is acyclic once an order leaves the book (the book's intrusive
-list links are cleared on unlink) and is never freed anyway, so the exposure is the runtime's
-long-lived cycles, e.g. the objects of a keep-alive connection when it closes. A long
+list links are cleared on unlink) and is never freed anyway (a state that a sandbox revert or
+reset replaces has those links cleared as it is freed: engine/teardown.py), so the exposure is
+the runtime's long-lived cycles, e.g. the objects of a keep-alive connection when it closes. A long
 create/cancel workload shows no growth beyond the orders themselves (bench/memory_bench.py);
 `uninstall()` restores CPython's defaults (tests, embedding).
 """
