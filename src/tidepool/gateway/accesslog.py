@@ -24,14 +24,13 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("tidepool.access")
 
 _VALID_ID = re.compile(rb"[\x21-\x7e]{1,128}")
-_PREFIX = os.urandom(4).hex()
+_PREFIX = os.urandom(4).hex().encode()
 _counter = itertools.count(1)
 REQUEST_ID_HEADER = b"x-request-id"
 
@@ -47,14 +46,12 @@ class Trace:
     auth: dict[str, str] | None = None  # --explain-auth: why the signature was refused
 
 
-def request_id(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
-    """The client's x-request-id when it is usable, else a new one."""
-    for name, value in headers:
-        if name == REQUEST_ID_HEADER:
-            if _VALID_ID.fullmatch(value):
-                return value
-            break
-    return f"{_PREFIX}-{next(_counter):x}".encode()
+def request_id(given: bytes | None) -> bytes:
+    """The client's x-request-id (`given`: the header's value, None without one) when it is
+    usable, else a new one."""
+    if given is not None and _VALID_ID.fullmatch(given):
+        return given
+    return b"%b-%x" % (_PREFIX, next(_counter))
 
 
 def enabled() -> bool:

@@ -37,12 +37,17 @@ def new_api_key(account: str) -> str:
 
 
 def header_key(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The `PF-API-KEY` header's value; None when absent or empty (an empty value names no
-    key, as a client that has none yet may send it)."""
+    """The `PF-API-KEY` header's key; None when absent or empty."""
     for name, value in headers:
         if name == HEADER:
-            return value.decode("latin-1").strip() or None
+            return key_of(value)
     return None
+
+
+def key_of(value: bytes) -> str | None:
+    """The key a `PF-API-KEY` header's value names; None when empty (an empty value names no
+    key, as a client that has none yet may send it)."""
+    return value.decode("latin-1").strip() or None
 
 
 def list_api_keys(ex: Exchange, body: EmptyPayloadRequest) -> Response:

@@ -21,7 +21,7 @@ layouts (sandbox_guard): a JSON content type for bodies and no browser Origin bu
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from time import perf_counter
 from typing import Any
 from urllib.parse import parse_qsl
@@ -130,11 +130,13 @@ class AsgiApp:
             elif scope["type"] == "websocket":
                 await self.websocket(scope, receive, send)
             return
-        started = perf_counter()
+        logged = accesslog.enabled()
+        started = perf_counter() if logged else 0.0  # the log line's time, only for a line
         message = await receive()
         if message["type"] == "http.disconnect":  # the client (or a read deadline) hung up
             return
-        trace = accesslog.Trace(accesslog.request_id(scope.get("headers", ())))
+        request_id, api_key = _request_headers(scope.get("headers", ()))
+        trace = accesslog.Trace(request_id)
         body: bytes | None = message.get("body", b"")
         if message.get("more_body", False):  # rare for small JSON bodies: read the rest
             body = await _read_rest(receive, message.get("body", b""))
@@ -147,7 +149,6 @@ class AsgiApp:
         elif body is None:
             response = error(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
         else:
-            api_key = api_keys.header_key(scope["headers"])
             try:
                 response = await self.answer(
                     scope["method"], path, scope["query_string"], body, trace, api_key=api_key
@@ -164,7 +165,7 @@ class AsgiApp:
         ]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
-        if accesslog.enabled():  # after the answer is sent: the line never delays it
+        if logged:  # after the answer is sent: the line never delays it
             accesslog.write(scope["method"], path, response.status, perf_counter() - started, trace)
 
     async def answer(
@@ -307,6 +308,19 @@ class GatewayApp(AsgiApp):
         if usage is None:
             return response
         return msgspec.structs.replace(response, headers=api_keys.rest_headers(usage))
+
+
+def _request_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes, str | None]:
+    """The request id to answer with (accesslog) and the `PF-API-KEY` (api_keys): one pass over
+    the headers for both; the first of each header counts."""
+    given = key = None
+    for name, value in headers:
+        if name == accesslog.REQUEST_ID_HEADER:
+            if given is None:
+                given = value
+        elif name == api_keys.HEADER and key is None:
+            key = value
+    return accesslog.request_id(given), None if key is None else api_keys.key_of(key)
 
 
 def normalize(path: str) -> str:
