@@ -43,8 +43,10 @@ _LENGTH_CRCS: dict[int, int] = {}
 def encode_record(cmd: Command) -> bytes:
     payload = _encoder.encode(cmd)
     length = len(payload)
-    crc = zlib.crc32(payload, zlib.crc32(length.to_bytes(4, "little")))
-    return HEADER.pack(length, crc) + payload
+    length_crc = _LENGTH_CRCS.get(length)
+    if length_crc is None:
+        length_crc = _LENGTH_CRCS[length] = zlib.crc32(length.to_bytes(4, "little"))
+    return HEADER.pack(length, zlib.crc32(payload, length_crc)) + payload
 
 
 @dataclass(frozen=True)
