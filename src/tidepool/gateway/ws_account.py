@@ -198,9 +198,19 @@ def _values(message: dict[str, Any]) -> dict[str, Any]:
 
 class _Progress:
     """What an order's changes up to one history entry add up to: its fills (for the average
-    and last fill price), its own price and its creation time."""
+    and last fill price), its own price and its creation time; and its price and amount as last
+    shown, so that the updates of an order (a create, then its cancel) format them once."""
 
-    __slots__ = ("created_at", "filled_lots", "history_id", "last_fill", "price_ticks", "units")
+    __slots__ = (
+        "amount_shown",
+        "created_at",
+        "filled_lots",
+        "history_id",
+        "last_fill",
+        "price_shown",
+        "price_ticks",
+        "units",
+    )
 
     def __init__(self, price_ticks: int, created_at: int) -> None:
         self.history_id = 0
@@ -209,6 +219,20 @@ class _Progress:
         self.last_fill: int | None = None
         self.price_ticks = price_ticks
         self.created_at = created_at
+        self.price_shown: tuple[int, str] | None = None  # (ticks, as formatted)
+        self.amount_shown: tuple[int, str] | None = None  # (initial lots, as formatted)
+
+    def price_text(self, spec: MarketSpec) -> str:
+        shown = self.price_shown
+        if shown is None or shown[0] != self.price_ticks:
+            shown = self.price_shown = (self.price_ticks, spec.format_price(self.price_ticks))
+        return shown[1]
+
+    def amount_text(self, spec: MarketSpec, initial_lots: int) -> str:
+        shown = self.amount_shown
+        if shown is None or shown[0] != initial_lots:
+            shown = self.amount_shown = (initial_lots, spec.format_amount(initial_lots))
+        return shown[1]
 
     @classmethod
     def before(cls, engine: Engine, entry: HistoryEntry) -> _Progress:
@@ -264,9 +288,13 @@ class OrderUpdatesChannel(ItemsChannel):
         # many fills costs one step per fill; an order leaves when it becomes terminal.
         self._progress: dict[int, _Progress] = {}
 
-    @in_decimal_context  # once per push, not per item
+    @in_decimal_context  # once per drain, not per item
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        super().deliver(deliveries)
+
     def items(self, delivery: Delivery) -> list[dict[str, Any]]:
-        return [self.item(entry, delivery.li) for entry in delivery.updates]
+        li = delivery.li
+        return [self.item(entry, li) for entry in delivery.updates]
 
     def item(self, entry: HistoryEntry, li: int) -> dict[str, Any]:
         spec = self.ex.markets[entry.symbol]
@@ -287,10 +315,10 @@ class OrderUpdatesChannel(ItemsChannel):
             # Most updates are of orders with nothing filled (a create, a cancel): no decimal
             # arithmetic for their average.
             "p": _average(spec, progress) if progress.filled_lots else "0",
-            "ip": spec.format_price(progress.price_ticks),
+            "ip": progress.price_text(spec),
             "lp": None if progress.last_fill is None else spec.format_price(progress.last_fill),
-            "a": spec.format_amount(entry.initial_lots),
-            "f": spec.format_amount(entry.filled_lots),
+            "a": progress.amount_text(spec, entry.initial_lots),
+            "f": spec.format_amount(entry.filled_lots) if entry.filled_lots else "0",
             "oe": entry.event_type,
             "os": entry.order_status,
             "ot": entry.order_type,

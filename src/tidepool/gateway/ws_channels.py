@@ -154,7 +154,11 @@ class BookChannel(Channel):
     def joined(self, session: Session) -> None:
         session.offer(encoder.encode(self.snapshot()))
 
-    def push(self, delivery: Delivery) -> None:
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        """Once per drain: the snapshot shows the book as it is, whatever changed it."""
+        for delivery in deliveries:
+            if self.ended_by(delivery):
+                return
         if self._due is not None:
             return
         wait = self._last + BOOK_INTERVAL_S - self._loop.time()
