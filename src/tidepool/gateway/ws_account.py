@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
 from tidepool.engine.events import MarginSettingChanged, OrderFilled
@@ -39,7 +41,7 @@ from tidepool.engine.money import average_price, in_decimal_context
 from tidepool.engine.views import FillRecord, HistoryEntry
 from tidepool.gateway import views
 from tidepool.gateway.exchange import Exchange
-from tidepool.gateway.ws_fanout import Channel, ChannelKey, ItemsChannel, encoder
+from tidepool.gateway.ws_fanout import Channel, ChannelKey, Item, ItemsChannel, encoder
 from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery, Topic
 
@@ -278,6 +280,32 @@ def _average(spec: MarketSpec, progress: _Progress) -> str:
     return views.money(average_price(spec, progress.units, progress.filled_lots))
 
 
+class OrderUpdate(msgspec.Struct, gc=False):
+    """One `account_order_updates` item (spec §5.3), its fields the wire's keys in the wire's
+    order. A struct, not a dict: built from positional values and encoded with its keys
+    already encoded, once per order change (no cycles: not tracked by the collector)."""
+
+    i: int
+    I: str | None  # noqa: E741 (the wire's key)
+    u: str
+    s: str
+    d: str
+    p: str
+    ip: str
+    lp: str | None
+    a: str
+    f: str
+    oe: str
+    os: str
+    ot: str
+    sp: str | None
+    si: int | None
+    r: bool
+    ct: int
+    ut: int
+    li: int
+
+
 class OrderUpdatesChannel(ItemsChannel):
     """`account_order_updates`: one item per order change of each command (a cancel_all's
     every cancel, a taker's every fill), from the delivery's history entries."""
@@ -287,16 +315,17 @@ class OrderUpdatesChannel(ItemsChannel):
         # Open orders seen here: their progress up to the last change pushed, so an order with
         # many fills costs one step per fill; an order leaves when it becomes terminal.
         self._progress: dict[int, _Progress] = {}
+        self._account = str(self.key[1])
 
     @in_decimal_context  # once per drain, not per item
     def deliver(self, deliveries: list[Delivery]) -> None:
         super().deliver(deliveries)
 
-    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
+    def items(self, delivery: Delivery) -> list[Item]:
         li = delivery.li
         return [self.item(entry, li) for entry in delivery.updates]
 
-    def item(self, entry: HistoryEntry, li: int) -> dict[str, Any]:
+    def item(self, entry: HistoryEntry, li: int) -> OrderUpdate:
         spec = self.ex.markets[entry.symbol]
         progress = self._progress.get(entry.order_id)
         if progress is None or progress.history_id >= entry.history_id:
@@ -306,29 +335,29 @@ class OrderUpdatesChannel(ItemsChannel):
             self._progress.pop(entry.order_id, None)
         else:
             self._progress[entry.order_id] = progress
-        return {
-            "i": entry.order_id,
-            "I": entry.client_order_id,
-            "u": self.key[1],
-            "s": entry.symbol,
-            "d": entry.side,
+        return OrderUpdate(
+            entry.order_id,
+            entry.client_order_id,
+            self._account,
+            entry.symbol,
+            entry.side,
             # Most updates are of orders with nothing filled (a create, a cancel): no decimal
             # arithmetic for their average.
-            "p": _average(spec, progress) if progress.filled_lots else "0",
-            "ip": progress.price_text(spec),
-            "lp": None if progress.last_fill is None else spec.format_price(progress.last_fill),
-            "a": progress.amount_text(spec, entry.initial_lots),
-            "f": spec.format_amount(entry.filled_lots) if entry.filled_lots else "0",
-            "oe": entry.event_type,
-            "os": entry.order_status,
-            "ot": entry.order_type,
-            "sp": views.stop_price(spec, entry.stop_ticks),
-            "si": entry.parent_id,
-            "r": entry.reduce_only,
-            "ct": progress.created_at,
-            "ut": entry.created_at,
-            "li": li,
-        }
+            _average(spec, progress) if progress.filled_lots else "0",
+            progress.price_text(spec),
+            None if progress.last_fill is None else spec.format_price(progress.last_fill),
+            progress.amount_text(spec, entry.initial_lots),
+            spec.format_amount(entry.filled_lots) if entry.filled_lots else "0",
+            entry.event_type,
+            entry.order_status,
+            entry.order_type,
+            views.stop_price(spec, entry.stop_ticks),
+            entry.parent_id,
+            entry.reduce_only,
+            progress.created_at,
+            entry.created_at,
+            li,
+        )
 
     def close(self) -> None:
         self._progress.clear()
@@ -338,9 +367,9 @@ class OrderUpdatesChannel(ItemsChannel):
 class TradesChannel(ItemsChannel):
     """`account_trades`: the account's side of each fill, as GET /trades/history shows it."""
 
-    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
+    def items(self, delivery: Delivery) -> list[Item]:
         account = str(self.key[1])
-        items = []
+        items: list[Item] = []
         for event in delivery.events:
             if not isinstance(event, OrderFilled):
                 continue
@@ -355,7 +384,7 @@ class TradesChannel(ItemsChannel):
         fills, _ = self.ex.engine.fills_page(account, 1, before_history_id=history_id + 1)
         return fills[0] if fills and fills[0].history_id == history_id else None
 
-    def fill_items(self, fill: FillRecord | None, li: int) -> list[dict[str, Any]]:
+    def fill_items(self, fill: FillRecord | None, li: int) -> list[Item]:
         if fill is None:  # the engine was rebuilt without it (the command failed)
             return []
         item = _short(views.account_fill(self.ex.markets[fill.symbol], fill), _FILL_KEYS)

@@ -27,7 +27,7 @@ from tidepool.engine.events import OrderAccepted, OrderCancelled, OrderFilled
 from tidepool.gateway import candles, ws_account, ws_candles
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.markets import AGG_LEVELS, book_data, price_items
-from tidepool.gateway.ws_fanout import Channel, ChannelKey, ItemsChannel, encoder
+from tidepool.gateway.ws_fanout import Channel, ChannelKey, Item, ItemsChannel, encoder
 from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery
 
@@ -109,10 +109,10 @@ class PricesChannel(Channel):
 class TradesChannel(ItemsChannel):
     """`{"h","s","a","p","d","tc","t","li"}` per taker fill: the public trade GET /trades shows."""
 
-    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
+    def items(self, delivery: Delivery) -> list[Item]:
         spec = self.ex.markets[str(self.key[1])]
         engine = self.ex.engine
-        items = []
+        items: list[Item] = []
         for event in delivery.events:
             if not isinstance(event, OrderFilled):
                 continue

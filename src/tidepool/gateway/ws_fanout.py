@@ -42,6 +42,8 @@ from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery, Topic
 
 ChannelKey = tuple[str | int, ...]
+# One item of a list channel's `data`: a JSON object, as a dict or a struct of its keys.
+Item = dict[str, Any] | msgspec.Struct
 
 encoder = msgspec.json.Encoder(decimal_format="string")
 # The close reason of a sandbox revert or reset (code 1012, "service restart").
@@ -101,11 +103,11 @@ class ItemsChannel(Channel):
     past a drain: the items of a drain that a sandbox reset ended are dropped with the
     sessions it closed."""
 
-    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
+    def items(self, delivery: Delivery) -> list[Item]:
         raise NotImplementedError
 
     def deliver(self, deliveries: list[Delivery]) -> None:
-        items: list[dict[str, Any]] = []  # in engine order
+        items: list[Item] = []  # in engine order
         for delivery in deliveries:
             if self.ended_by(delivery):
                 return
