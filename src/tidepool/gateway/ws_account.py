@@ -276,6 +276,7 @@ def _is_fill(entry: HistoryEntry) -> bool:
     return entry.event_type.startswith("fulfill")
 
 
+@in_decimal_context  # the engine's rounding; only updates of orders with fills need it
 def _average(spec: MarketSpec, progress: _Progress) -> str:
     return views.money(average_price(spec, progress.units, progress.filled_lots))
 
@@ -316,10 +317,6 @@ class OrderUpdatesChannel(ItemsChannel):
         # many fills costs one step per fill; an order leaves when it becomes terminal.
         self._progress: dict[int, _Progress] = {}
         self._account = str(self.key[1])
-
-    @in_decimal_context  # once per drain, not per item
-    def deliver(self, deliveries: list[Delivery]) -> None:
-        super().deliver(deliveries)
 
     def items(self, delivery: Delivery) -> list[Item]:
         li = delivery.li
