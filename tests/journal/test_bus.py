@@ -8,12 +8,13 @@ import itertools
 import random
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from msgspec.structs import replace
 
 from tidepool.domain.markets import DEFAULT_MARKETS
-from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder, Faucet
+from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder, Faucet, ResetState
 from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.engine.events import OrderCancelled
 from tidepool.runtime.bus import Delivery, Subscription
@@ -332,3 +333,43 @@ def test_a_listener_gets_all_its_deliveries_of_a_drain_in_one_call_in_first_deli
         f"b {[first + 1]}",
         f"b {[last]}",
     ]
+
+
+def test_a_paused_listener_gets_nothing_until_it_resumes_but_a_reset_reaches_it() -> None:
+    """A paused listener (a throttled channel) is routed nothing, and nothing is built for a
+    topic whose listeners are all paused; a sandbox reset resumes it and reaches it."""
+    seqr = _sequencer()
+    book = [("book", "BTC")]
+    got: list[tuple[int, str]] = []
+    listener = seqr.bus.listen(
+        book, lambda ds: got.extend((d.seq, type(d.events[0]).__name__) for d in ds)
+    )
+    built: list[int] = []
+    deliveries = seqr.bus._deliveries
+
+    def counting(*args: Any) -> list[Delivery]:
+        made = deliveries(*args)
+        built.extend(d.seq for d in made)
+        return made
+
+    seqr.bus._deliveries = counting  # type: ignore[method-assign]
+
+    async def go() -> tuple[int, int]:
+        await _fund(seqr)
+        listener.pause()
+        await seqr.submit(_create("acct0", 90_000))
+        await asyncio.sleep(0)
+        assert got == [] and built == []
+        listener.resume()
+        await seqr.submit(_create("acct0", 90_001))
+        heard = seqr.last_seq
+        listener.pause()
+        await seqr.submit(_create("acct0", 90_002))
+        await seqr.submit(ResetState(fund=[]))
+        reset = seqr.last_seq
+        await asyncio.sleep(0)
+        return heard, reset
+
+    heard, reset = asyncio.run(go())
+    assert got == [(heard, "OrderAccepted"), (reset, "StateReplaced")]
+    assert not listener.paused

@@ -166,9 +166,13 @@ class BookChannel(Channel):
             self._send()
         else:
             self._due = self._loop.call_later(wait, self._send)
+            # Till then no change needs telling: the bus builds nothing for this channel
+            # (at saturation that was a delivery per command), a sandbox reset aside.
+            self._listener.pause()
 
     def _send(self) -> None:
         self._due = None
+        self._listener.resume()
         self._last = self._loop.time()
         self.broadcast(self.snapshot())
 

@@ -34,6 +34,9 @@ Two kinds of subscriber:
   bus makes one call per listener and drain, not one per delivery. The WebSocket channels are
   listeners: their work is done when the command is, so they cannot fall behind, and nothing
   waits on them. Listeners run in the order of their first delivery in the drain.
+  A listener that needs no delivery for a while `pause()`s (a throttled channel, until its
+  timer): it gets none until it `resume()`s, and nothing is built for topics whose listeners
+  are all paused; but a StateReplaced resumes every paused listener and reaches it.
 - `subscribe(topics, maxsize)`: a `Subscription` with a bounded queue, for a consumer that must
   await between deliveries (the market maker submits commands of its own).
 
@@ -180,6 +183,7 @@ class Listener:
         self.topics = topics
         self.push = push
         self.closed: str | None = None
+        self.paused = False
 
     def _close(self, reason: str) -> None:
         if self.closed is None:
@@ -188,6 +192,13 @@ class Listener:
     def close(self) -> None:
         self._bus.unsubscribe(self)
 
+    def pause(self) -> None:
+        """No deliveries from the next publish on (those already published still run)."""
+        self._bus._pause(self, True)
+
+    def resume(self) -> None:
+        self._bus._pause(self, False)
+
 
 Subscriber = Subscription | Listener
 
@@ -195,7 +206,8 @@ Subscriber = Subscription | Listener
 class Bus:
     def __init__(self) -> None:
         self._by_topic: defaultdict[Topic, set[Subscriber]] = defaultdict(set)
-        # The same, as the tuples `publish` walks: rebuilt per (un)subscribe, not per delivery.
+        # The same but paused listeners, as the tuples `publish` walks: rebuilt per
+        # (un)subscribe and pause, not per delivery; a topic nobody hears is absent.
         self._routes: dict[Topic, tuple[Subscriber, ...]] = {}
         # Listeners' deliveries published and not run yet, in publish order, by listener (in
         # the order of their first delivery); one scheduled `_drain` runs them all.
@@ -216,19 +228,40 @@ class Bus:
     def _add(self, sub: Subscriber) -> None:
         for topic in sub.topics:
             self._by_topic[topic].add(sub)
-            self._routes[topic] = tuple(self._by_topic[topic])
+            self._route(topic)
 
     def unsubscribe(self, sub: Subscriber, reason: str = "unsubscribed") -> None:
         for topic in sub.topics:
             subscribers = self._by_topic.get(topic)
             if subscribers is not None:
                 subscribers.discard(sub)
-                if subscribers:
-                    self._routes[topic] = tuple(subscribers)
-                else:
+                if not subscribers:
                     del self._by_topic[topic]
-                    del self._routes[topic]
+                self._route(topic)
         sub._close(reason)
+
+    def _pause(self, listener: Listener, paused: bool) -> None:
+        if listener.paused != paused and listener.closed is None:
+            listener.paused = paused
+            for topic in listener.topics:
+                self._route(topic)
+
+    def _route(self, topic: Topic) -> None:
+        heard = tuple(
+            sub
+            for sub in self._by_topic.get(topic, ())
+            if not (isinstance(sub, Listener) and sub.paused)
+        )
+        if heard:
+            self._routes[topic] = heard
+        else:
+            self._routes.pop(topic, None)
+
+    def _resume_all(self) -> None:
+        for subscribers in tuple(self._by_topic.values()):
+            for sub in tuple(subscribers):
+                if isinstance(sub, Listener):
+                    sub.resume()
 
     @property
     def idle(self) -> bool:
@@ -247,7 +280,7 @@ class Bus:
             return
         due = self._due
         was_due = bool(due)
-        routes = self._routes  # replaced per topic on (un)subscribe: safe to walk meanwhile
+        routes = self._routes  # its tuples are replaced, not changed: safe to walk meanwhile
         for delivery in self._deliveries(seq, li, events, updates):
             for sub in routes.get(delivery.topic, ()):
                 if isinstance(sub, Listener):
@@ -272,11 +305,15 @@ class Bus:
     ) -> list[Delivery]:
         """One command's delivery of each topic someone listens to, in the order of the
         topics' first events (then the topics with order changes only)."""
-        listened = self._by_topic
+        listened = self._routes
         by_topic: dict[Topic, list[Event]] = {}
         for event in events:
-            # StateReplaced (a sandbox revert or reset): every subscriber's state is void.
-            topics = tuple(listened) if type(event) is StateReplaced else topics_of(event)
+            if type(event) is StateReplaced:
+                # A sandbox revert or reset: every subscriber's state is void, paused or not.
+                self._resume_all()
+                topics: Iterable[Topic] = tuple(listened)
+            else:
+                topics = topics_of(event)
             for topic in topics:
                 if topic in listened:
                     if topic in by_topic:
