@@ -6,8 +6,8 @@ A channel is a bus listener (runtime/bus.py) of its topics: the bus calls it onc
 one callback that runs the deliveries of every command published since the last one, once the
 sequencer is back on the event loop; no queue and no task per channel) with all its deliveries
 of that drain. It turns them into pushes, encodes each ONCE and offers the same bytes to every
-subscribed session (gateway/ws_session.py: a session
-that cannot keep up is closed with 1008, nobody waits). The channel exists while it has
+subscribed session (gateway/ws_session.py: a session that cannot keep up is closed with 1008,
+nobody waits). The channel exists while it has
 subscribers: the last one leaving closes its listener, so subscribe/unsubscribe cycles leave
 nothing behind, and a bus nobody listens to costs the sequencer one check.
 
@@ -19,14 +19,14 @@ commands) as ONE frame, in engine order, so a drain costs one encode and one off
 instead of one per command. Clients read every item of such a frame (ccxt.pro and Hummingbot
 loop over `data`, as the official docs show lists). The other channels (a single object: bbo,
 prices, candles, the account snapshots and settings) push per delivery; the book, throttled,
-looks once per drain. Within a drain the channels run in the order of their first delivery.
+looks once per drain, and pauses its listener while its next snapshot is due (the bus then
+builds nothing for it). Within a drain the channels run in the order of their first delivery.
 
 A channel cannot fall behind the engine: its push is done with the drain, so the only backlog
 is each session's own, bounded per session. A push that raises is logged by the bus, costs the
 channel the rest of that drain's pushes, and it goes on with the next drain (the other channels
-are not concerned).
-A sandbox revert or reset (the StateReplaced event) closes the sessions with 1012: their
-snapshots and `li` no longer hold, and a reconnect gets fresh ones.
+are not concerned). A sandbox revert or reset (the StateReplaced event) closes the sessions with
+1012: their snapshots and `li` no longer hold, and a reconnect gets fresh ones.
 """
 
 from __future__ import annotations
