@@ -46,15 +46,15 @@ def test_a_push_that_raises_is_logged_and_costs_no_other_channel_and_no_later_pu
 ) -> None:
     hx = Harness()
     hx.faucet(ALICE)
-    real_push = OrderUpdatesChannel.push
+    real_items = OrderUpdatesChannel.items
     bugs = [RuntimeError("a bug in a push")]  # the first order update's push raises
 
-    def push(self: OrderUpdatesChannel, delivery: Delivery) -> None:
+    def items(self: OrderUpdatesChannel, delivery: Delivery) -> list[dict[str, Any]]:
         if bugs:
             raise bugs.pop()
-        real_push(self, delivery)
+        return real_items(self, delivery)
 
-    monkeypatch.setattr(OrderUpdatesChannel, "push", push)
+    monkeypatch.setattr(OrderUpdatesChannel, "items", items)
 
     async def pushes_until_order_update(link: MemoryLink) -> list[dict[str, Any]]:
         frames = []

@@ -8,12 +8,13 @@ import itertools
 import random
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from msgspec.structs import replace
 
 from tidepool.domain.markets import DEFAULT_MARKETS
-from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder, Faucet
+from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder, Faucet, ResetState
 from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.engine.events import OrderCancelled
 from tidepool.runtime.bus import Delivery, Subscription
@@ -207,14 +208,20 @@ def test_every_order_change_of_a_command_is_one_update_showing_the_order_as_it_l
 
 def test_a_listener_gets_each_command_s_deliveries_in_topic_order_after_the_answer() -> None:
     """A crossing order touches the book, the trades and both accounts: a listener of all of
-    them is called once per topic, in the order of the command's events (the taker accepted,
+    them gets one delivery per topic, in the order of the command's events (the taker accepted,
     then its fill: market topics, then the maker's, then the taker's), commands in seq order,
-    and only once the sequencer has answered."""
+    in one call for both commands, and only once the sequencer has answered."""
     seqr = _sequencer()
     topics = [("account_trades", "acct1"), ("account_order_updates", "acct0")]
     topics += [("trades", "BTC"), ("book", "BTC"), ("account_order_updates", "acct1")]
     got: list[tuple[int, tuple[str, str]]] = []
-    seqr.bus.listen(topics, lambda d: got.append((d.seq, d.topic)))
+    calls: list[int] = []
+
+    def push(deliveries: list[Delivery]) -> None:
+        calls.append(len(deliveries))
+        got.extend((d.seq, d.topic) for d in deliveries)
+
+    seqr.bus.listen(topics, push)
 
     async def go() -> tuple[int, int]:
         await _fund(seqr)
@@ -236,6 +243,7 @@ def test_a_listener_gets_each_command_s_deliveries_in_topic_order_after_the_answ
         (taker_seq, ("account_order_updates", "acct0")),
         (taker_seq, ("account_trades", "acct1")),
     ]
+    assert calls == [7]
 
 
 def test_a_listener_that_raises_is_logged_and_costs_no_other_listener_a_delivery(
@@ -246,18 +254,18 @@ def test_a_listener_that_raises_is_logged_and_costs_no_other_listener_a_delivery
     calls: list[int] = []
     fine: list[int] = []
 
-    def broken(delivery: Delivery) -> None:
-        calls.append(delivery.seq)
+    def broken(deliveries: list[Delivery]) -> None:
+        calls.extend(d.seq for d in deliveries)
         raise RuntimeError("a bug in a push")
 
     seqr.bus.listen(topic, broken)
-    seqr.bus.listen(topic, lambda d: fine.append(d.seq))
+    seqr.bus.listen(topic, lambda ds: fine.extend(d.seq for d in ds))
 
     async def go() -> None:
         await _fund(seqr)
         for i in range(3):
             await seqr.submit(_create("acct0", 90_000 + i))
-        await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a drain each
 
     asyncio.run(go())
     assert len(fine) == 3 and calls == fine  # each listener got every command
@@ -268,7 +276,9 @@ def test_a_listener_that_raises_is_logged_and_costs_no_other_listener_a_delivery
 def test_a_listener_closed_before_its_deliveries_ran_gets_none_of_them() -> None:
     seqr = _sequencer()
     got: list[int] = []
-    listener = seqr.bus.listen([("account_order_updates", "acct0")], lambda d: got.append(d.seq))
+    listener = seqr.bus.listen(
+        [("account_order_updates", "acct0")], lambda ds: got.extend(d.seq for d in ds)
+    )
 
     async def go() -> None:
         await _fund(seqr)
@@ -283,40 +293,83 @@ def test_a_listener_closed_before_its_deliveries_ran_gets_none_of_them() -> None
     assert seqr.bus.idle
 
 
-def test_a_listener_flushes_once_per_drain_after_its_deliveries_and_only_when_it_got_one() -> None:
-    """Commands published before one drain: a listener with `flush` is flushed once, after all
-    its pushes of that drain; one that got nothing in a drain, or was closed in it, is not."""
+def test_a_listener_gets_all_its_deliveries_of_a_drain_in_one_call_in_first_delivery_order() -> (
+    None
+):
+    """Commands published before one drain: each listener is called once with its deliveries
+    of them, in seq order; listeners in the order of their first delivery; one closed in the
+    drain before its turn, or with nothing in it, is not called."""
     seqr = _sequencer()
     calls: list[str] = []
 
     def listen(name: str, account: str) -> None:
-        def push(delivery: Delivery) -> None:
-            calls.append(f"{name} push {delivery.seq}")
+        def push(deliveries: list[Delivery]) -> None:
+            calls.append(f"{name} {[d.seq for d in deliveries]}")
+            if name == "a":
+                closed_by_a.close()
 
-        topics = [("account_order_updates", account)]
-        seqr.bus.listen(topics, push, lambda: calls.append(f"{name} flush"))
+        seqr.bus.listen([("account_order_updates", account)], push)
 
-    listen("a", "acct0")
     listen("b", "acct1")
-    closing = seqr.bus.listen(
-        [("account_order_updates", "acct0")], lambda d: closing.close(), lambda: calls.append("x")
+    listen("a", "acct0")
+    closed_by_a = seqr.bus.listen(
+        [("account_order_updates", "acct1")], lambda ds: calls.append("closed")
     )
 
     async def go() -> tuple[int, int]:
         await _fund(seqr)
         await seqr.submit(_create("acct0", 90_000))
         first = seqr.last_seq
-        await seqr.submit(_create("acct0", 90_001))
-        await asyncio.sleep(0)  # one drain: both commands
-        await seqr.submit(_create("acct1", 90_002))
+        await seqr.submit(_create("acct1", 90_001))
+        await seqr.submit(_create("acct0", 90_002))
+        await asyncio.sleep(0)  # one drain: all three commands
+        await seqr.submit(_create("acct1", 90_003))
         await asyncio.sleep(0)  # the next drain: only acct1's
         return first, seqr.last_seq
 
     first, last = asyncio.run(go())
     assert calls == [
-        f"a push {first}",
-        f"a push {first + 1}",
-        "a flush",
-        f"b push {last}",
-        "b flush",
+        f"a {[first, first + 2]}",
+        f"b {[first + 1]}",
+        f"b {[last]}",
     ]
+
+
+def test_a_paused_listener_gets_nothing_until_it_resumes_but_a_reset_reaches_it() -> None:
+    """A paused listener (a throttled channel) is routed nothing, and nothing is built for a
+    topic whose listeners are all paused; a sandbox reset resumes it and reaches it."""
+    seqr = _sequencer()
+    book = [("book", "BTC")]
+    got: list[tuple[int, str]] = []
+    listener = seqr.bus.listen(
+        book, lambda ds: got.extend((d.seq, type(d.events[0]).__name__) for d in ds)
+    )
+    built: list[int] = []
+    deliveries = seqr.bus._deliveries
+
+    def counting(*args: Any) -> list[Delivery]:
+        made = deliveries(*args)
+        built.extend(d.seq for d in made)
+        return made
+
+    seqr.bus._deliveries = counting  # type: ignore[method-assign]
+
+    async def go() -> tuple[int, int]:
+        await _fund(seqr)
+        listener.pause()
+        await seqr.submit(_create("acct0", 90_000))
+        await asyncio.sleep(0)
+        assert got == [] and built == []
+        listener.resume()
+        await seqr.submit(_create("acct0", 90_001))
+        heard = seqr.last_seq
+        listener.pause()
+        await seqr.submit(_create("acct0", 90_002))
+        await seqr.submit(ResetState(fund=[]))
+        reset = seqr.last_seq
+        await asyncio.sleep(0)
+        return heard, reset
+
+    heard, reset = asyncio.run(go())
+    assert got == [(heard, "OrderAccepted"), (reset, "StateReplaced")]
+    assert not listener.paused

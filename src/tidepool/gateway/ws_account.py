@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from tidepool.domain.markets import MarketSpec
 from tidepool.engine.engine import Engine
 from tidepool.engine.events import MarginSettingChanged, OrderFilled
@@ -39,7 +41,7 @@ from tidepool.engine.money import average_price, in_decimal_context
 from tidepool.engine.views import FillRecord, HistoryEntry
 from tidepool.gateway import views
 from tidepool.gateway.exchange import Exchange
-from tidepool.gateway.ws_fanout import Channel, ChannelKey, ItemsChannel, encoder
+from tidepool.gateway.ws_fanout import Channel, ChannelKey, Item, ItemsChannel, encoder
 from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery, Topic
 
@@ -198,9 +200,19 @@ def _values(message: dict[str, Any]) -> dict[str, Any]:
 
 class _Progress:
     """What an order's changes up to one history entry add up to: its fills (for the average
-    and last fill price), its own price and its creation time."""
+    and last fill price), its own price and its creation time; and its price and amount as last
+    shown, so that the updates of an order (a create, then its cancel) format them once."""
 
-    __slots__ = ("created_at", "filled_lots", "history_id", "last_fill", "price_ticks", "units")
+    __slots__ = (
+        "amount_shown",
+        "created_at",
+        "filled_lots",
+        "history_id",
+        "last_fill",
+        "price_shown",
+        "price_ticks",
+        "units",
+    )
 
     def __init__(self, price_ticks: int, created_at: int) -> None:
         self.history_id = 0
@@ -209,6 +221,20 @@ class _Progress:
         self.last_fill: int | None = None
         self.price_ticks = price_ticks
         self.created_at = created_at
+        self.price_shown: tuple[int, str] | None = None  # (ticks, as formatted)
+        self.amount_shown: tuple[int, str] | None = None  # (initial lots, as formatted)
+
+    def price_text(self, spec: MarketSpec) -> str:
+        shown = self.price_shown
+        if shown is None or shown[0] != self.price_ticks:
+            shown = self.price_shown = (self.price_ticks, spec.format_price(self.price_ticks))
+        return shown[1]
+
+    def amount_text(self, spec: MarketSpec, initial_lots: int) -> str:
+        shown = self.amount_shown
+        if shown is None or shown[0] != initial_lots:
+            shown = self.amount_shown = (initial_lots, spec.format_amount(initial_lots))
+        return shown[1]
 
     @classmethod
     def before(cls, engine: Engine, entry: HistoryEntry) -> _Progress:
@@ -250,8 +276,35 @@ def _is_fill(entry: HistoryEntry) -> bool:
     return entry.event_type.startswith("fulfill")
 
 
+@in_decimal_context  # the engine's rounding; only updates of orders with fills need it
 def _average(spec: MarketSpec, progress: _Progress) -> str:
     return views.money(average_price(spec, progress.units, progress.filled_lots))
+
+
+class OrderUpdate(msgspec.Struct, gc=False):
+    """One `account_order_updates` item (spec §5.3), its fields the wire's keys in the wire's
+    order. A struct, not a dict: built from positional values and encoded with its keys
+    already encoded, once per order change (no cycles: not tracked by the collector)."""
+
+    i: int
+    I: str | None  # noqa: E741 (the wire's key)
+    u: str
+    s: str
+    d: str
+    p: str
+    ip: str
+    lp: str | None
+    a: str
+    f: str
+    oe: str
+    os: str
+    ot: str
+    sp: str | None
+    si: int | None
+    r: bool
+    ct: int
+    ut: int
+    li: int
 
 
 class OrderUpdatesChannel(ItemsChannel):
@@ -263,12 +316,13 @@ class OrderUpdatesChannel(ItemsChannel):
         # Open orders seen here: their progress up to the last change pushed, so an order with
         # many fills costs one step per fill; an order leaves when it becomes terminal.
         self._progress: dict[int, _Progress] = {}
+        self._account = str(self.key[1])
 
-    @in_decimal_context  # once per push, not per item
-    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
-        return [self.item(entry, delivery.li) for entry in delivery.updates]
+    def items(self, delivery: Delivery) -> list[Item]:
+        li = delivery.li
+        return [self.item(entry, li) for entry in delivery.updates]
 
-    def item(self, entry: HistoryEntry, li: int) -> dict[str, Any]:
+    def item(self, entry: HistoryEntry, li: int) -> OrderUpdate:
         spec = self.ex.markets[entry.symbol]
         progress = self._progress.get(entry.order_id)
         if progress is None or progress.history_id >= entry.history_id:
@@ -278,29 +332,29 @@ class OrderUpdatesChannel(ItemsChannel):
             self._progress.pop(entry.order_id, None)
         else:
             self._progress[entry.order_id] = progress
-        return {
-            "i": entry.order_id,
-            "I": entry.client_order_id,
-            "u": self.key[1],
-            "s": entry.symbol,
-            "d": entry.side,
+        return OrderUpdate(
+            entry.order_id,
+            entry.client_order_id,
+            self._account,
+            entry.symbol,
+            entry.side,
             # Most updates are of orders with nothing filled (a create, a cancel): no decimal
             # arithmetic for their average.
-            "p": _average(spec, progress) if progress.filled_lots else "0",
-            "ip": spec.format_price(progress.price_ticks),
-            "lp": None if progress.last_fill is None else spec.format_price(progress.last_fill),
-            "a": spec.format_amount(entry.initial_lots),
-            "f": spec.format_amount(entry.filled_lots),
-            "oe": entry.event_type,
-            "os": entry.order_status,
-            "ot": entry.order_type,
-            "sp": views.stop_price(spec, entry.stop_ticks),
-            "si": entry.parent_id,
-            "r": entry.reduce_only,
-            "ct": progress.created_at,
-            "ut": entry.created_at,
-            "li": li,
-        }
+            _average(spec, progress) if progress.filled_lots else "0",
+            progress.price_text(spec),
+            None if progress.last_fill is None else spec.format_price(progress.last_fill),
+            progress.amount_text(spec, entry.initial_lots),
+            spec.format_amount(entry.filled_lots) if entry.filled_lots else "0",
+            entry.event_type,
+            entry.order_status,
+            entry.order_type,
+            views.stop_price(spec, entry.stop_ticks),
+            entry.parent_id,
+            entry.reduce_only,
+            progress.created_at,
+            entry.created_at,
+            li,
+        )
 
     def close(self) -> None:
         self._progress.clear()
@@ -310,9 +364,9 @@ class OrderUpdatesChannel(ItemsChannel):
 class TradesChannel(ItemsChannel):
     """`account_trades`: the account's side of each fill, as GET /trades/history shows it."""
 
-    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
+    def items(self, delivery: Delivery) -> list[Item]:
         account = str(self.key[1])
-        items = []
+        items: list[Item] = []
         for event in delivery.events:
             if not isinstance(event, OrderFilled):
                 continue
@@ -327,7 +381,7 @@ class TradesChannel(ItemsChannel):
         fills, _ = self.ex.engine.fills_page(account, 1, before_history_id=history_id + 1)
         return fills[0] if fills and fills[0].history_id == history_id else None
 
-    def fill_items(self, fill: FillRecord | None, li: int) -> list[dict[str, Any]]:
+    def fill_items(self, fill: FillRecord | None, li: int) -> list[Item]:
         if fill is None:  # the engine was rebuilt without it (the command failed)
             return []
         item = _short(views.account_fill(self.ex.markets[fill.symbol], fill), _FILL_KEYS)

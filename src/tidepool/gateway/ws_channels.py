@@ -27,7 +27,7 @@ from tidepool.engine.events import OrderAccepted, OrderCancelled, OrderFilled
 from tidepool.gateway import candles, ws_account, ws_candles
 from tidepool.gateway.exchange import Exchange
 from tidepool.gateway.markets import AGG_LEVELS, book_data, price_items
-from tidepool.gateway.ws_fanout import Channel, ChannelKey, ItemsChannel, encoder
+from tidepool.gateway.ws_fanout import Channel, ChannelKey, Item, ItemsChannel, encoder
 from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery
 
@@ -109,10 +109,10 @@ class PricesChannel(Channel):
 class TradesChannel(ItemsChannel):
     """`{"h","s","a","p","d","tc","t","li"}` per taker fill: the public trade GET /trades shows."""
 
-    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
+    def items(self, delivery: Delivery) -> list[Item]:
         spec = self.ex.markets[str(self.key[1])]
         engine = self.ex.engine
-        items = []
+        items: list[Item] = []
         for event in delivery.events:
             if not isinstance(event, OrderFilled):
                 continue
@@ -154,7 +154,11 @@ class BookChannel(Channel):
     def joined(self, session: Session) -> None:
         session.offer(encoder.encode(self.snapshot()))
 
-    def push(self, delivery: Delivery) -> None:
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        """Once per drain: the snapshot shows the book as it is, whatever changed it."""
+        for delivery in deliveries:
+            if self.ended_by(delivery):
+                return
         if self._due is not None:
             return
         wait = self._last + BOOK_INTERVAL_S - self._loop.time()
@@ -162,9 +166,13 @@ class BookChannel(Channel):
             self._send()
         else:
             self._due = self._loop.call_later(wait, self._send)
+            # Till then no change needs telling: the bus builds nothing for this channel
+            # (at saturation that was a delivery per command), a sandbox reset aside.
+            self._listener.pause()
 
     def _send(self) -> None:
         self._due = None
+        self._listener.resume()
         self._last = self._loop.time()
         self.broadcast(self.snapshot())
 

@@ -2,29 +2,31 @@
 (a source and its params: `("book", "BTC", 1)`, `("prices",)`...), shared by every session that
 subscribed to it.
 
-A channel is a bus listener (runtime/bus.py) of its topics: the bus calls it with each delivery,
-from the one callback that runs all the deliveries of a command once the sequencer is back on
-the event loop (no queue and no task per channel). It turns the delivery into a push, encodes
-it ONCE and offers the same bytes to every subscribed session (gateway/ws_session.py: a session
-that cannot keep up is closed with 1008, nobody waits). The channel exists while it has
+A channel is a bus listener (runtime/bus.py) of its topics: the bus calls it once per drain (the
+one callback that runs the deliveries of every command published since the last one, once the
+sequencer is back on the event loop; no queue and no task per channel) with all its deliveries
+of that drain. It turns them into pushes, encodes each ONCE and offers the same bytes to every
+subscribed session (gateway/ws_session.py: a session that cannot keep up is closed with 1008,
+nobody waits). The channel exists while it has
 subscribers: the last one leaving closes its listener, so subscribe/unsubscribe cycles leave
 nothing behind, and a bus nobody listens to costs the sequencer one check.
 
 Pushes of a topic go out in engine order, each with the `li` of the command that caused it
 (spec A8). The channels whose `data` is a list of items each carrying its own `li`
 (`account_order_updates`, `account_trades`, `trades`; spec §5.3) are `ItemsChannel`s: they
-gather the items of every delivery of one bus drain (at saturation a drain holds ~20 commands)
-and send them as ONE frame at its end (the bus's flush), in engine order, so a drain costs one
-encode and one offer per session instead of one per command. Clients read every item of such a
-frame (ccxt.pro and Hummingbot loop over `data`, as the official docs show lists). The other
-channels (a single object: book, bbo, prices, candles, the account snapshots and settings)
-push per delivery, so within a drain their frames come before the items channels' ones.
+send the items of all their deliveries of one bus drain (at saturation a drain holds ~20
+commands) as ONE frame, in engine order, so a drain costs one encode and one offer per session
+instead of one per command. Clients read every item of such a frame (ccxt.pro and Hummingbot
+loop over `data`, as the official docs show lists). The other channels (a single object: bbo,
+prices, candles, the account snapshots and settings) push per delivery; the book, throttled,
+looks once per drain, and pauses its listener while its next snapshot is due (the bus then
+builds nothing for it). Within a drain the channels run in the order of their first delivery.
 
-A channel cannot fall behind the engine: its push is done with the command, so the only
-backlog is each session's own, bounded per session. A push that raises is logged by the bus,
-and the channel goes on with the next delivery (the other channels are not concerned).
-A sandbox revert or reset (the StateReplaced event) closes the sessions with 1012: their
-snapshots and `li` no longer hold, and a reconnect gets fresh ones.
+A channel cannot fall behind the engine: its push is done with the drain, so the only backlog
+is each session's own, bounded per session. A push that raises is logged by the bus, costs the
+channel the rest of that drain's pushes, and it goes on with the next drain (the other channels
+are not concerned). A sandbox revert or reset (the StateReplaced event) closes the sessions with
+1012: their snapshots and `li` no longer hold, and a reconnect gets fresh ones.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from tidepool.gateway.ws_session import Session
 from tidepool.runtime.bus import Delivery, Topic
 
 ChannelKey = tuple[str | int, ...]
+# One item of a list channel's `data`: a JSON object, as a dict or a struct of its keys.
+Item = dict[str, Any] | msgspec.Struct
 
 encoder = msgspec.json.Encoder(decimal_format="string")
 # The close reason of a sandbox revert or reset (code 1012, "service restart").
@@ -47,14 +51,14 @@ STATE_REPLACED = "sandbox state replaced (revert or reset): reconnect and resubs
 
 
 class Channel:
-    """Subclasses say what a delivery pushes (`push`) and what a new subscriber gets at once
-    (`joined`)."""
+    """Subclasses say what a delivery pushes (`push`, or `deliver` for all of a drain's) and what
+    a new subscriber gets at once (`joined`)."""
 
     def __init__(self, ex: Exchange, key: ChannelKey, *topics: Topic) -> None:
         self.ex = ex
         self.key = key
         self.sessions: set[Session] = set()
-        self._listener = ex.sequencer.bus.listen(topics, self.deliver, self.drained())
+        self._listener = ex.sequencer.bus.listen(topics, self.deliver)
 
     def __repr__(self) -> str:  # what the bus logs of a push that raised
         return f"<{type(self).__name__} {self.key}>"
@@ -65,10 +69,6 @@ class Channel:
     def joined(self, session: Session) -> None:
         """A session subscribed (also again): by default it gets only new pushes."""
 
-    def drained(self) -> Callable[[], None] | None:
-        """What the bus calls at the end of a drain that delivered here: nothing by default."""
-        return None
-
     def broadcast(self, message: dict[str, Any]) -> None:
         frame = encoder.encode(message)
         for session in tuple(self.sessions):
@@ -77,39 +77,42 @@ class Channel:
     def close(self) -> None:
         self._listener.close()
 
-    def deliver(self, delivery: Delivery) -> None:
-        """The bus's call for each delivery of the channel's topics."""
-        if delivery.events and type(delivery.events[0]) is StateReplaced:
-            # A sandbox revert or reset: what the subscribers hold is void and ids go back
-            # (`li` too), so they reconnect and start again from fresh snapshots.
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        """The bus's call, once per drain, with the channel's deliveries of that drain."""
+        for delivery in deliveries:
+            if self.ended_by(delivery):
+                return
+            self.push(delivery)
+
+    def ended_by(self, delivery: Delivery) -> bool:
+        """Whether `delivery` is a sandbox revert or reset, which closes every session (and
+        nothing after it in the drain is pushed)."""
+        events = delivery.events
+        if events and type(events[0]) is StateReplaced:
+            # What the subscribers hold is void and ids go back (`li` too), so they reconnect
+            # and start again from fresh snapshots.
             for session in tuple(self.sessions):
                 session.close(1012, STATE_REPLACED)
-            return
-        self.push(delivery)
+            return True
+        return False
 
 
 class ItemsChannel(Channel):
     """A channel whose push is a list of items (`items`), sent as one frame per bus drain
-    under the channel's source (`key[0]`). Nothing is kept past a drain: items gathered for
-    sessions a sandbox reset closed in it go to closed sessions, which drop them."""
+    under the channel's source (`key[0]`); none when the drain gave no item. Nothing is kept
+    past a drain: the items of a drain that a sandbox reset ended are dropped with the
+    sessions it closed."""
 
-    def __init__(self, ex: Exchange, key: ChannelKey, *topics: Topic) -> None:
-        self._pending: list[dict[str, Any]] = []  # items of this drain, in engine order
-        super().__init__(ex, key, *topics)
-
-    def items(self, delivery: Delivery) -> list[dict[str, Any]]:
+    def items(self, delivery: Delivery) -> list[Item]:
         raise NotImplementedError
 
-    def push(self, delivery: Delivery) -> None:
-        self._pending += self.items(delivery)
-
-    def drained(self) -> Callable[[], None]:
-        return self.flush
-
-    def flush(self) -> None:
-        """The bus's call at the end of a drain: the drain's items as one frame."""
-        if self._pending:
-            items, self._pending = self._pending, []
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        items: list[Item] = []  # in engine order
+        for delivery in deliveries:
+            if self.ended_by(delivery):
+                return
+            items += self.items(delivery)
+        if items:
             self.broadcast({"channel": self.key[0], "data": items})
 
 

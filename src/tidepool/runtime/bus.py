@@ -25,17 +25,18 @@ left it (its event, cumulative filled and cancelled amounts, status): one
 included.
 
 Two kinds of subscriber:
-- `listen(topics, push, flush=None)`: a `Listener`, a synchronous callback. The bus calls it
-  for every delivery of its topics, from ONE callback (a "drain") scheduled on the event loop
-  for all the deliveries of the commands published since the last one ran (one `call_soon` per
-  published command at most, not a queue put and a task wake-up per subscriber). The WebSocket
-  channels are listeners: their work is done when the command is, so they cannot fall behind,
-  and nothing waits on them.
-  `flush()`, if given, is called once at the end of each drain in which the listener got at
-  least one delivery (after every listener's pushes of that drain, in the order of the
-  listeners' first deliveries in it), and never for a listener closed by then. At saturation a
-  drain holds many commands: a listener may gather what its pushes of one drain produce and
-  act once for all of them (a WebSocket channel sends one frame of all its items).
+- `listen(topics, push)`: a `Listener`, a synchronous callback. The bus calls it from ONE
+  callback (a "drain") scheduled on the event loop for all the commands published since the
+  last one ran (one `call_soon` per drain, not a queue put and a task wake-up per subscriber),
+  ONCE per drain with the list of every delivery of its topics in it, in publish order. At
+  saturation a drain holds ~20 commands: a listener acts once for all of them (a WebSocket
+  channel sends one frame of all its items, a throttled one looks at the clock once), and the
+  bus makes one call per listener and drain, not one per delivery. The WebSocket channels are
+  listeners: their work is done when the command is, so they cannot fall behind, and nothing
+  waits on them. Listeners run in the order of their first delivery in the drain.
+  A listener that needs no delivery for a while `pause()`s (a throttled channel, until its
+  timer): it gets none until it `resume()`s, and nothing is built for topics whose listeners
+  are all paused; but a StateReplaced resumes every paused listener and reaches it.
 - `subscribe(topics, maxsize)`: a `Subscription` with a bounded queue, for a consumer that must
   await between deliveries (the market maker submits commands of its own).
 
@@ -44,11 +45,10 @@ Invariants:
   command's seq and `li`, the last order id after it. Deliveries reach every subscriber in seq
   order, so `li` never decreases on a topic; a listener gets one command's deliveries in the
   order of the topics of its events (book before account updates for an order accepted).
-- Publishing never blocks and never raises into the sequencer. A listener whose push or flush
-  raises is logged and the others still get the delivery (and it gets the next one, and its
-  flush of that drain); a listener closed before its deliveries ran gets none. A subscription
-  whose queue is full is dropped, its `closed` says why, and its iterator ends. Others are not
-  delayed.
+- Publishing never blocks and never raises into the sequencer. A listener whose push raises is
+  logged and the others still get their deliveries (and it gets those of the next drain); a
+  listener closed before its deliveries ran gets none. A subscription whose queue is full is
+  dropped, its `closed` says why, and its iterator ends. Others are not delayed.
 - Nothing is routed while nobody subscribes: the cost to the sequencer is one check.
 """
 
@@ -170,23 +170,20 @@ class Subscription:
             yield delivery
 
 
-Push = Callable[[Delivery], None]
-Flush = Callable[[], None]
+# A listener's call: the deliveries of its topics of one drain, in publish order (never empty).
+Push = Callable[[list[Delivery]], None]
 
 
 class Listener:
-    """One synchronous subscriber: `push(delivery)` for each delivery of its `topics`, called
-    from the event loop, never from inside the sequencer, then `flush()` (if any) once at the end
-    of the drain. Ends with `close`."""
+    """One synchronous subscriber: `push(deliveries)` once per drain that has deliveries of its
+    `topics`, called from the event loop, never from inside the sequencer. Ends with `close`."""
 
-    def __init__(
-        self, bus: Bus, topics: frozenset[Topic], push: Push, flush: Flush | None = None
-    ) -> None:
+    def __init__(self, bus: Bus, topics: frozenset[Topic], push: Push) -> None:
         self._bus = bus
         self.topics = topics
         self.push = push
-        self.flush = flush
         self.closed: str | None = None
+        self.paused = False
 
     def _close(self, reason: str) -> None:
         if self.closed is None:
@@ -195,6 +192,13 @@ class Listener:
     def close(self) -> None:
         self._bus.unsubscribe(self)
 
+    def pause(self) -> None:
+        """No deliveries from the next publish on (those already published still run)."""
+        self._bus._pause(self, True)
+
+    def resume(self) -> None:
+        self._bus._pause(self, False)
+
 
 Subscriber = Subscription | Listener
 
@@ -202,9 +206,12 @@ Subscriber = Subscription | Listener
 class Bus:
     def __init__(self) -> None:
         self._by_topic: defaultdict[Topic, set[Subscriber]] = defaultdict(set)
-        # Listeners' deliveries published and not run yet, in publish order; one scheduled
-        # `_drain` runs them all.
-        self._due: list[tuple[Listener, Delivery]] = []
+        # The same but paused listeners, as the tuples `publish` walks: rebuilt per
+        # (un)subscribe and pause, not per delivery; a topic nobody hears is absent.
+        self._routes: dict[Topic, tuple[Subscriber, ...]] = {}
+        # Listeners' deliveries published and not run yet, in publish order, by listener (in
+        # the order of their first delivery); one scheduled `_drain` runs them all.
+        self._due: dict[Listener, list[Delivery]] = {}
         self.dropped = 0  # subscriptions closed for falling behind, since start
         self.failed = 0  # listener calls that raised, since start
 
@@ -213,14 +220,15 @@ class Bus:
         self._add(sub)
         return sub
 
-    def listen(self, topics: Iterable[Topic], push: Push, flush: Flush | None = None) -> Listener:
-        listener = Listener(self, frozenset(topics), push, flush)
+    def listen(self, topics: Iterable[Topic], push: Push) -> Listener:
+        listener = Listener(self, frozenset(topics), push)
         self._add(listener)
         return listener
 
     def _add(self, sub: Subscriber) -> None:
         for topic in sub.topics:
             self._by_topic[topic].add(sub)
+            self._route(topic)
 
     def unsubscribe(self, sub: Subscriber, reason: str = "unsubscribed") -> None:
         for topic in sub.topics:
@@ -229,7 +237,31 @@ class Bus:
                 subscribers.discard(sub)
                 if not subscribers:
                     del self._by_topic[topic]
+                self._route(topic)
         sub._close(reason)
+
+    def _pause(self, listener: Listener, paused: bool) -> None:
+        if listener.paused != paused and listener.closed is None:
+            listener.paused = paused
+            for topic in listener.topics:
+                self._route(topic)
+
+    def _route(self, topic: Topic) -> None:
+        heard = tuple(
+            sub
+            for sub in self._by_topic.get(topic, ())
+            if not (isinstance(sub, Listener) and sub.paused)
+        )
+        if heard:
+            self._routes[topic] = heard
+        else:
+            self._routes.pop(topic, None)
+
+    def _resume_all(self) -> None:
+        for subscribers in tuple(self._by_topic.values()):
+            for sub in tuple(subscribers):
+                if isinstance(sub, Listener):
+                    sub.resume()
 
     @property
     def idle(self) -> bool:
@@ -248,10 +280,15 @@ class Bus:
             return
         due = self._due
         was_due = bool(due)
+        routes = self._routes  # its tuples are replaced, not changed: safe to walk meanwhile
         for delivery in self._deliveries(seq, li, events, updates):
-            for sub in tuple(self._by_topic.get(delivery.topic, ())):
+            for sub in routes.get(delivery.topic, ()):
                 if isinstance(sub, Listener):
-                    due.append((sub, delivery))
+                    batch = due.get(sub)
+                    if batch is None:
+                        due[sub] = [delivery]
+                    else:
+                        batch.append(delivery)
                 elif not sub._offer(delivery):
                     self.dropped += 1
                     log.warning("bus: dropped a subscriber of %s: %s", delivery.topic, sub.closed)
@@ -268,11 +305,15 @@ class Bus:
     ) -> list[Delivery]:
         """One command's delivery of each topic someone listens to, in the order of the
         topics' first events (then the topics with order changes only)."""
-        listened = self._by_topic
+        listened = self._routes
         by_topic: dict[Topic, list[Event]] = {}
         for event in events:
-            # StateReplaced (a sandbox revert or reset): every subscriber's state is void.
-            topics = tuple(listened) if type(event) is StateReplaced else topics_of(event)
+            if type(event) is StateReplaced:
+                # A sandbox revert or reset: every subscriber's state is void, paused or not.
+                self._resume_all()
+                topics: Iterable[Topic] = tuple(listened)
+            else:
+                topics = topics_of(event)
             for topic in topics:
                 if topic in listened:
                     if topic in by_topic:
@@ -295,25 +336,14 @@ class Bus:
         return deliveries
 
     def _drain(self) -> None:
-        """Run every listener's deliveries due, in publish order, then the flushes of the
-        listeners that got one."""
-        due, self._due = self._due, []
-        flushing: dict[Listener, Flush] = {}  # in the order of their first delivery
-        for listener, delivery in due:
+        """Run every listener once with its deliveries due, in the order of their first."""
+        due, self._due = self._due, {}
+        for listener, deliveries in due.items():
             if listener.closed is not None:
                 continue
-            if listener.flush is not None:
-                flushing[listener] = listener.flush
             try:
-                listener.push(delivery)
+                listener.push(deliveries)
             except Exception:  # a bug in one listener must not cost the others their pushes
                 self.failed += 1
-                log.exception("bus: a listener of %s failed: %r", delivery.topic, listener.push)
-        for listener, flush in flushing.items():
-            if listener.closed is not None:
-                continue
-            try:
-                flush()
-            except Exception:  # as for a push: the others still flush
-                self.failed += 1
-                log.exception("bus: a listener's flush failed: %r", flush)
+                topic = deliveries[0].topic
+                log.exception("bus: a listener of %s failed: %r", topic, listener.push)
