@@ -50,14 +50,20 @@ Invariants:
   whose queue is full is dropped, its `closed` says why, and its iterator ends. Others are not
   delayed.
 - Nothing is routed while nobody subscribes: the cost to the sequencer is one check.
+- Who wants what: the bus counts, per name (an account, a market, "" for `prices`), the
+  subscribed topics naming it. An order accepted, cancelled or filled none of whose names
+  (its market, its accounts) anyone follows is dropped before any topic of it is built, and an
+  order change of an account nobody follows likewise: a command nobody follows costs a few
+  dict lookups, not a routing. That is most commands when the only subscriber is the market
+  maker (its own account and the marks) or WebSocket clients of other accounts and markets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
+from operator import attrgetter
 
 import msgspec
 
@@ -91,6 +97,16 @@ class Delivery(msgspec.Struct, frozen=True):
     li: int
     events: tuple[Event, ...]
     updates: tuple[HistoryEntry, ...] = ()
+
+
+# The names (market, accounts) of the most frequent events, read in one C call. Routing drops an
+# event none of whose names anyone follows before it builds its topics: a name is the second
+# part of every topic `topics_of` gives it (tests/journal/test_bus.py checks they agree).
+_NAMES_OF: dict[type[Event], attrgetter[tuple[str, ...]]] = {
+    OrderAccepted: attrgetter("symbol", "account"),
+    OrderCancelled: attrgetter("symbol", "account"),
+    OrderFilled: attrgetter("symbol", "maker_account", "taker_account"),
+}
 
 
 def topics_of(event: Event) -> tuple[Topic, ...]:
@@ -201,7 +217,10 @@ Subscriber = Subscription | Listener
 
 class Bus:
     def __init__(self) -> None:
-        self._by_topic: defaultdict[Topic, set[Subscriber]] = defaultdict(set)
+        self._by_topic: dict[Topic, set[Subscriber]] = {}
+        # Per name (an account, a symbol, "" for `prices`): how many topics in _by_topic name
+        # it. Routing asks it first, so what nobody follows costs a lookup, not a topic.
+        self._names: dict[str, int] = {}
         # Listeners' deliveries published and not run yet, in publish order; one scheduled
         # `_drain` runs them all.
         self._due: list[tuple[Listener, Delivery]] = []
@@ -220,7 +239,11 @@ class Bus:
 
     def _add(self, sub: Subscriber) -> None:
         for topic in sub.topics:
-            self._by_topic[topic].add(sub)
+            subscribers = self._by_topic.get(topic)
+            if subscribers is None:
+                subscribers = self._by_topic[topic] = set()
+                self._names[topic[1]] = self._names.get(topic[1], 0) + 1
+            subscribers.add(sub)
 
     def unsubscribe(self, sub: Subscriber, reason: str = "unsubscribed") -> None:
         for topic in sub.topics:
@@ -229,11 +252,27 @@ class Bus:
                 subscribers.discard(sub)
                 if not subscribers:
                     del self._by_topic[topic]
+                    if self._names[topic[1]] == 1:
+                        del self._names[topic[1]]
+                    else:
+                        self._names[topic[1]] -= 1
         sub._close(reason)
 
     @property
     def idle(self) -> bool:
         return not self._by_topic
+
+    def follows(self, events: Iterable[Event]) -> bool:
+        """Whether anyone may want a command with these events. False when each is an order
+        accepted, cancelled or filled none of whose names anyone follows: the sequencer then
+        neither collects the command's order changes nor publishes it (every order change
+        comes with an event naming the order's account: tests/engine/test_determinism.py)."""
+        return any(map(self._followed, events))
+
+    def _followed(self, event: Event) -> bool:
+        """False if nobody follows a name of `event` (True for the kinds not in _NAMES_OF)."""
+        names_of = _NAMES_OF.get(type(event))
+        return names_of is None or not self._names.keys().isdisjoint(names_of(event))
 
     def publish(
         self,
@@ -268,9 +307,11 @@ class Bus:
     ) -> list[Delivery]:
         """One command's delivery of each topic someone listens to, in the order of the
         topics' first events (then the topics with order changes only)."""
-        listened = self._by_topic
+        listened, names = self._by_topic, self._names.keys()
         by_topic: dict[Topic, list[Event]] = {}
         for event in events:
+            if not self._followed(event):
+                continue  # e.g. a maker's fill of a taker nobody follows: only the maker's part
             # StateReplaced (a sandbox revert or reset): every subscriber's state is void.
             topics = tuple(listened) if type(event) is StateReplaced else topics_of(event)
             for topic in topics:
@@ -281,12 +322,16 @@ class Bus:
                         by_topic[topic] = [event]
         changes: dict[Topic, list[HistoryEntry]] = {}
         for account, entry in updates:
+            if account not in names:
+                continue
             for topic in _order_topics(account):
                 if topic in listened:
                     if topic in changes:
                         changes[topic].append(entry)
                     else:
                         changes[topic] = [entry]
+        if not by_topic and not changes:
+            return []
         deliveries = [
             Delivery(topic, seq, li, tuple(of_topic), tuple(changes.pop(topic, ())))
             for topic, of_topic in by_topic.items()

@@ -235,7 +235,7 @@ class Sequencer:
             self._snapshot()
         # Taken now, right after apply: what the command did, before anything else runs.
         published: Published | None = None
-        if listened:
+        if listened and self.bus.follows(outcome.events):  # who wants what: runtime/bus.py
             changes = self.engine.order_updates_since(history_before)
             published = (seq, self.engine.last_order_id, outcome.events, changes)
         if self._committer is None:
