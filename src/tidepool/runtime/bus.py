@@ -267,12 +267,12 @@ class Bus:
         accepted, cancelled or filled none of whose names anyone follows: the sequencer then
         neither collects the command's order changes nor publishes it (every order change
         comes with an event naming the order's account: tests/engine/test_determinism.py)."""
-        return any(map(self._followed, events))
-
-    def _followed(self, event: Event) -> bool:
-        """False if nobody follows a name of `event` (True for the kinds not in _NAMES_OF)."""
-        names_of = _NAMES_OF.get(type(event))
-        return names_of is None or not self._names.keys().isdisjoint(names_of(event))
+        names = self._names.keys()
+        for event in events:
+            names_of = _NAMES_OF.get(type(event))
+            if names_of is None or not names.isdisjoint(names_of(event)):
+                return True
+        return False
 
     def publish(
         self,
@@ -310,7 +310,7 @@ class Bus:
         listened, names = self._by_topic, self._names.keys()
         by_topic: dict[Topic, list[Event]] = {}
         for event in events:
-            if not self._followed(event):
+            if not self.follows((event,)):
                 continue  # e.g. a maker's fill of a taker nobody follows: only the maker's part
             # StateReplaced (a sandbox revert or reset): every subscriber's state is void.
             topics = tuple(listened) if type(event) is StateReplaced else topics_of(event)
