@@ -371,8 +371,8 @@ def test_a_subscriber_of_a_few_topics_gets_exactly_their_deliveries_while_others
 
 
 def test_the_names_routing_reads_of_an_event_are_those_of_its_topics() -> None:
-    """Routing drops an event none of whose names (market, accounts) anyone follows before it
-    builds its topics: every topic of such an event must name one of those."""
+    """The sequencer skips a command whose events name (market, accounts) nothing anyone
+    follows (`Bus.follows`): every topic of such an event must name one of those."""
     seqr = _sequencer()
     events = []
 

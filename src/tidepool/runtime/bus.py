@@ -51,11 +51,12 @@ Invariants:
   delayed.
 - Nothing is routed while nobody subscribes: the cost to the sequencer is one check.
 - Who wants what: the bus counts, per name (an account, a market, "" for `prices`), the
-  subscribed topics naming it. An order accepted, cancelled or filled none of whose names
-  (its market, its accounts) anyone follows is dropped before any topic of it is built, and an
-  order change of an account nobody follows likewise: a command nobody follows costs a few
-  dict lookups, not a routing. That is most commands when the only subscriber is the market
-  maker (its own account and the marks) or WebSocket clients of other accounts and markets.
+  subscribed topics naming it. A command whose events are all orders accepted, cancelled or
+  filled none of whose names (market, accounts) anyone follows is not routed at all: the
+  sequencer asks `follows(events)` first and then neither collects the command's order
+  changes nor publishes it. Such a command costs a few dict lookups, not a routing; that is
+  most commands when the only subscriber is the market maker (its own account and the marks)
+  or WebSocket clients of other accounts and markets.
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ class Delivery(msgspec.Struct, frozen=True):
     updates: tuple[HistoryEntry, ...] = ()
 
 
-# The names (market, accounts) of the most frequent events, read in one C call. Routing drops an
-# event none of whose names anyone follows before it builds its topics: a name is the second
-# part of every topic `topics_of` gives it (tests/journal/test_bus.py checks they agree).
+# The names (market, accounts) of the most frequent events, read in one C call, for `follows`:
+# each is the second part of a topic `topics_of` gives the event, and every topic it gives names
+# one of them (tests/journal/test_bus.py checks they agree).
 _NAMES_OF: dict[type[Event], attrgetter[tuple[str, ...]]] = {
     OrderAccepted: attrgetter("symbol", "account"),
     OrderCancelled: attrgetter("symbol", "account"),
@@ -219,7 +220,7 @@ class Bus:
     def __init__(self) -> None:
         self._by_topic: dict[Topic, set[Subscriber]] = {}
         # Per name (an account, a symbol, "" for `prices`): how many topics in _by_topic name
-        # it. Routing asks it first, so what nobody follows costs a lookup, not a topic.
+        # it. `follows` asks it, so a command nobody follows costs a lookup, not a routing.
         self._names: dict[str, int] = {}
         # Listeners' deliveries published and not run yet, in publish order; one scheduled
         # `_drain` runs them all.
@@ -307,11 +308,9 @@ class Bus:
     ) -> list[Delivery]:
         """One command's delivery of each topic someone listens to, in the order of the
         topics' first events (then the topics with order changes only)."""
-        listened, names = self._by_topic, self._names.keys()
+        listened = self._by_topic
         by_topic: dict[Topic, list[Event]] = {}
         for event in events:
-            if not self.follows((event,)):
-                continue  # e.g. a maker's fill of a taker nobody follows: only the maker's part
             # StateReplaced (a sandbox revert or reset): every subscriber's state is void.
             topics = tuple(listened) if type(event) is StateReplaced else topics_of(event)
             for topic in topics:
@@ -322,8 +321,6 @@ class Bus:
                         by_topic[topic] = [event]
         changes: dict[Topic, list[HistoryEntry]] = {}
         for account, entry in updates:
-            if account not in names:
-                continue
             for topic in _order_topics(account):
                 if topic in listened:
                     if topic in changes:
