@@ -342,3 +342,26 @@ def test_restored_engine_answers_reads_like_the_original(
         assert restored.order(order_id) == original.order(order_id)
         assert restored.order_history(order_id) == original.order_history(order_id)
     assert restored.last_order_id == original.last_order_id
+
+
+def test_every_order_change_comes_with_an_event_naming_its_account(
+    stream: list[Command],
+) -> None:
+    """What the bus relies on to skip a command nobody follows (runtime/bus.py `follows`):
+    each order a command changes (a history entry: made, filled, cancelled, triggered, a
+    TP/SL leg armed or created) belongs to an account one of the command's events names."""
+    engine = Engine(MARKETS)
+    changed = 0
+    for cmd in stream:
+        before = engine.last_history_id
+        outcome = engine.apply(cmd)
+        named = {
+            getattr(event, field)
+            for event in outcome.events
+            for field in ("account", "maker_account", "taker_account")
+            if hasattr(event, field)
+        }
+        accounts = {account for account, _ in engine.order_updates_since(before)}
+        assert accounts <= named, (cmd, outcome.events)
+        changed += bool(accounts)
+    assert changed > len(stream) // 2

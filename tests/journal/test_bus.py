@@ -17,7 +17,7 @@ from tidepool.domain.markets import DEFAULT_MARKETS
 from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder, Faucet, ResetState
 from tidepool.engine.engine import Engine, EngineConfig
 from tidepool.engine.events import OrderCancelled
-from tidepool.runtime.bus import Delivery, Subscription
+from tidepool.runtime.bus import _NAMES_OF, Delivery, Subscription, topics_of
 from tidepool.runtime.clock import ManualClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Durability, Sequencer
@@ -373,3 +373,72 @@ def test_a_paused_listener_gets_nothing_until_it_resumes_but_a_reset_reaches_it(
     heard, reset = asyncio.run(go())
     assert got == [(heard, "OrderAccepted"), (reset, "StateReplaced")]
     assert not listener.paused
+
+
+ALL_KINDS = (
+    "book", "bbo", "trades", "candle", "account_orders", "account_order_updates",
+    "account_trades", "account_positions", "account_info",
+)  # fmt: skip
+
+
+def _everything() -> list[tuple[str, str]]:
+    """Every topic the mixed streams can reach, and the marks."""
+    names = ["BTC", *ACCOUNTS]
+    return [("prices", ""), *((kind, name) for kind in ALL_KINDS for name in names)]
+
+
+def test_a_subscriber_of_a_few_topics_gets_exactly_their_deliveries_while_others_come_and_go() -> (
+    None
+):
+    """The market maker's shape (one account and the marks) next to subscribers of everything:
+    it gets exactly what they get on its topics, fills where it is the maker or the taker
+    included, and nothing else; subscribers of the same names closing and coming back (the bus
+    indexes who follows which account and market) change nothing for it."""
+    seqr = _sequencer()
+    few = [("prices", ""), ("account_order_updates", "acct0"), ("account_trades", "acct0")]
+    mine = seqr.bus.subscribe(few, maxsize=100_000)
+    first = seqr.bus.subscribe(_everything(), maxsize=100_000)
+    stream = _mixed_stream(900, seed=11)
+
+    async def go() -> tuple[list[Delivery], list[Delivery], list[Delivery]]:
+        await _fund(seqr)
+        for cmd in stream[:300]:
+            await seqr.submit(cmd)
+        first.close()
+        for cmd in stream[300:600]:  # only `mine` follows anything now
+            await seqr.submit(cmd)
+        second = seqr.bus.subscribe(_everything(), maxsize=100_000)
+        for cmd in stream[600:]:
+            await seqr.submit(cmd)
+        second.close()
+        mine.close()
+        return await _drain(mine), await _drain(first), await _drain(second)
+
+    got, before, after = asyncio.run(go())
+    assert {d.topic for d in got} == set(few) - {("prices", "")}  # fills and cancels of acct0
+    watched = [d for d in [*before, *after] if d.topic in few]
+    assert watched, "the stream never touched acct0"
+    assert [d for d in got if d.seq <= before[-1].seq or d.seq >= after[0].seq] == watched
+    # Between the two, acct0's commands still reached it: as many as in the other thirds.
+    assert sum(before[-1].seq < d.seq < after[0].seq for d in got) > len(watched) // 4
+
+
+def test_the_names_routing_reads_of_an_event_are_those_of_its_topics() -> None:
+    """The sequencer skips a command whose events name (market, accounts) nothing anyone
+    follows (`Bus.follows`): every topic of such an event must name one of those."""
+    seqr = _sequencer()
+    events = []
+
+    async def go() -> None:
+        await _fund(seqr)
+        for cmd in _mixed_stream(400, seed=3):
+            events.extend((await seqr.submit(cmd)).events)
+
+    asyncio.run(go())
+    seen = set()
+    for event in events:
+        names_of = _NAMES_OF.get(type(event))
+        if names_of is not None:
+            seen.add(type(event))
+            assert {name for _, name in topics_of(event)} <= set(names_of(event))
+    assert seen == set(_NAMES_OF)  # the stream made accepted, cancelled and filled orders

@@ -50,14 +50,21 @@ Invariants:
   listener closed before its deliveries ran gets none. A subscription whose queue is full is
   dropped, its `closed` says why, and its iterator ends. Others are not delayed.
 - Nothing is routed while nobody subscribes: the cost to the sequencer is one check.
+- Who wants what: the bus counts, per name (an account, a market, "" for `prices`), the
+  subscribed topics naming it. A command whose events are all orders accepted, cancelled or
+  filled none of whose names (market, accounts) anyone follows is not routed at all: the
+  sequencer asks `follows(events)` first and then neither collects the command's order
+  changes nor publishes it. Such a command costs a few dict lookups, not a routing; that is
+  most commands when the only subscriber is the market maker (its own account and the marks)
+  or WebSocket clients of other accounts and markets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
+from operator import attrgetter
 
 import msgspec
 
@@ -91,6 +98,16 @@ class Delivery(msgspec.Struct, frozen=True):
     li: int
     events: tuple[Event, ...]
     updates: tuple[HistoryEntry, ...] = ()
+
+
+# The names (market, accounts) of the most frequent events, read in one C call, for `follows`:
+# each is the second part of a topic `topics_of` gives the event, and every topic it gives names
+# one of them (tests/journal/test_bus.py checks they agree).
+_NAMES_OF: dict[type[Event], attrgetter[tuple[str, ...]]] = {
+    OrderAccepted: attrgetter("symbol", "account"),
+    OrderCancelled: attrgetter("symbol", "account"),
+    OrderFilled: attrgetter("symbol", "maker_account", "taker_account"),
+}
 
 
 def topics_of(event: Event) -> tuple[Topic, ...]:
@@ -205,10 +222,13 @@ Subscriber = Subscription | Listener
 
 class Bus:
     def __init__(self) -> None:
-        self._by_topic: defaultdict[Topic, set[Subscriber]] = defaultdict(set)
+        self._by_topic: dict[Topic, set[Subscriber]] = {}
         # The same but paused listeners, as the tuples `publish` walks: rebuilt per
         # (un)subscribe and pause, not per delivery; a topic nobody hears is absent.
         self._routes: dict[Topic, tuple[Subscriber, ...]] = {}
+        # Per name (an account, a symbol, "" for `prices`): how many topics in _by_topic name
+        # it. `follows` asks it, so a command nobody follows costs a lookup, not a routing.
+        self._names: dict[str, int] = {}
         # Listeners' deliveries published and not run yet, in publish order, by listener (in
         # the order of their first delivery); one scheduled `_drain` runs them all.
         self._due: dict[Listener, list[Delivery]] = {}
@@ -227,7 +247,11 @@ class Bus:
 
     def _add(self, sub: Subscriber) -> None:
         for topic in sub.topics:
-            self._by_topic[topic].add(sub)
+            subscribers = self._by_topic.get(topic)
+            if subscribers is None:
+                subscribers = self._by_topic[topic] = set()
+                self._names[topic[1]] = self._names.get(topic[1], 0) + 1
+            subscribers.add(sub)
             self._route(topic)
 
     def unsubscribe(self, sub: Subscriber, reason: str = "unsubscribed") -> None:
@@ -237,6 +261,10 @@ class Bus:
                 subscribers.discard(sub)
                 if not subscribers:
                     del self._by_topic[topic]
+                    if self._names[topic[1]] == 1:
+                        del self._names[topic[1]]
+                    else:
+                        self._names[topic[1]] -= 1
                 self._route(topic)
         sub._close(reason)
 
@@ -266,6 +294,18 @@ class Bus:
     @property
     def idle(self) -> bool:
         return not self._by_topic
+
+    def follows(self, events: Iterable[Event]) -> bool:
+        """Whether anyone may want a command with these events. False when each is an order
+        accepted, cancelled or filled none of whose names anyone follows: the sequencer then
+        neither collects the command's order changes nor publishes it (every order change
+        comes with an event naming the order's account: tests/engine/test_determinism.py)."""
+        names = self._names.keys()
+        for event in events:
+            names_of = _NAMES_OF.get(type(event))
+            if names_of is None or not names.isdisjoint(names_of(event)):
+                return True
+        return False
 
     def publish(
         self,
@@ -328,6 +368,8 @@ class Bus:
                         changes[topic].append(entry)
                     else:
                         changes[topic] = [entry]
+        if not by_topic and not changes:
+            return []
         deliveries = [
             Delivery(topic, seq, li, tuple(of_topic), tuple(changes.pop(topic, ())))
             for topic, of_topic in by_topic.items()

@@ -3,8 +3,9 @@
 One instance per server, used from the one event-loop thread. For each state change it stamps
 the plain command it is given with the next seq and a timestamp from the clock (a batch's
 actions get the same stamp), applies it to the engine, appends it to the store, waits for
-durability, publishes the command's events on the bus (runtime/bus.py), and only then returns
-the Outcome.
+durability, publishes the command's events on the bus (runtime/bus.py) if anyone follows
+what they name (`Bus.follows`; else it does not even collect the command's order changes),
+and only then returns the Outcome.
 
 Invariants:
 - Seqs are contiguous: a seq is consumed only by a command that was applied and stored.
@@ -235,7 +236,7 @@ class Sequencer:
             self._snapshot()
         # Taken now, right after apply: what the command did, before anything else runs.
         published: Published | None = None
-        if listened:
+        if listened and self.bus.follows(outcome.events):  # who wants what: runtime/bus.py
             changes = self.engine.order_updates_since(history_before)
             published = (seq, self.engine.last_order_id, outcome.events, changes)
         if self._committer is None:
