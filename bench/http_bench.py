@@ -12,9 +12,12 @@ Order of the runs:
    saturation (they rest, building the book); signed cancels of those orders by client order id
    at a fixed rate (latency), then at saturation; then the verify ceiling again, right after,
    because the shared VM's speed drifts over minutes: the target uses the mean of both.
-3. Creates and cancels at saturation as in 2, against a fresh server with `--market-maker
-   --price-walk` (MAKER_ARGS): the maker re-quotes on every mark change (30 a second) while
-   they run; the target compares its cancels with those of 2 (issue 15: within 5 %).
+3. Side by side, two fresh servers started together, both on CPU 0: a plain one and one with
+   `--market-maker --price-walk` (MAKER_ARGS: the maker re-quotes on every mark change, 30 a
+   second). Creates at saturation in each, then saturated cancels alternated (plain, maker,
+   plain, maker; one round with --quick), the server not measured frozen by SIGSTOP meanwhile.
+   After each maker run its walk and re-quotes are checked to go on. The target compares the
+   best cancels of each side (issue 15: within 5 %).
 4. The `--workers 2` layout, unpinned on both CPUs (so it shares CPU 1 with the load generator):
    the verify ceiling in 2 processes, then creates and cancels at saturation against a fresh
    `tidepool serve --workers 2`.
@@ -32,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +55,7 @@ WORKERS = "workers"
 # create rests, as without the maker.
 MAKER_ARGS: tuple[str, ...] = ("--market-maker", "--price-walk", "--walk-interval-ms", "100")
 MAKER_ARGS += ("--walk-volatility-bps", "2")
-WITH_MAKER = "_market_maker"
+WITH_MAKER, WITHOUT_MAKER = "_market_maker", "_without_maker"
 _LISTENING = re.compile(r"listening on (http://[\d.]+:(\d+))")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # What else runs against a server while it is measured (bench/ws_bench.py's subscribers)
@@ -70,12 +73,13 @@ class Plan:
     accounts: int
     max_requests: int  # per saturation run
     quiet_wait: float  # up to this long before each run, wait for the machine to be idle
+    maker_rounds: int  # saturated cancel runs of each server in step 3, alternated
 
     @staticmethod
     def make(quick: bool) -> Plan:
         if quick:
-            return Plan(0.2, 0.6, 200, 8, 2000, 8, 3000, 0.0)
-        return Plan(1.0, 4.0, 2500, 32, 20_000, 64, 150_000, 20.0)
+            return Plan(0.2, 0.6, 200, 8, 2000, 8, 3000, 0.0, 1)
+        return Plan(1.0, 4.0, 2500, 32, 20_000, 64, 150_000, 20.0, 2)
 
 
 def busy_cpu_seconds() -> float:
@@ -253,22 +257,57 @@ def tidepool_argv(state_dir: Path, workers: int = 0) -> list[str]:
     ]
 
 
+def _measure(
+    srv: Server, plan: Plan, workdir: Path, ops: list[fixtures.Op], rate: float = 0.0
+) -> dict[str, Any]:
+    return load(
+        srv,
+        fixtures.sign_all(ops),
+        workdir,
+        rate=rate,
+        warmup=plan.warmup,
+        duration=plan.duration,
+        connections=plan.connections,
+        quiet_wait=plan.quiet_wait,
+    )
+
+
+def _rest_orders(
+    srv: Server, plan: Plan, workdir: Path, book: fixtures.CreateCancelBook, n_sat: int, total: int
+) -> dict[str, Any]:
+    """Creates at saturation (their run is returned), then, unmeasured, as many more as it takes
+    for `total` orders to rest for the later cancels: loadgen sends a prefix of its list."""
+    creates = book.creates(max(n_sat, total))
+    res = _measure(srv, plan, workdir, creates)
+    book.rest(creates[: res["sent"]])
+    if len(book.resting) < total:
+        more = book.creates(total - len(book.resting))
+        load(
+            srv,
+            fixtures.sign_all(more),
+            workdir,
+            rate=0,
+            warmup=0,
+            duration=600,
+            connections=plan.connections,
+        )
+        book.rest(more)
+    return res
+
+
+def _saturated_requests(plan: Plan, rps_estimate: float) -> int:
+    return min(int(rps_estimate * (plan.warmup + plan.duration) * 1.15) + 100, plan.max_requests)
+
+
 def _tidepool(
-    plan: Plan,
-    workdir: Path,
-    layout: str,
-    rps_estimate: float,
-    label: str = "",
-    extra: tuple[str, ...] = (),
-    listeners: Listeners = None,
+    plan: Plan, workdir: Path, layout: str, rps_estimate: float, listeners: Listeners = None
 ) -> list[dict[str, Any]]:
     """Creates at saturation, then cancels of the orders they left resting (first at the
-    plan's fixed rate in one process, unless `label`led), against a fresh server of `layout`
-    started with the `extra` flags; the rows' scenarios end with `label`; with
+    plan's fixed rate in one process), against a fresh server of `layout`; with
     `listeners(server)` entered for the whole time if given."""
     workers = 2 if layout == WORKERS else 0
     rows: list[dict[str, Any]] = []
-    argv = [*tidepool_argv(workdir / f"state-{layout}{label}", workers), *extra]
+    argv = tidepool_argv(workdir / f"state-{layout}", workers)
     with contextlib.ExitStack() as stack:
         srv = stack.enter_context(
             Server(f"tidepool {layout}", argv, None if workers else SERVER_CPU)
@@ -277,43 +316,80 @@ def _tidepool(
         if listeners is not None:
             stack.enter_context(listeners(srv))
         book = fixtures.CreateCancelBook(range(plan.accounts))
-
-        def run(scenario: str, ops: list[fixtures.Op], rate: float) -> dict[str, Any]:
-            res = load(
-                srv,
-                fixtures.sign_all(ops),
-                workdir,
-                rate=rate,
-                warmup=plan.warmup,
-                duration=plan.duration,
-                connections=plan.connections,
-                quiet_wait=plan.quiet_wait,
-            )
-            rows.append({"scenario": scenario + label, "layout": layout, **res})
-            return res
-
+        n_sat = _saturated_requests(plan, rps_estimate)
         window = plan.warmup + plan.duration
-        n_sat = min(int(rps_estimate * window * 1.15) + 100, plan.max_requests)
-        rates = [float(plan.rate), 0.0] if layout == SINGLE and not label else [0.0]
+        rates = [float(plan.rate), 0.0] if layout == SINGLE else [0.0]
         counts = [int(r * window * 1.02) + 100 if r else n_sat for r in rates]
-        # enough creates to rest one order per later cancel: loadgen sends a prefix of its list
-        creates = book.creates(max(n_sat, sum(counts)))
-        res = run("creates", creates, 0)
-        book.rest(creates[: res["sent"]])
-        if len(book.resting) < sum(counts):  # top the book up, unmeasured
-            more = book.creates(sum(counts) - len(book.resting))
-            load(
-                srv,
-                fixtures.sign_all(more),
-                workdir,
-                rate=0,
-                warmup=0,
-                duration=600,
-                connections=plan.connections,
-            )
-            book.rest(more)
+        res = _rest_orders(srv, plan, workdir, book, n_sat, sum(counts))
+        rows.append({"scenario": "creates", "layout": layout, **res})
         for rate, n in zip(rates, counts, strict=True):
-            run("cancels", book.cancels(n)[0], rate)
+            res = _measure(srv, plan, workdir, book.cancels(n)[0], rate)
+            rows.append({"scenario": "cancels", "layout": layout, **res})
+    return rows
+
+
+@contextlib.contextmanager
+def _frozen(srv: Server) -> Iterator[None]:
+    """The server (and any child) stopped by SIGSTOP, so it takes no CPU at all meanwhile."""
+    pids = [srv.pid, *_children(srv.pid)]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+def _btc_mark_and_mid(srv: Server) -> tuple[str, str]:
+    data = httpx.get(f"{srv.url}/api/v1/info/prices", timeout=10.0).json()["data"]
+    btc = next(p for p in data if p["symbol"] == "BTC")
+    return btc["mark"], btc["mid"]
+
+
+def _check_still_quoting(srv: Server, res: dict[str, Any]) -> None:
+    """After a SIGCONT the maker's server answered every request of its run, and its walk and
+    re-quotes go on: the mark moves, and the mid of the maker's best bid and ask with it."""
+    if set(res["statuses_all"]) != {"200"}:
+        raise RuntimeError(f"{srv.name} answered {res['statuses_all']}")
+    mark, mid = _btc_mark_and_mid(srv)
+    deadline = time.monotonic() + 60.0
+    while time.monotonic() < deadline:
+        now_mark, now_mid = _btc_mark_and_mid(srv)
+        if now_mark != mark and now_mid != mid:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{srv.name}: no walk or no re-quote for 60 s after SIGCONT")
+
+
+def maker_pair(plan: Plan, workdir: Path, rps_estimate: float) -> list[dict[str, Any]]:
+    """Step 3: a plain server and one with MAKER_ARGS, started together; creates at saturation
+    in each, then saturated cancels alternated between them, `plan.maker_rounds` each."""
+    n_sat = _saturated_requests(plan, rps_estimate)
+    rows: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as stack:
+        sides = []
+        for label, extra in ((WITHOUT_MAKER, ()), (WITH_MAKER, MAKER_ARGS)):
+            argv = [*tidepool_argv(workdir / f"state{label}"), *extra]
+            srv = stack.enter_context(Server(f"tidepool{label}", argv))
+            faucet(srv.url, range(plan.accounts))
+            sides.append((label, srv, fixtures.CreateCancelBook(range(plan.accounts))))
+        order = [0, 1] + [0, 1] * plan.maker_rounds
+        for k, i in enumerate(order):
+            label, srv, book = sides[i]
+            # The other server sleeps in SIGSTOP: the maker's walk and re-quotes never take CPU 0
+            # from the plain server's run; the plain server, idle, would cost nothing beside the
+            # maker's, but both ways alike leave nothing to argue about.
+            with _frozen(sides[1 - i][1]):
+                if k < 2:
+                    n = n_sat * plan.maker_rounds
+                    res = _rest_orders(srv, plan, workdir, book, n_sat, n)
+                else:
+                    res = _measure(srv, plan, workdir, book.cancels(n_sat)[0])
+            if label == WITH_MAKER:
+                _check_still_quoting(srv, res)
+            scenario = "creates" if k < 2 else "cancels"
+            rows.append({"scenario": scenario + label, "layout": SINGLE, **res})
     return rows
 
 
@@ -340,7 +416,7 @@ def run(quick: bool) -> dict[str, Any]:
         rows = [_saturate_ceiling("http_ceiling", http, SERVER_CPU, plan, workdir, pool)]
         rows += one_process_cancels(plan, workdir, pool)
         verify_rps = max(100.0, rows[1]["throughput_rps"])
-        rows += _tidepool(plan, workdir, SINGLE, verify_rps, WITH_MAKER, MAKER_ARGS)
+        rows += maker_pair(plan, workdir, verify_rps)
         two = ceiling_argv("verify", 2)
         rows.append(
             {

@@ -57,6 +57,8 @@ def test_bench_quick_writes_a_complete_report(tmp_path: Path) -> None:
         ("verify_ceiling", "workers"),
         ("creates", "one_process"),
         ("cancels", "one_process"),
+        ("creates_without_maker", "one_process"),
+        ("cancels_without_maker", "one_process"),
         ("creates_market_maker", "one_process"),
         ("cancels_market_maker", "one_process"),
         ("creates", "workers"),
