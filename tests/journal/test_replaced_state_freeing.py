@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import gc
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
 
 from tidepool.domain.markets import DEFAULT_MARKETS
+from tidepool.engine import teardown
 from tidepool.engine.commands import (
     CreateOrder,
     Faucet,
@@ -48,7 +52,7 @@ def _live_orders() -> int:
 
 async def _until_freed(pipeline: Pipeline) -> None:
     for _ in range(100_000):
-        if not pipeline.reclaimer.busy:
+        if not pipeline.sequencer.reclaimer.busy:
             return
         await asyncio.sleep(0)
     raise AssertionError("the replaced state was never freed")
@@ -63,7 +67,7 @@ def test_requests_are_served_while_a_reset_state_of_5000_orders_is_freed() -> No
         await _rest(pipeline, 5_000)
         await pipeline.submit(ResetState(fund=[]))
         served = 0
-        while pipeline.reclaimer.busy:
+        while pipeline.sequencer.reclaimer.busy:
             outcome = await pipeline.submit(Faucet(account="other", amount=Decimal(1)))
             assert outcome.reject is None
             served += 1
@@ -107,12 +111,38 @@ def test_a_state_being_freed_when_the_loop_shuts_down_is_freed_all_the_same() ->
     async def go() -> None:
         await _rest(pipeline, 5_000)
         await pipeline.submit(ResetState(fund=[]))
-        assert pipeline.reclaimer.busy  # asyncio.run cancels the task that frees it
+        assert pipeline.sequencer.reclaimer.busy  # asyncio.run cancels the task that frees it
 
     gc.disable()
     try:
         asyncio.run(go())
-        assert not pipeline.reclaimer.busy
+        assert not pipeline.sequencer.reclaimer.busy
         assert _live_orders() - others == 0
     finally:
         gc.enable()
+
+
+def test_resets_waiting_on_one_fsync_each_leave_their_state_to_the_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `--durability fsync` a reset's answer waits for its group commit; a second reset
+    applied meanwhile must not find the first one's state still parked and free it at once
+    inside its own apply (the stall this freeing in pieces exists to avoid)."""
+    at_once: list[int] = []
+    free = teardown.free
+    monkeypatch.setattr(teardown, "free", lambda state: at_once.append(1) or free(state))
+    config = EngineConfig()
+    seqr = Sequencer.open(
+        tmp_path, DEFAULT_MARKETS, config, ManualClock(), "fsync", gc_policy=False
+    )
+
+    async def go() -> None:
+        pipeline = Pipeline(seqr)
+        await _rest(pipeline, 50)
+        resets = [pipeline.submit(ResetState(fund=[])) for _ in range(3)]
+        assert all(o.reject is None for o in await asyncio.gather(*resets))
+        await _until_freed(pipeline)
+        await seqr.close()
+
+    asyncio.run(go())
+    assert at_once == []

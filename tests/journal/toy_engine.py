@@ -63,6 +63,10 @@ class ToyEngine:
             return Outcome(events=[], order_id=cmd.order_id)
         return Outcome(events=[])
 
+    def take_replaced(self) -> None:
+        """Nothing to free: the toy never replaces its state (sandbox reverts and resets)."""
+        return None
+
     def snapshot(self) -> bytes:
         return msgspec.msgpack.encode(self._s, order="sorted")
 

@@ -126,7 +126,8 @@ def _adopt(state: EngineState, other: EngineState) -> None:
     """Make `state` (the object the Engine and every handler hold) hold what `other` holds,
     every derived index included, keeping its own sandbox store. What it held moves to a shell
     parked in `state.replaced`, for the runtime to free in pieces (engine/teardown.py); one
-    parked earlier and never taken (no runtime: tests, tools) is freed here first, at once."""
+    parked earlier and never taken (no runtime: a replay at boot or in a tool, tests) is freed
+    here first, at once."""
     if state.replaced is not None:
         teardown.free(state.replaced)
     old = EngineState.__new__(EngineState)

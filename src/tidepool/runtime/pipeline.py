@@ -7,9 +7,7 @@ operations, and the sandbox routes (later also the sandbox's market maker).
 2. the sequencer stamps seq and time, journals, applies and answers (runtime/sequencer.py);
 3. a cancel_all without a bound is run in chunks of CANCEL_ALL_CHUNK orders, each its own
    journaled command, so a cancel_all of 100k orders never holds the event loop for long; the
-   answer adds them up;
-4. the state a sandbox revert or reset replaced is freed after its answer, in pieces between
-   other requests (runtime/reclaim.py), so neither waits for the freeing of 100k orders.
+   answer adds them up.
 
 Authorization of an agent-signed command happens where its effect does, in the engine at apply
 time (engine/admin.py `unauthorized`): a revocation processed while a create waits in the
@@ -24,7 +22,6 @@ from msgspec.structs import replace
 
 from tidepool.engine.commands import CancelAllOrders, Command
 from tidepool.engine.events import Outcome
-from tidepool.runtime.reclaim import Reclaimer
 from tidepool.runtime.sequencer import Sequencer
 from tidepool.runtime.speedbump import OFF, Speedbump, delayed
 
@@ -42,7 +39,6 @@ class Pipeline:
         # those the ones still waiting out the speedbump: plain ints, a few ns per command.
         self.in_flight = 0
         self.in_speedbump = 0
-        self.reclaimer = Reclaimer()
 
     async def submit(self, cmd: Command) -> Outcome:
         self.in_flight += 1
@@ -55,11 +51,7 @@ class Pipeline:
                     await self.speedbump.wait()
                 finally:
                     self.in_speedbump -= 1
-            outcome = await self.sequencer.submit(cmd)
-            # A revert or a reset (or the replay at boot) left its replaced state to free.
-            if (replaced := self.sequencer.engine.take_replaced()) is not None:
-                self.reclaimer.add(replaced)
-            return outcome
+            return await self.sequencer.submit(cmd)
         finally:  # answered, refused, or failed (SequencerStopped): out of the queue either way
             self.in_flight -= 1
 

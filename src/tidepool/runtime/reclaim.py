@@ -2,14 +2,15 @@
 work on the event loop.
 
 A revert or a reset is answered as soon as the new state is in place. The state it replaced
-(with 100,000 resting orders, about a million objects and ~70 ms of freeing) is handed here
-(runtime/pipeline.py) and freed one piece of engine/teardown.py per turn of the event loop:
-a request that arrives meanwhile waits for a piece (at most ~1 ms) per loop turn it takes, never
-for the whole.
+(with 100,000 resting orders, about a million objects and 60-75 ms of freeing) is handed here
+(runtime/sequencer.py, right after the apply) and freed one piece of engine/teardown.py per
+turn of the event loop: a request that arrives meanwhile waits for a piece (at most ~1 ms) per
+loop turn it takes, never for the whole.
 
 Invariants:
 - At most one task runs; it frees the states in the order they were added, on the loop that
-  added the first of them. A state that fits in one piece is freed when it is added.
+  added the first of them. A state added while nothing else is pending has its first piece
+  run at once: one that fits in a piece is freed then, with no task.
 - Everything added is freed completely: if the task is cancelled (its loop shuts down), it frees
   what is left at once before it ends. A half-freed state left alone could keep orders whose
   book links were not cleared yet, which nothing else would ever free (runtime/gcpolicy.py).

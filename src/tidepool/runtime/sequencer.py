@@ -63,6 +63,7 @@ from tidepool.journal.store import CommandStore, FileStore, MemoryStore, Snapsho
 from tidepool.runtime import gcpolicy
 from tidepool.runtime.bus import Bus
 from tidepool.runtime.clock import Clock
+from tidepool.runtime.reclaim import Reclaimer
 
 if TYPE_CHECKING:
     from tidepool.engine.engine import Engine, EngineConfig
@@ -129,6 +130,7 @@ class Sequencer:
         self._background = background_snapshots
         self._job: SnapshotJob | None = None
         self.bus = Bus()
+        self.reclaimer = Reclaimer()
         self._unpublished: deque[Published] = deque()
 
     @classmethod
@@ -211,11 +213,7 @@ class Sequencer:
         record = encode_record(cmd)  # before apply: an unencodable command changes nothing
         listened = not self.bus.idle
         history_before = self.engine.last_history_id if listened else 0
-        try:
-            outcome = self.engine.apply(cmd)
-        except Exception:
-            self._roll_back(seq)
-            raise
+        outcome = self._apply(cmd, seq)
         if self._crash is not None:
             self._crash.reached("after_apply")
         started = time.perf_counter()
@@ -253,6 +251,20 @@ class Sequencer:
             self._publish_through(seq)
         if self._crash is not None:
             self._crash.reached("before_ack")
+        return outcome
+
+    def _apply(self, cmd: Command, seq: int) -> Outcome:
+        """Apply `cmd` (seq `seq`), rolling the engine back if it fails."""
+        try:
+            outcome = self.engine.apply(cmd)
+        except Exception:
+            self._roll_back(seq)
+            raise
+        # A revert or reset (or the replay at boot) parked the state it replaced: freed after
+        # the answer, in pieces (runtime/reclaim.py). Taken now, so that neither a later revert
+        # during an fsync wait nor a rollback frees it at once or drops it half-linked.
+        if (replaced := self.engine.take_replaced()) is not None:
+            self.reclaimer.add(replaced)
         return outcome
 
     def _publish_through(self, seq: int) -> None:
