@@ -176,3 +176,41 @@ def test_commands_published_before_one_drain_reach_a_subscriber_as_one_frame_in_
         _end(hx, session)
     finally:
         hx.close()
+
+
+def test_an_account_snapshot_channel_pushes_once_per_drain_showing_all_of_its_commands() -> None:
+    """`account_orders` and `account_info` show the account as it is when the drain runs:
+    three creates published before one drain give ONE frame of each, with all three orders,
+    not three copies of the same frame."""
+    hx = Harness()
+    hx.faucet(ALICE)
+    alice = str(ALICE.pubkey())
+    subscriptions = [{"source": s, "account": alice} for s in ("account_orders", "account_info")]
+
+    async def published_at_once(link: MemoryLink) -> list[dict[str, Any]]:
+        await link.next("account_orders")  # the snapshots a subscriber gets at once
+        await link.next("account_info")
+        for price_ticks in (90_000, 90_001, 90_002):
+            command = CreateOrder(
+                account=alice,
+                symbol="BTC",
+                side="bid",
+                price_ticks=price_ticks,
+                size_lots=100,
+                tif="ALO",
+                reduce_only=False,
+            )
+            await hx.sequencer.submit(command)  # no journal: published without yielding
+        frames = [await link.next("account_orders"), await link.next("account_info")]
+        await asyncio.sleep(0)  # a second frame of the drain would be sent by now
+        return frames + [link.sent.get_nowait() for _ in range(link.sent.qsize())]
+
+    try:
+        link, session = hx.loop.run_until_complete(_session(hx, *subscriptions))
+        orders, info, *rest = hx.loop.run_until_complete(published_at_once(link))
+        assert [o["i"] for o in orders["data"]] == [1, 2, 3] and orders["li"] == 3
+        assert info["data"]["oc"] == 3
+        assert rest == []
+        _end(hx, session)
+    finally:
+        hx.close()

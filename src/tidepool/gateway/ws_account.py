@@ -97,12 +97,10 @@ _FILL_KEYS = (
 
 
 class _StateChannel(Channel):
-    """A snapshot at once and after every command that touched the account (one push per
-    command, though it reaches the channel on several topics)."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self._last_seq = -1
+    """A snapshot at once and after the commands that touched the account: one push per bus
+    drain, however many commands of the drain reached the channel and on however many topics.
+    The snapshot is read when the drain runs, after all of them, so one push per command
+    would send the same frame several times."""
 
     def message(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -110,18 +108,17 @@ class _StateChannel(Channel):
     def joined(self, session: Session) -> None:
         session.offer(encoder.encode(self.message()))
 
-    def push(self, delivery: Delivery) -> None:
-        if delivery.seq == self._last_seq:
-            return
+    def deliver(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            if self.ended_by(delivery):
+                return
         message = self.message()
-        if self.unchanged(delivery, message):
-            return
-        self._last_seq = delivery.seq
-        self.broadcast(message)
+        if not self.unchanged(deliveries, message):
+            self.broadcast(message)
 
-    def unchanged(self, delivery: Delivery, message: dict[str, Any]) -> bool:
-        """Whether the push may be skipped: by default every command that touched the
-        account is pushed."""
+    def unchanged(self, deliveries: list[Delivery], message: dict[str, Any]) -> bool:
+        """Whether the push may be skipped: by default a drain with a command that touched
+        the account is pushed."""
         return False
 
     @property
@@ -186,11 +183,11 @@ class InfoChannel(_StateChannel):
         item = views.account(summary, cfg.maker_fee, cfg.taker_fee, self.ex.clock.now_ms())
         return {"channel": "account_info", "data": _short(item, _INFO_KEYS)}
 
-    def unchanged(self, delivery: Delivery, message: dict[str, Any]) -> bool:
+    def unchanged(self, deliveries: list[Delivery], message: dict[str, Any]) -> bool:
         values = _values(message)
         same = values == self._shown
         self._shown = values
-        return same and delivery.topic == _MARKS
+        return same and all(delivery.topic == _MARKS for delivery in deliveries)
 
 
 def _values(message: dict[str, Any]) -> dict[str, Any]:
@@ -317,6 +314,14 @@ class OrderUpdatesChannel(ItemsChannel):
         # many fills costs one step per fill; an order leaves when it becomes terminal.
         self._progress: dict[int, _Progress] = {}
         self._account = str(self.key[1])
+
+    def ended_by(self, delivery: Delivery) -> bool:
+        if not super().ended_by(delivery):
+            return False
+        # Order ids start again after a revert or reset: a session that subscribes before
+        # this channel closes must not be shown the old orders' progress.
+        self._progress.clear()
+        return True
 
     def items(self, delivery: Delivery) -> list[Item]:
         li = delivery.li

@@ -17,16 +17,19 @@ Pushes of a topic go out in engine order, each with the `li` of the command that
 send the items of all their deliveries of one bus drain (at saturation a drain holds ~20
 commands) as ONE frame, in engine order, so a drain costs one encode and one offer per session
 instead of one per command. Clients read every item of such a frame (ccxt.pro and Hummingbot
-loop over `data`, as the official docs show lists). The other channels (a single object: bbo,
-prices, candles, the account snapshots and settings) push per delivery; the book, throttled,
-looks once per drain, and pauses its listener while its next snapshot is due (the bus then
-builds nothing for it). Within a drain the channels run in the order of their first delivery.
+loop over `data`, as the official docs show lists). The account snapshots (`account_orders`,
+`account_positions`, `account_info`) show the account as it is when the drain runs, so they
+push once per drain too; the other channels (a single object: bbo, prices, candles, the
+settings) push per delivery; the book, throttled, looks once per drain, and pauses its listener
+while its next snapshot is due (the bus then builds nothing for it). Within a drain the
+channels run in the order of their first delivery.
 
 A channel cannot fall behind the engine: its push is done with the drain, so the only backlog
-is each session's own, bounded per session. A push that raises is logged by the bus, costs the
-channel the rest of that drain's pushes, and it goes on with the next drain (the other channels
-are not concerned). A sandbox revert or reset (the StateReplaced event) closes the sessions with
-1012: their snapshots and `li` no longer hold, and a reconnect gets fresh ones.
+is each session's own, bounded per session. A push that raises is logged by the bus and costs
+the channel the rest of that drain (a list channel: the drain's whole frame); it goes on with
+the next drain (the other channels are not concerned). A sandbox revert or reset (the
+StateReplaced event) closes the sessions with 1012: their snapshots and `li` no longer hold, and
+a reconnect gets fresh ones.
 """
 
 from __future__ import annotations
