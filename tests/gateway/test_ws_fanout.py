@@ -37,6 +37,19 @@ def _end(hx: Harness, session: SocketSession) -> None:
     assert hx.sequencer.bus.idle  # and its channels stopped listening
 
 
+def _resting_bid(account: str, price_ticks: int) -> CreateOrder:
+    """A post-only BTC bid that rests."""
+    return CreateOrder(
+        account=account,
+        symbol="BTC",
+        side="bid",
+        price_ticks=price_ticks,
+        size_lots=100,
+        tif="ALO",
+        reduce_only=False,
+    )
+
+
 def _order_updates(of: Keypair) -> dict[str, Any]:
     return {"source": "account_order_updates", "account": str(of.pubkey())}
 
@@ -137,21 +150,10 @@ def test_commands_published_before_one_drain_reach_a_subscriber_as_one_frame_in_
     hx.faucet(ALICE)
     alice = str(ALICE.pubkey())
 
-    def bid(price_ticks: int) -> CreateOrder:
-        return CreateOrder(
-            account=alice,
-            symbol="BTC",
-            side="bid",
-            price_ticks=price_ticks,
-            size_lots=100,
-            tif="ALO",
-            reduce_only=False,
-        )
-
     async def published_at_once(link: MemoryLink) -> list[dict[str, Any]]:
         # With no journal the sequencer publishes inside `submit` without yielding: all four
         # commands are on the bus before its drain runs.
-        for command in (bid(90_000), bid(90_001), bid(90_002)):
+        for command in (_resting_bid(alice, p) for p in (90_000, 90_001, 90_002)):
             await hx.sequencer.submit(command)
         await hx.sequencer.submit(
             CancelAllOrders(account=alice, symbol=None, exclude_reduce_only=False)
@@ -191,16 +193,8 @@ def test_an_account_snapshot_channel_pushes_once_per_drain_showing_all_of_its_co
         await link.next("account_orders")  # the snapshots a subscriber gets at once
         await link.next("account_info")
         for price_ticks in (90_000, 90_001, 90_002):
-            command = CreateOrder(
-                account=alice,
-                symbol="BTC",
-                side="bid",
-                price_ticks=price_ticks,
-                size_lots=100,
-                tif="ALO",
-                reduce_only=False,
-            )
-            await hx.sequencer.submit(command)  # no journal: published without yielding
+            # No journal: the sequencer publishes inside `submit` without yielding.
+            await hx.sequencer.submit(_resting_bid(alice, price_ticks))
         # The two channels hear the same deliveries: either may push first.
         frames: dict[str, list[dict[str, Any]]] = {}
         while len(frames) < 2:
