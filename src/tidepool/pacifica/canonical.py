@@ -133,7 +133,9 @@ def _orjson(op_type: Any, timestamp: Any, window: Any, data: dict[str, Any]) -> 
 def _ascii_equal(raw: bytes) -> bool:
     # The stdlib's ensure_ascii escapes everything outside " "..."~" as \\uXXXX; orjson leaves
     # non-ASCII and DEL raw and escapes control characters exactly like the stdlib does.
-    return raw.isascii() and b"\x7f" not in raw
+    # DEL is looked for as the int 127: `b"\x7f" in raw` first tries the bytes as an int, and
+    # the TypeError it makes and drops costs more than the search (~0.3 µs per request).
+    return raw.isascii() and 127 not in raw
 
 
 def _data(payload: Any) -> dict[str, Any]:
