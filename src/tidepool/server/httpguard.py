@@ -7,8 +7,9 @@ protocol adds, per connection:
 
 - a read deadline: the request headers must be complete within HEADER_TIMEOUT_S of the
   connection (or of the first byte of the next request on a kept-alive connection), and the
-  body within BODY_TIMEOUT_S of the headers; otherwise the connection is closed. Idle keep-alive
-  connections still close after uvicorn's `timeout_keep_alive` (5 s);
+  body within BODY_TIMEOUT_S of the headers; otherwise the connection is closed, at most
+  2 x SWEEP_EVERY_S late (see `GuardedHttpProtocol`). Idle keep-alive connections still close
+  after uvicorn's `timeout_keep_alive` (5 s);
 - a connection cap: past `max_connections` open connections a new one is answered 503 with the
   error envelope and closed at once, instead of the process running out of descriptors.
 
@@ -67,16 +68,23 @@ def connection_limit() -> int:
 class GuardedHttpProtocol(HttpToolsProtocol):
     """See the module docstring. uvicorn makes one per connection, from the Config.
 
-    A read deadline is a number on the connection, set as the request is read; one sweep a
-    second per process closes the connections past theirs. A timer per request would cost two
-    `call_later` + `cancel` pairs, ~4 µs of a ~90 µs signed request; the number costs ~0.1 µs."""
+    Read deadlines cost nothing per request: one sweep a second per process looks at what each
+    connection is reading (`_reading`, from the request state uvicorn keeps anyway) and notes
+    when it first saw that read; a read still under way `timeout` after that is closed. The
+    read's start is known within a sweep, so a deadline is enforced between `timeout` and
+    `timeout` + 2 sweeps after it began. Stamping the time in the parser's callbacks instead
+    (message begin, headers complete, message complete: three Python overrides with their
+    `super()` calls and clock reads) cost 5.5k instructions, ~1 µs, of a ~95 µs signed request
+    (bench/server_instructions.py); a timer per request, two `call_later` + `cancel` pairs,
+    ~4 µs."""
 
     max_connections: ClassVar[int] = 1 << 30  # set by http_config from connection_limit()
     _sweeping: ClassVar[set[asyncio.AbstractEventLoop]] = set()  # loops with a sweep scheduled
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.read_deadline: float | None = None  # loop time; None: no read under way
+        # The read the last sweep saw under way: (what identifies it, its timeout, its deadline).
+        self._seen: tuple[object, float, float] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -84,35 +92,40 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             transport.write(_BUSY_BYTES)
             transport.close()
             return
-        self.read_deadline = self.loop.time() + HEADER_TIMEOUT_S
         if self.loop not in self._sweeping:
             self._sweeping.add(self.loop)
             self.loop.call_later(SWEEP_EVERY_S, self._sweep)
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        if self.read_deadline is None:  # the next request on a kept-alive connection
-            self.read_deadline = self.loop.time() + HEADER_TIMEOUT_S
-
-    def on_headers_complete(self) -> None:
-        self.read_deadline = self.loop.time() + BODY_TIMEOUT_S
-        super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        self.read_deadline = None  # the request is read: from here on, the time is the server's
-        super().on_message_complete()
-
-    def handle_websocket_upgrade(self) -> None:
-        self.read_deadline = None
-        super().handle_websocket_upgrade()
+    def _reading(self) -> tuple[object, float] | None:
+        """The read under way, as (an object that changes with every read, its timeout), or
+        None while nothing is being read: the server has the request (its time is not
+        limited), or the connection idles between requests (uvicorn's keep-alive timer runs
+        then, and is cancelled by the first byte of the next request)."""
+        cycle = self.cycle  # the last request whose headers were complete; None before any
+        if cycle is None or cycle.response_complete:
+            if self.timeout_keep_alive_task is not None:
+                return None
+            # Headers: of the first request (cycle None), or of the one after `cycle`.
+            return cycle, HEADER_TIMEOUT_S
+        if cycle.more_body:  # headers complete, the body is not
+            return cycle, BODY_TIMEOUT_S
+        return None
 
     def _sweep(self) -> None:
         """Close every connection of this process past its read deadline, then again in a
-        second; stops when the process has no connections left (the next one restarts it)."""
+        second; stops when the process has no connections left (the next one restarts it).
+        A WebSocket connection is no longer this protocol (uvicorn hands it over to another)."""
         now = self.loop.time()
         for conn in list(self.connections):
-            deadline = getattr(conn, "read_deadline", None)
-            if deadline is not None and now > deadline and not conn.transport.is_closing():
+            if not isinstance(conn, GuardedHttpProtocol) or conn.transport.is_closing():
+                continue
+            reading = conn._reading()
+            seen = conn._seen
+            if reading is None:
+                conn._seen = None
+            elif seen is None or seen[0] is not reading[0] or seen[1] != reading[1]:
+                conn._seen = (*reading, now + reading[1])  # a new read: its deadline from now
+            elif now > seen[2]:
                 conn.transport.close()
         if self.connections:
             self.loop.call_later(SWEEP_EVERY_S, self._sweep)
